@@ -1,0 +1,33 @@
+/* What differs between platforms: clocks, entropy, socket flags. One back end
+ * is compiled in (port/linux.c or port/posix.c, chosen by the Makefile), each
+ * behind this same small API, so src/ stays free of platform conditionals. */
+#ifndef PORT_H
+#define PORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+/* Monotonic time in microseconds; only differences mean anything. */
+uint64_t port_now_us(void);
+
+/* Fill buf with len bytes from the system's cryptographic random source.
+ * Returns 0, or -1 with errno set. */
+int port_entropy(void *buf, size_t len);
+
+/* A non-blocking, close-on-exec socket, or -1 with errno set. */
+int port_socket(int domain, int type);
+
+/* accept() returning a non-blocking, close-on-exec socket, or -1. */
+int port_accept(int lfd, struct sockaddr *sa, socklen_t *salen);
+
+/* Socket options for a listening socket (address reuse after restart). */
+void port_listen_opts(int fd, int family);
+
+/* Disable Nagle on a TCP socket: DNS messages are small and latency-bound. */
+void port_tcp_nodelay(int fd);
+
+/* Name of this back end, for --version and the debug memory plan. */
+const char *port_name(void);
+
+#endif

@@ -1,0 +1,622 @@
+/* Listeners and TCP clients. A TCP client owns an input buffer for one
+ * query and an output buffer for its answers, both reserved at start-up; a
+ * client that stops reading gets back-pressure, then is closed, and never
+ * holds up anyone else. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "dns.h"
+#include "log.h"
+#include "loop.h"
+#include "port.h"
+#include "stats.h"
+#include "upstream.h"
+
+/* Room for the back-pressure threshold plus one largest answer. */
+#define TCP_OUT_SIZE (TCP_CLIENT_OUT_HIGH + 2 + DNS_MSG_MAX)
+#define TCP_IN_SIZE (2 + DNS_QUERY_MAX)
+
+struct listener {
+	int fd;
+	int is_udp;
+	const struct conf_listen *cf;
+};
+
+struct client_tcp {
+	int fd;                 /* -1 when the slot is free */
+	uint32_t gen;           /* changes at every accept */
+	unsigned inflight;      /* its queries not yet answered */
+	int eof;                /* the client closed its side */
+	uint64_t idle_deadline; /* closed when idle past this */
+	size_t in_len;          /* bytes in in[] */
+	size_t skip;            /* bytes of an oversize query still to discard */
+	size_t out_off, out_len; /* unsent answer bytes are out[out_off..out_len) */
+	uint8_t *out;           /* TCP_OUT_SIZE bytes, reserved at start-up */
+	uint8_t in[TCP_IN_SIZE];
+};
+
+/* Where a query came from, to send its reply back. */
+struct origin {
+	int transport;
+	struct listener *l;             /* UDP */
+	const union pq_addr *addr;      /* UDP */
+	socklen_t addrlen;
+	struct client_tcp *c;           /* TCP */
+};
+
+static const struct conf *conf;
+static struct listener listeners[2 * MAX_LISTEN];
+static unsigned listener_count;
+static struct client_tcp *clients;
+static unsigned *free_clients;  /* stack of free client indexes */
+static unsigned free_count;
+static int listening = 1;      /* cleared at shutdown: no new queries */
+static uint8_t udp_buf[UDP_RECV_MAX]; /* one datagram at a time */
+static uint8_t reply_buf[DNS_QUERY_ROOM + 64]; /* replies the proxy makes itself */
+static uint64_t full_log_last, refuse_log_last;
+static unsigned full_log_suppressed, refuse_log_suppressed;
+
+static void tcp_close(struct client_tcp *c);
+
+static void
+addr_text(const union pq_addr *a, char *buf, size_t len)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+
+	if (a->sa.sa_family == AF_INET6) {
+		inet_ntop(AF_INET6, &a->sin6.sin6_addr, host, sizeof(host));
+		snprintf(buf, len, "[%s]:%u", host, ntohs(a->sin6.sin6_port));
+	} else {
+		inet_ntop(AF_INET, &a->sin.sin_addr, host, sizeof(host));
+		snprintf(buf, len, "%s:%u", host, ntohs(a->sin.sin_port));
+	}
+}
+
+/* Queue a framed message on a TCP client. A client whose buffer cannot take
+ * a whole answer is not reading them: close it (RFC 7766 §6.2.3 lets a
+ * server close; the client retries). */
+static void
+tcp_queue(struct client_tcp *c, const uint8_t *msg, size_t len, uint64_t now)
+{
+	if (c->out_off > 0 && c->out_len + 2 + len > TCP_OUT_SIZE) {
+		memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+		c->out_len -= c->out_off;
+		c->out_off = 0;
+	}
+	if (c->out_len + 2 + len > TCP_OUT_SIZE) {
+		stats.tcp_slow++;
+		log_info("client: closing a TCP client that does not read its answers fd=%d", c->fd);
+		tcp_close(c);
+		return;
+	}
+	dns_put16(c->out + c->out_len, (uint16_t)len);
+	memcpy(c->out + c->out_len + 2, msg, len);
+	c->out_len += 2 + len;
+	c->idle_deadline = now + (uint64_t)conf->tcp_idle_ms * 1000;
+}
+
+static void
+send_reply(const struct origin *o, const uint8_t *msg, size_t len, uint64_t now)
+{
+	if (o->transport == PQ_UDP) {
+		if (sendto(o->l->fd, msg, len, 0, &o->addr->sa, o->addrlen) == -1) {
+			stats.send_errors++;
+			log_debug("client: sendto failed len=%zu: %s", len, strerror(errno));
+		}
+	} else {
+		tcp_queue(o->c, msg, len, now);
+	}
+}
+
+static void
+reply_error(const struct origin *o, const uint8_t *msg, size_t len,
+    const struct dns_query_info *qi, int rcode, uint64_t now)
+{
+	size_t n = dns_make_error(reply_buf, sizeof(reply_buf), msg, len, qi, rcode);
+
+	if (n > 0)
+		send_reply(o, reply_buf, n, now);
+}
+
+static struct listener_stats *
+listener_stats_of(int transport)
+{
+	return transport == PQ_UDP ? &stats.udp : &stats.tcp;
+}
+
+/* One message from a client: validate it first (RFC 1035 §4.1.1), then take
+ * a pending slot and hand it to the upstream side. */
+static void
+handle_query(const struct origin *o, const uint8_t *msg, size_t len, uint64_t now)
+{
+	struct dns_query_info qi;
+	struct pending_query *pq;
+	struct listener_stats *ls = listener_stats_of(o->transport);
+
+	switch (dns_check_query(msg, len, &qi)) {
+	case DNS_DROP:
+		stats.dropped++;
+		log_debug("client: dropped a message that is not a query len=%zu", len);
+		return;
+	case DNS_FORMERR:
+		ls->requests++;
+		ls->answered++;
+		stats.formerr++;
+		reply_error(o, msg, len, &qi, DNS_RCODE_FORMERR, now);
+		return;
+	case DNS_NOTIMP:
+		ls->requests++;
+		ls->answered++;
+		stats.notimp++;
+		reply_error(o, msg, len, &qi, DNS_RCODE_NOTIMP, now);
+		return;
+	case DNS_FORWARD:
+		break;
+	}
+	ls->requests++;
+	if (len > DNS_QUERY_MAX) {
+		ls->answered++;
+		stats.refused++;
+		reply_error(o, msg, len, &qi, DNS_RCODE_REFUSED, now);
+		return;
+	}
+	pq = pq_alloc(now, conf->timeout_ms);
+	if (pq == NULL) {
+		ls->answered++;
+		stats.table_full++;
+		stats.servfail++;
+		if (log_ratelimit(&full_log_last, &full_log_suppressed))
+			log_warnx("client: every pending slot is busy (max-inflight %u); "
+			    "answering SERVFAIL suppressed=%u", conf->max_inflight, full_log_suppressed);
+		reply_error(o, msg, len, &qi, DNS_RCODE_SERVFAIL, now);
+		return;
+	}
+	memcpy(pq->query, msg, len);
+	pq->qlen = (uint16_t)len;
+	pq->qend = qi.qend;
+	pq->client_id = qi.id;
+	pq->udp_size = qi.udp_size;
+	pq->client_edns = qi.has_edns;
+	pq->transport = (uint8_t)o->transport;
+	if (o->transport == PQ_UDP) {
+		pq->listener = (uint8_t)(o->l - listeners);
+		pq->addr = *o->addr;
+		pq->addrlen = o->addrlen;
+	} else {
+		pq->tcp_client = (uint32_t)(o->c - clients);
+		pq->tcp_gen = o->c->gen;
+		o->c->inflight++;
+	}
+	up_submit(pq);
+}
+
+/* The origin of a pending query, or 0 when its TCP client has gone. */
+static int
+origin_of(struct pending_query *pq, struct origin *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->transport = pq->transport;
+	if (pq->transport == PQ_UDP) {
+		o->l = &listeners[pq->listener];
+		o->addr = &pq->addr;
+		o->addrlen = pq->addrlen;
+		return o->l->fd != -1;
+	}
+	o->c = &clients[pq->tcp_client];
+	if (o->c->fd == -1 || o->c->gen != pq->tcp_gen)
+		return 0;
+	o->c->inflight--;
+	return 1;
+}
+
+static void
+account(const struct pending_query *pq, uint64_t now)
+{
+	struct listener_stats *ls = listener_stats_of(pq->transport);
+
+	ls->answered++;
+	ls->latency_us += now - pq->start_us;
+}
+
+void
+client_answer(struct pending_query *pq, uint8_t *msg, size_t len, uint16_t qend, uint64_t now)
+{
+	struct origin o;
+
+	account(pq, now);
+	if (!origin_of(pq, &o))
+		return;
+	dns_put16(msg, pq->client_id);
+	if (pq->transport == PQ_UDP && len > pq->udp_size) {
+		/* RFC 1035 §4.2.1 / RFC 6891 §7: too big for the client's UDP
+		 * size, so send TC and let it retry over TCP. */
+		len = dns_truncate(reply_buf, sizeof(reply_buf), msg, len, qend, pq->client_edns);
+		stats.truncated++;
+		msg = reply_buf;
+		if (len == 0)
+			return;
+	}
+	log_debug("client: answer id=%u len=%zu rcode=%d time=%.2fms", pq->client_id, len,
+	    dns_rcode(msg), (now - pq->start_us) / 1000.0);
+	send_reply(&o, msg, len, now);
+}
+
+void
+client_fail(struct pending_query *pq, int rcode, uint64_t now)
+{
+	struct dns_query_info qi;
+	struct origin o;
+
+	account(pq, now);
+	if (rcode == DNS_RCODE_SERVFAIL)
+		stats.servfail++;
+	if (!origin_of(pq, &o))
+		return;
+	memset(&qi, 0, sizeof(qi));
+	qi.id = pq->client_id;
+	qi.qend = pq->qend;
+	qi.has_edns = pq->client_edns;
+	log_debug("client: error reply id=%u rcode=%d", pq->client_id, rcode);
+	reply_error(&o, pq->query, pq->qlen, &qi, rcode, now);
+}
+
+static void
+udp_event(void *obj, uint32_t gen, short revents, uint64_t now)
+{
+	struct listener *l = obj;
+	int i;
+
+	(void)gen;
+	(void)revents;
+	for (i = 0; i < UDP_BURST; i++) {
+		union pq_addr from;
+		socklen_t fromlen = sizeof(from);
+		struct origin o;
+		ssize_t n = recvfrom(l->fd, udp_buf, sizeof(udp_buf), 0, &from.sa, &fromlen);
+
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				log_warn("client: recvfrom on %s", l->cf->text);
+			return;
+		}
+		memset(&o, 0, sizeof(o));
+		o.transport = PQ_UDP;
+		o.l = l;
+		o.addr = &from;
+		o.addrlen = fromlen;
+		handle_query(&o, udp_buf, (size_t)n, now);
+	}
+}
+
+static void
+tcp_close(struct client_tcp *c)
+{
+	close(c->fd);
+	c->fd = -1;
+	c->gen++;
+	free_clients[free_count++] = (unsigned)(c - clients);
+}
+
+static int
+tcp_backpressured(const struct client_tcp *c)
+{
+	return c->inflight >= TCP_CLIENT_INFLIGHT_MAX ||
+	    c->out_len - c->out_off > TCP_CLIENT_OUT_HIGH;
+}
+
+/* Cut buffered bytes into queries (RFC 1035 §4.2.2 length prefixes). */
+static void
+tcp_parse(struct client_tcp *c, uint64_t now)
+{
+	struct origin o;
+	size_t used = 0;
+
+	memset(&o, 0, sizeof(o));
+	o.transport = PQ_TCP;
+	o.c = c;
+	while (c->fd != -1 && !tcp_backpressured(c)) {
+		size_t left = c->in_len - used, mlen;
+
+		if (c->skip > 0) {
+			size_t n = left < c->skip ? left : c->skip;
+			used += n;
+			c->skip -= n;
+			if (c->skip > 0)
+				break;
+			continue;
+		}
+		if (left < 2)
+			break;
+		mlen = dns_get16(c->in + used);
+		if (mlen == 0) {
+			/* Not a DNS message at all: the stream cannot be trusted. */
+			stats.dropped++;
+			log_debug("client: zero-length TCP message, closing fd=%d", c->fd);
+			tcp_close(c);
+			return;
+		}
+		if (mlen > DNS_QUERY_MAX) {
+			/* Too big to hold: answer REFUSED from its header, then
+			 * discard its bytes as they come. */
+			struct dns_query_info qi;
+
+			if (left < 2 + DNS_HEADER_LEN)
+				break;
+			memset(&qi, 0, sizeof(qi));
+			qi.id = dns_get16(c->in + used + 2);
+			stats.tcp.requests++;
+			stats.tcp.answered++;
+			stats.refused++;
+			reply_error(&o, c->in + used + 2, DNS_HEADER_LEN, &qi, DNS_RCODE_REFUSED, now);
+			used += 2;
+			c->skip = mlen;
+			continue;
+		}
+		if (left < 2 + mlen)
+			break;
+		c->idle_deadline = now + (uint64_t)conf->tcp_idle_ms * 1000;
+		handle_query(&o, c->in + used + 2, mlen, now);
+		used += 2 + mlen;
+	}
+	if (c->fd != -1 && used > 0) {
+		memmove(c->in, c->in + used, c->in_len - used);
+		c->in_len -= used;
+	}
+}
+
+static void
+tcp_read(struct client_tcp *c, uint64_t now)
+{
+	while (c->fd != -1 && !c->eof && !tcp_backpressured(c) && c->in_len < sizeof(c->in)) {
+		ssize_t n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len, 0);
+
+		if (n > 0) {
+			c->in_len += (size_t)n;
+			tcp_parse(c, now);
+		} else if (n == 0) {
+			c->eof = 1; /* answers still in flight are delivered first */
+		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			return;
+		} else if (errno != EINTR) {
+			log_debug("client: TCP read failed fd=%d: %s", c->fd, strerror(errno));
+			tcp_close(c);
+		}
+	}
+}
+
+static void
+tcp_flush(struct client_tcp *c)
+{
+	while (c->out_off < c->out_len) {
+		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+
+		if (n > 0) {
+			c->out_off += (size_t)n;
+		} else if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			return;
+		} else if (n == -1 && errno == EINTR) {
+			continue;
+		} else {
+			log_debug("client: TCP write failed fd=%d: %s", c->fd, strerror(errno));
+			tcp_close(c);
+			return;
+		}
+	}
+	/* All sent: reuse the buffer from its start, so only its first pages
+	 * are ever touched under ordinary load. */
+	c->out_off = c->out_len = 0;
+}
+
+static void
+tcp_event(void *obj, uint32_t gen, short revents, uint64_t now)
+{
+	struct client_tcp *c = obj;
+
+	if (c->fd == -1 || c->gen != gen)
+		return;
+	if (revents & POLLOUT) {
+		tcp_flush(c);
+		if (c->fd == -1)
+			return;
+	}
+	if (revents & (POLLIN | POLLHUP | POLLERR))
+		tcp_read(c, now);
+}
+
+static void
+accept_event(void *obj, uint32_t gen, short revents, uint64_t now)
+{
+	struct listener *l = obj;
+	int i;
+
+	(void)gen;
+	(void)revents;
+	for (i = 0; i < ACCEPT_BURST; i++) {
+		union pq_addr from;
+		socklen_t fromlen = sizeof(from);
+		int fd = port_accept(l->fd, &from.sa, &fromlen);
+		struct client_tcp *c;
+
+		if (fd == -1) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+			    errno != ECONNABORTED)
+				log_warn("client: accept on %s", l->cf->text);
+			return;
+		}
+		if (free_count == 0) {
+			char peer[64];
+
+			close(fd);
+			stats.tcp_refused++;
+			if (log_ratelimit(&refuse_log_last, &refuse_log_suppressed)) {
+				addr_text(&from, peer, sizeof(peer));
+				log_warnx("client: TCP client limit reached (max-tcp-clients %u); "
+				    "closed connection from %s suppressed=%u",
+				    conf->max_tcp_clients, peer, refuse_log_suppressed);
+			}
+			continue;
+		}
+		c = &clients[free_clients[--free_count]];
+		c->fd = fd;
+		c->inflight = 0;
+		c->eof = 0;
+		c->in_len = c->skip = 0;
+		c->out_off = c->out_len = 0;
+		c->idle_deadline = now + (uint64_t)conf->tcp_idle_ms * 1000;
+		port_tcp_nodelay(fd);
+	}
+}
+
+void
+client_prepare(uint64_t now)
+{
+	unsigned i;
+
+	for (i = 0; i < listener_count; i++) {
+		struct listener *l = &listeners[i];
+
+		if (l->fd == -1 || !listening || (!l->is_udp && free_count == 0))
+			continue;
+		loop_watch(l->fd, POLLIN, l->is_udp ? udp_event : accept_event, l, 0);
+	}
+	for (i = 0; i < conf->max_tcp_clients; i++) {
+		struct client_tcp *c = &clients[i];
+		short events = 0;
+
+		if (c->fd == -1)
+			continue;
+		if (c->out_len > c->out_off)
+			tcp_flush(c);
+		if (c->fd != -1 && c->in_len > 0 && !tcp_backpressured(c)) {
+			/* Queries that waited for back-pressure to ease: take them
+			 * now and run another turn at once to send them. */
+			unsigned before = pq_in_use();
+			tcp_parse(c, now);
+			if (pq_in_use() != before)
+				loop_deadline(now);
+		}
+		if (c->fd == -1)
+			continue;
+		if (c->inflight == 0 && c->out_len == c->out_off) {
+			if (c->eof) {
+				tcp_close(c);
+				continue;
+			}
+			if (now >= c->idle_deadline) {
+				stats.tcp_idle++;
+				log_debug("client: closing idle TCP client fd=%d", c->fd);
+				tcp_close(c);
+				continue;
+			}
+			loop_deadline(c->idle_deadline);
+		}
+		if (!c->eof && !tcp_backpressured(c))
+			events |= POLLIN;
+		if (c->out_len > c->out_off)
+			events |= POLLOUT;
+		loop_watch(c->fd, events, tcp_event, c, c->gen);
+	}
+}
+
+static int
+open_listener(struct listener *l, const struct conf_listen *cf, int is_udp, char *err, size_t errlen)
+{
+	int fd = port_socket(cf->addr.ss_family, is_udp ? SOCK_DGRAM : SOCK_STREAM);
+
+	l->cf = cf;
+	l->is_udp = is_udp;
+	l->fd = fd;
+	if (fd == -1) {
+		snprintf(err, errlen, "--listen %s: socket: %s", cf->text, strerror(errno));
+		return -1;
+	}
+	port_listen_opts(fd, cf->addr.ss_family);
+	if (bind(fd, (const struct sockaddr *)&cf->addr, cf->addrlen) == -1 ||
+	    (!is_udp && listen(fd, 128) == -1)) {
+		snprintf(err, errlen, "--listen %s --port %u (%s): %s", cf->text, conf->port,
+		    is_udp ? "udp" : "tcp", strerror(errno));
+		close(fd);
+		l->fd = -1;
+		return -1;
+	}
+	return 0;
+}
+
+size_t
+client_memory(const struct conf *cf)
+{
+	return (size_t)cf->max_tcp_clients * (sizeof(struct client_tcp) + TCP_OUT_SIZE + sizeof(unsigned)) +
+	    sizeof(udp_buf) + sizeof(reply_buf);
+}
+
+unsigned
+client_max_fds(const struct conf *cf)
+{
+	return 2u * (unsigned)cf->listen_count + cf->max_tcp_clients;
+}
+
+int
+client_init(const struct conf *cf, char *err, size_t errlen)
+{
+	int i;
+	unsigned j;
+
+	conf = cf;
+	clients = calloc(cf->max_tcp_clients, sizeof(*clients));
+	free_clients = calloc(cf->max_tcp_clients, sizeof(*free_clients));
+	if (clients == NULL || free_clients == NULL) {
+		snprintf(err, errlen, "--max-tcp-clients %u: out of memory", cf->max_tcp_clients);
+		return -1;
+	}
+	for (j = cf->max_tcp_clients; j-- > 0;) {
+		clients[j].fd = -1;
+		if (cf->tcp && (clients[j].out = malloc(TCP_OUT_SIZE)) == NULL) {
+			snprintf(err, errlen, "--max-tcp-clients %u: out of memory", cf->max_tcp_clients);
+			return -1;
+		}
+		free_clients[free_count++] = j;
+	}
+	if (!cf->tcp)
+		free_count = 0;
+	for (i = 0; i < cf->listen_count; i++) {
+		if (cf->udp && open_listener(&listeners[listener_count++], &cf->listen[i], 1, err, errlen) != 0)
+			return -1;
+		if (cf->tcp && open_listener(&listeners[listener_count++], &cf->listen[i], 0, err, errlen) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+void
+client_stop_listening(void)
+{
+	unsigned i;
+
+	/* UDP sockets stay open to answer what is in flight; TCP listeners
+	 * close so new connections are refused at once. */
+	for (i = 0; i < listener_count; i++) {
+		if (listeners[i].fd != -1 && !listeners[i].is_udp) {
+			close(listeners[i].fd);
+			listeners[i].fd = -1;
+		}
+	}
+	listening = 0;
+}
+
+int
+client_flushed(void)
+{
+	unsigned i;
+
+	for (i = 0; i < conf->max_tcp_clients; i++)
+		if (clients[i].fd != -1 && clients[i].out_len > clients[i].out_off)
+			return 0;
+	return 1;
+}

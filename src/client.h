@@ -1,0 +1,36 @@
+/* Client side: the UDP and TCP listeners, TCP client connections, turning
+ * each well-formed query into a pending query, and sending replies back
+ * (with the client's own ID, truncated for UDP when too big). */
+#ifndef CLIENT_H
+#define CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "pending.h"
+
+/* Bind every listener and reserve TCP client buffers. Start-up only:
+ * returns -1 with a one-line reason in err. */
+int client_init(const struct conf *conf, char *err, size_t errlen);
+size_t client_memory(const struct conf *conf);
+/* Descriptors the listeners and clients can hold at once. */
+unsigned client_max_fds(const struct conf *conf);
+
+/* Once a turn before polling: flush answers to TCP clients, parse queries
+ * already buffered, close idle clients, register poll interest. */
+void client_prepare(uint64_t now);
+
+/* Send the upstream answer msg (qend: end of its question) for pq. msg is
+ * modified (the client's ID is written into it). */
+void client_answer(struct pending_query *pq, uint8_t *msg, size_t len, uint16_t qend,
+    uint64_t now);
+/* Answer pq with an error made by the proxy (SERVFAIL on timeout...). */
+void client_fail(struct pending_query *pq, int rcode, uint64_t now);
+
+/* Stop taking new queries (shutdown): close the listeners. */
+void client_stop_listening(void);
+/* True when no TCP client has answers still to write. */
+int client_flushed(void);
+
+#endif

@@ -1,0 +1,802 @@
+/* The option table and its four sources: defaults, config file, environment
+ * and command line (in rising precedence). Start-up code only: errors come
+ * back as one line naming the option, never as a half-applied setting. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "conf.h"
+#include "version.h"
+
+enum arg_kind {
+	ARG_FLAG,   /* -t on the command line; "tcp yes" in a file; ENABLE_TCP=1 */
+	ARG_VALUE,  /* takes a value everywhere */
+	ARG_ACTION, /* command line only: --help, --version, --check, --config */
+};
+
+struct option_def {
+	const char *name;
+	char short_name;
+	const char *env;
+	enum arg_kind kind;
+	int (*set)(struct conf *, const struct option_def *, const char *, char *, size_t);
+	size_t offset;   /* of the field the generic setters write */
+	unsigned min, max;
+	const char *metavar;
+	const char *help;
+};
+
+static int set_nameserver(struct conf *, const struct option_def *, const char *, char *, size_t);
+static int set_listen(struct conf *, const struct option_def *, const char *, char *, size_t);
+static int set_uint(struct conf *, const struct option_def *, const char *, char *, size_t);
+static int set_seconds(struct conf *, const struct option_def *, const char *, char *, size_t);
+static int set_flag(struct conf *, const struct option_def *, const char *, char *, size_t);
+static int set_path(struct conf *, const struct option_def *, const char *, char *, size_t);
+
+#define F(field) offsetof(struct conf, field)
+
+static const struct option_def options[] = {
+	{ "nameserver", 'n', "NAMESERVERS", ARG_VALUE, set_nameserver, 0, 0, 0, "IP:PORT:NAME",
+	  "forward to this DoT server; NAME is the name its certificate must carry\n"
+	  "(repeatable; IPv6 as [ADDR]:PORT:NAME; env: comma separated)" },
+	{ "listen", 'a', "LISTEN", ARG_VALUE, set_listen, 0, 0, 0, "ADDR",
+	  "listen on this address (repeatable; default 127.0.0.1)" },
+	{ "port", 'p', "PORT", ARG_VALUE, set_uint, F(port), 1, 65535, "PORT",
+	  "port to listen on for DNS queries (default 15353)" },
+	{ "tcp", 't', "ENABLE_TCP", ARG_FLAG, set_flag, F(tcp), 0, 0, NULL,
+	  "enable the TCP listener (with neither -t nor -u, both run)" },
+	{ "udp", 'u', "ENABLE_UDP", ARG_FLAG, set_flag, F(udp), 0, 0, NULL,
+	  "enable the UDP listener" },
+	{ "logfile", 'l', "LOGFILE", ARG_VALUE, set_path, F(logfile), 0, 0, "FILE",
+	  "log to FILE instead of stderr (SIGHUP reopens it)" },
+	{ "verbose", 'v', "VERBOSE", ARG_FLAG, set_flag, F(verbose), 0, 0, NULL,
+	  "log lifecycle events (info level)" },
+	{ "debug", 'd', "DEBUG", ARG_FLAG, set_flag, F(debug), 0, 0, NULL,
+	  "log every query and the memory plan (debug level)" },
+	{ "stats", 's', "ENABLE_STATS", ARG_FLAG, set_flag, F(stats), 0, 0, NULL,
+	  "log stats every --stats-interval (SIGUSR1 logs them any time)" },
+	{ "stats-interval", 0, "STATS_INTERVAL", ARG_VALUE, set_uint, F(stats_interval_s), 1, 86400, "SECONDS",
+	  "seconds between stats lines (default 60)" },
+	{ "pool-size", 0, "POOL_SIZE", ARG_VALUE, set_uint, F(pool_size), 1, MAX_POOL_SIZE, "N",
+	  "TLS connections per nameserver, at most (default 2)" },
+	{ "ca-file", 0, "CA_FILE", ARG_VALUE, set_path, F(ca_file), 0, 0, "FILE",
+	  "trust the PEM roots in FILE instead of the compiled-in bundle" },
+	{ "timeout", 0, "TIMEOUT", ARG_VALUE, set_seconds, F(timeout_ms), 100, 60000, "SECONDS",
+	  "answer SERVFAIL when no upstream answered within this (default 3)" },
+	{ "connect-timeout", 0, "CONNECT_TIMEOUT", ARG_VALUE, set_seconds, F(connect_timeout_ms), 100, 60000, "SECONDS",
+	  "give up a TCP connect plus TLS handshake after this (default 2)" },
+	{ "idle-timeout", 0, "IDLE_TIMEOUT", ARG_VALUE, set_seconds, F(up_idle_ms), 100, 3600000, "SECONDS",
+	  "close an idle upstream connection after this (default 8)" },
+	{ "tcp-idle-timeout", 0, "TCP_IDLE_TIMEOUT", ARG_VALUE, set_seconds, F(tcp_idle_ms), 100, 3600000, "SECONDS",
+	  "close a TCP client idle for this long (default 10)" },
+	{ "max-inflight", 0, "MAX_INFLIGHT", ARG_VALUE, set_uint, F(max_inflight), 1, MAX_MAX_INFLIGHT, "N",
+	  "queries in flight at once, all clients together (default 512)" },
+	{ "max-tcp-clients", 0, "MAX_TCP_CLIENTS", ARG_VALUE, set_uint, F(max_tcp_clients), 1, MAX_MAX_TCP_CLIENTS, "N",
+	  "TCP client connections at once (default 32)" },
+	{ "config", 'c', NULL, ARG_ACTION, NULL, 0, 0, 0, "FILE",
+	  "read options from FILE: one \"option value\" per line, # comments" },
+	{ "check", 0, NULL, ARG_ACTION, NULL, 0, 0, 0, NULL,
+	  "check the configuration, print the effective settings and exit" },
+	{ "help", 'h', NULL, ARG_ACTION, NULL, 0, 0, 0, NULL, "print this help and exit" },
+	{ "version", 'V', NULL, ARG_ACTION, NULL, 0, 0, 0, NULL, "print the version and exit" },
+};
+
+#define N_OPTIONS (sizeof(options) / sizeof(options[0]))
+_Static_assert(N_OPTIONS <= sizeof(((struct conf *)0)->source), "conf.source too small");
+
+static void
+errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void
+errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static int
+parse_ip(const char *text, struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, text, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		*len = sizeof(*sin);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, text, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		*len = sizeof(*sin6);
+		return 0;
+	}
+	return -1;
+}
+
+static void
+set_port(struct sockaddr_storage *ss, unsigned port)
+{
+	if (ss->ss_family == AF_INET)
+		((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
+	else
+		((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
+}
+
+/* Strict unsigned decimal: digits only, no sign, no overflow. */
+static int
+parse_uint(const char *s, unsigned long *out)
+{
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	return errno != 0 || *end != '\0' ? -1 : 0;
+}
+
+/* A DNS host name as certificates carry it: letters, digits, '-' and '.'. */
+static int
+valid_hostname(const char *s)
+{
+	size_t n = strlen(s), label = 0;
+
+	if (n == 0 || n > 253 || s[0] == '.')
+		return 0;
+	for (; *s != '\0'; s++) {
+		if (*s == '.') {
+			if (label == 0)
+				return 0;
+			label = 0;
+		} else if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		    (*s >= '0' && *s <= '9') || *s == '-' || *s == '_') {
+			if (++label > 63)
+				return 0;
+		} else {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+int
+conf_parse_nameserver(const char *spec, struct conf_nameserver *ns, char *err, size_t errlen)
+{
+	char buf[CONF_NAME_MAX + 80];
+	char *host = buf, *port, *name;
+	unsigned long portnum;
+
+	if (strlen(spec) >= sizeof(buf)) {
+		errf(err, errlen, "'%.40s...' is too long", spec);
+		return -1;
+	}
+	strcpy(buf, spec);
+	if (buf[0] == '[') {
+		char *close = strchr(buf, ']');
+		if (close == NULL || close[1] != ':') {
+			errf(err, errlen, "'%s': expected [IPV6]:PORT:NAME", spec);
+			return -1;
+		}
+		host = buf + 1;
+		*close = '\0';
+		port = close + 2;
+	} else {
+		port = strchr(buf, ':');
+		if (port == NULL) {
+			errf(err, errlen, "'%s': expected IP:PORT:NAME", spec);
+			return -1;
+		}
+		*port++ = '\0';
+	}
+	name = strchr(port, ':');
+	if (name == NULL) {
+		errf(err, errlen, "'%s': expected IP:PORT:NAME (NAME is the name the "
+		    "server's certificate must carry)", spec);
+		return -1;
+	}
+	*name++ = '\0';
+	if (parse_ip(host, &ns->addr, &ns->addrlen) != 0) {
+		errf(err, errlen, "'%s': '%s' is not an IPv4 or IPv6 address", spec, host);
+		return -1;
+	}
+	if (parse_uint(port, &portnum) != 0 || portnum < 1 || portnum > 65535) {
+		errf(err, errlen, "'%s': '%s' is not a port number (1-65535)", spec, port);
+		return -1;
+	}
+	if (!valid_hostname(name)) {
+		errf(err, errlen, "'%s': '%s' is not a host name", spec, name);
+		return -1;
+	}
+	set_port(&ns->addr, (unsigned)portnum);
+	strcpy(ns->name, name);
+	snprintf(ns->text, sizeof(ns->text), ns->addr.ss_family == AF_INET6 ?
+	    "[%s]:%lu:%s" : "%s:%lu:%s", host, portnum, name);
+	return 0;
+}
+
+/* List options take comma-separated values from every source. */
+static int
+for_each_item(struct conf *conf, const char *value, char *err, size_t errlen,
+    int (*add)(struct conf *, const char *, char *, size_t))
+{
+	char item[CONF_NAME_MAX + 80];
+	const char *p = value;
+
+	for (;;) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma != NULL ? (size_t)(comma - p) : strlen(p);
+
+		while (n > 0 && (*p == ' ' || *p == '\t')) {
+			p++;
+			n--;
+		}
+		while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+			n--;
+		if (n >= sizeof(item)) {
+			errf(err, errlen, "'%.40s...' is too long", p);
+			return -1;
+		}
+		if (n == 0) {
+			errf(err, errlen, "empty item in '%s'", value);
+			return -1;
+		}
+		memcpy(item, p, n);
+		item[n] = '\0';
+		if (add(conf, item, err, errlen) != 0)
+			return -1;
+		if (comma == NULL)
+			return 0;
+		p = comma + 1;
+	}
+}
+
+static int
+add_nameserver(struct conf *conf, const char *item, char *err, size_t errlen)
+{
+	if (conf->ns_count >= MAX_NAMESERVERS) {
+		errf(err, errlen, "more than %d nameservers", MAX_NAMESERVERS);
+		return -1;
+	}
+	if (conf_parse_nameserver(item, &conf->ns[conf->ns_count], err, errlen) != 0)
+		return -1;
+	conf->ns_count++;
+	return 0;
+}
+
+static int
+set_nameserver(struct conf *conf, const struct option_def *o, const char *v, char *err, size_t errlen)
+{
+	(void)o;
+	return for_each_item(conf, v, err, errlen, add_nameserver);
+}
+
+static int
+add_listen(struct conf *conf, const char *item, char *err, size_t errlen)
+{
+	struct conf_listen *l;
+	char host[64];
+	size_t n = strlen(item);
+
+	if (conf->listen_count >= MAX_LISTEN) {
+		errf(err, errlen, "more than %d listen addresses", MAX_LISTEN);
+		return -1;
+	}
+	l = &conf->listen[conf->listen_count];
+	/* Brackets around an IPv6 address are welcome but not needed. */
+	if (n >= 2 && item[0] == '[' && item[n - 1] == ']' && n - 2 < sizeof(host)) {
+		memcpy(host, item + 1, n - 2);
+		host[n - 2] = '\0';
+	} else if (n < sizeof(host)) {
+		strcpy(host, item);
+	} else {
+		host[0] = '\0';
+	}
+	if (parse_ip(host, &l->addr, &l->addrlen) != 0) {
+		errf(err, errlen, "'%s' is not an IPv4 or IPv6 address", item);
+		return -1;
+	}
+	snprintf(l->text, sizeof(l->text), "%s", host);
+	conf->listen_count++;
+	return 0;
+}
+
+static int
+set_listen(struct conf *conf, const struct option_def *o, const char *v, char *err, size_t errlen)
+{
+	(void)o;
+	return for_each_item(conf, v, err, errlen, add_listen);
+}
+
+static int
+set_uint(struct conf *conf, const struct option_def *o, const char *v, char *err, size_t errlen)
+{
+	unsigned long n;
+
+	if (parse_uint(v, &n) != 0 || n < o->min || n > o->max) {
+		errf(err, errlen, "'%s' is not a whole number from %u to %u", v, o->min, o->max);
+		return -1;
+	}
+	*(unsigned *)(void *)((char *)conf + o->offset) = (unsigned)n;
+	return 0;
+}
+
+/* Seconds, with an optional fraction ("2.5") or an "ms" suffix ("1500ms"). */
+static int
+set_seconds(struct conf *conf, const struct option_def *o, const char *v, char *err, size_t errlen)
+{
+	unsigned long whole = 0, ms;
+	const char *p = v;
+	unsigned frac_digits = 0, frac = 0;
+
+	while (*p >= '0' && *p <= '9' && whole < 100000000)
+		whole = whole * 10 + (unsigned long)(*p++ - '0');
+	if (p == v)
+		goto bad;
+	if (strcmp(p, "ms") == 0) {
+		ms = whole;
+	} else {
+		if (*p == '.') {
+			p++;
+			while (*p >= '0' && *p <= '9') {
+				if (frac_digits < 3) {
+					frac = frac * 10 + (unsigned)(*p - '0');
+					frac_digits++;
+				}
+				p++;
+			}
+			while (frac_digits < 3) {
+				frac *= 10;
+				frac_digits++;
+			}
+		}
+		if (*p == 's')
+			p++;
+		if (*p != '\0')
+			goto bad;
+		ms = whole * 1000 + frac;
+	}
+	if (ms < o->min || ms > o->max)
+		goto bad;
+	*(unsigned *)(void *)((char *)conf + o->offset) = (unsigned)ms;
+	return 0;
+bad:
+	errf(err, errlen, "'%s' is not a duration from %.1f to %u seconds (e.g. 2.5 or 2500ms)",
+	    v, o->min / 1000.0, o->max / 1000);
+	return -1;
+}
+
+static int
+set_flag(struct conf *conf, const struct option_def *o, const char *v, char *err, size_t errlen)
+{
+	int *field = (int *)(void *)((char *)conf + o->offset);
+
+	if (strcasecmp(v, "1") == 0 || strcasecmp(v, "yes") == 0 ||
+	    strcasecmp(v, "true") == 0 || strcasecmp(v, "on") == 0)
+		*field = 1;
+	else if (strcasecmp(v, "0") == 0 || strcasecmp(v, "no") == 0 ||
+	    strcasecmp(v, "false") == 0 || strcasecmp(v, "off") == 0)
+		*field = 0;
+	else {
+		errf(err, errlen, "'%s' is not a yes/no value (1/0, yes/no, true/false, on/off)", v);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+set_path(struct conf *conf, const struct option_def *o, const char *v, char *err, size_t errlen)
+{
+	char *field = (char *)conf + o->offset;
+
+	if (strlen(v) >= CONF_PATH_MAX || v[0] == '\0') {
+		errf(err, errlen, "'%.40s' is not a usable path", v);
+		return -1;
+	}
+	strcpy(field, v);
+	return 0;
+}
+
+/* Apply one option from a source. A list set by a stronger source than the
+ * one that last set it starts afresh. */
+static int
+apply(struct conf *conf, const struct option_def *o, const char *value,
+    enum conf_source src, char *err, size_t errlen)
+{
+	size_t idx = (size_t)(o - options);
+
+	if (conf->source[idx] < src) {
+		if (o->set == set_nameserver)
+			conf->ns_count = 0;
+		else if (o->set == set_listen)
+			conf->listen_count = 0;
+	}
+	conf->source[idx] = (unsigned char)src;
+	return o->set(conf, o, value, err, errlen);
+}
+
+static const struct option_def *
+find_long(const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < N_OPTIONS; i++)
+		if (strlen(options[i].name) == len && strncmp(options[i].name, name, len) == 0)
+			return &options[i];
+	return NULL;
+}
+
+static const struct option_def *
+find_short(char c)
+{
+	size_t i;
+
+	for (i = 0; i < N_OPTIONS; i++)
+		if (options[i].short_name == c)
+			return &options[i];
+	return NULL;
+}
+
+void
+conf_defaults(struct conf *conf)
+{
+	static const char *const default_ns[] = {
+		"1.1.1.1:853:cloudflare-dns.com",
+		"1.0.0.1:853:cloudflare-dns.com",
+		"9.9.9.9:853:dns.quad9.net",
+	};
+	char err[CONF_ERR_MAX];
+	size_t i;
+
+	memset(conf, 0, sizeof(*conf));
+	for (i = 0; i < sizeof(default_ns) / sizeof(default_ns[0]); i++)
+		(void)add_nameserver(conf, default_ns[i], err, sizeof(err));
+	(void)add_listen(conf, "127.0.0.1", err, sizeof(err));
+	conf->port = 15353;
+	conf->stats_interval_s = DEF_STATS_INTERVAL_S;
+	conf->pool_size = DEF_POOL_SIZE;
+	conf->timeout_ms = DEF_QUERY_TIMEOUT_MS;
+	conf->connect_timeout_ms = DEF_CONNECT_TIMEOUT_MS;
+	conf->up_idle_ms = DEF_UP_IDLE_MS;
+	conf->tcp_idle_ms = DEF_TCP_IDLE_MS;
+	conf->max_inflight = DEF_MAX_INFLIGHT;
+	conf->max_tcp_clients = DEF_MAX_TCP_CLIENTS;
+}
+
+int
+conf_parse_text(struct conf *conf, const char *text, const char *fname, char *err, size_t errlen)
+{
+	char msg[CONF_ERR_MAX];
+	const char *p = text;
+	unsigned lineno = 0;
+
+	while (*p != '\0') {
+		const char *eol = strchr(p, '\n');
+		size_t n = eol != NULL ? (size_t)(eol - p) : strlen(p);
+		char line[CONF_PATH_MAX + 128];
+		char *key, *value, *hash, *end;
+		const struct option_def *o;
+
+		lineno++;
+		if (n >= sizeof(line)) {
+			errf(err, errlen, "%s:%u: line too long", fname, lineno);
+			return -1;
+		}
+		memcpy(line, p, n);
+		line[n] = '\0';
+		p = eol != NULL ? eol + 1 : p + n;
+		if ((hash = strchr(line, '#')) != NULL)
+			*hash = '\0';
+		key = line + strspn(line, " \t\r");
+		end = key + strlen(key);
+		while (end > key && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+			*--end = '\0';
+		if (*key == '\0')
+			continue;
+		value = key + strcspn(key, " \t");
+		if (*value != '\0') {
+			*value++ = '\0';
+			value += strspn(value, " \t");
+		}
+		o = find_long(key, strlen(key));
+		if (o == NULL || o->kind == ARG_ACTION) {
+			errf(err, errlen, "%s:%u: %s: unknown option", fname, lineno, key);
+			return -1;
+		}
+		if (*value == '\0') {
+			if (o->kind != ARG_FLAG) {
+				errf(err, errlen, "%s:%u: %s: needs a value (%s)", fname,
+				    lineno, key, o->metavar);
+				return -1;
+			}
+			value = "yes";
+		}
+		if (apply(conf, o, value, CONF_SRC_FILE, msg, sizeof(msg)) != 0) {
+			errf(err, errlen, "%s:%u: %s: %s", fname, lineno, key, msg);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+load_file(struct conf *conf, const char *path, char *err, size_t errlen)
+{
+	/* A config file is a few lines; 64 KiB is far more than one needs. */
+	static char text[65536];
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (f == NULL) {
+		errf(err, errlen, "--config: cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	n = fread(text, 1, sizeof(text) - 1, f);
+	if (ferror(f) || n == sizeof(text) - 1) {
+		errf(err, errlen, "--config: %s: %s", path,
+		    ferror(f) ? strerror(errno) : "file too large (64 KiB at most)");
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	text[n] = '\0';
+	if (memchr(text, '\0', n) != NULL) {
+		errf(err, errlen, "--config: %s: not a text file", path);
+		return -1;
+	}
+	return conf_parse_text(conf, text, path, err, errlen);
+}
+
+static void
+print_help(FILE *out)
+{
+	size_t i;
+
+	fprintf(out, "usage: dns-tls-proxy [options]\n\n"
+	    "Forward plain DNS (UDP and TCP) to DNS-over-TLS resolvers (RFC 7858).\n"
+	    "Every option can also be set in the environment (shown in brackets) or\n"
+	    "in a --config file by its long name; the command line wins over the\n"
+	    "environment, which wins over the file.\n\n");
+	for (i = 0; i < N_OPTIONS; i++) {
+		const struct option_def *o = &options[i];
+		char left[64];
+		const char *h = o->help;
+
+		if (o->short_name != 0)
+			snprintf(left, sizeof(left), "-%c, --%s%s%s", o->short_name, o->name,
+			    o->metavar ? " " : "", o->metavar ? o->metavar : "");
+		else
+			snprintf(left, sizeof(left), "    --%s%s%s", o->name,
+			    o->metavar ? " " : "", o->metavar ? o->metavar : "");
+		fprintf(out, "  %-32s ", left);
+		while (*h != '\0') {
+			const char *nl = strchr(h, '\n');
+			size_t n = nl != NULL ? (size_t)(nl - h) : strlen(h);
+			fprintf(out, "%.*s\n", (int)n, h);
+			h += n;
+			if (*h == '\n') {
+				h++;
+				fprintf(out, "  %-32s ", "");
+			}
+		}
+		if (o->env != NULL)
+			fprintf(out, "  %-32s [env: %s]\n", "", o->env);
+	}
+}
+
+/* Split the command line into options. For each, call back with its value
+ * (NULL for a flag). Returns -1 with err set on a usage error. */
+static int
+scan_cli(int argc, char **argv,
+    int (*cb)(const struct option_def *, const char *, void *), void *arg,
+    char *err, size_t errlen)
+{
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const struct option_def *o;
+		const char *value = NULL;
+
+		if (strcmp(a, "--") == 0 || a[0] != '-' || a[1] == '\0') {
+			errf(err, errlen, "unexpected argument '%s' (see --help)", a);
+			return -1;
+		}
+		if (a[1] == '-') {
+			const char *eq = strchr(a + 2, '=');
+			size_t n = eq != NULL ? (size_t)(eq - a - 2) : strlen(a + 2);
+
+			if ((o = find_long(a + 2, n)) == NULL) {
+				errf(err, errlen, "unknown option '%s' (see --help)", a);
+				return -1;
+			}
+			if (o->metavar != NULL) {
+				if (eq != NULL)
+					value = eq + 1;
+				else if (i + 1 < argc)
+					value = argv[++i];
+				else {
+					errf(err, errlen, "--%s: needs a value (%s)", o->name, o->metavar);
+					return -1;
+				}
+			} else if (eq != NULL) {
+				errf(err, errlen, "--%s: takes no value", o->name);
+				return -1;
+			}
+			if (cb(o, value, arg) != 0)
+				return -1;
+			continue;
+		}
+		/* Short options: flags may be grouped (-tu); a value may follow
+		 * directly (-p53) or as the next argument. */
+		for (a++; *a != '\0'; a++) {
+			if ((o = find_short(*a)) == NULL) {
+				errf(err, errlen, "unknown option '-%c' (see --help)", *a);
+				return -1;
+			}
+			if (o->metavar != NULL) {
+				if (a[1] != '\0')
+					value = a + 1;
+				else if (i + 1 < argc)
+					value = argv[++i];
+				else {
+					errf(err, errlen, "-%c: needs a value (%s)", *a, o->metavar);
+					return -1;
+				}
+				if (cb(o, value, arg) != 0)
+					return -1;
+				break;
+			}
+			if (cb(o, NULL, arg) != 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+struct cli_state {
+	struct conf *conf;
+	FILE *out;
+	int exit_now;
+	int pass;      /* 0: actions only; 1: options */
+	char *err;
+	size_t errlen;
+};
+
+static int
+cli_option(const struct option_def *o, const char *value, void *arg)
+{
+	struct cli_state *st = arg;
+	char msg[CONF_ERR_MAX];
+
+	if (o->kind == ARG_ACTION) {
+		if (st->pass != 0 || st->exit_now)
+			return 0;
+		if (strcmp(o->name, "help") == 0) {
+			print_help(st->out);
+			st->exit_now = 1;
+		} else if (strcmp(o->name, "version") == 0) {
+			fprintf(st->out, "dns-tls-proxy %s\n", DNS_TLS_PROXY_VERSION);
+			st->exit_now = 1;
+		} else if (strcmp(o->name, "check") == 0) {
+			st->conf->check = 1;
+		} else if (strlen(value) >= CONF_PATH_MAX) {
+			errf(st->err, st->errlen, "--config: path too long");
+			return -1;
+		} else {
+			strcpy(st->conf->config_file, value);
+		}
+		return 0;
+	}
+	if (st->pass == 0)
+		return 0;
+	if (apply(st->conf, o, value != NULL ? value : "yes", CONF_SRC_CLI, msg, sizeof(msg)) != 0) {
+		errf(st->err, st->errlen, "--%s: %s", o->name, msg);
+		return -1;
+	}
+	return 0;
+}
+
+enum conf_result
+conf_load(struct conf *conf, int argc, char **argv, conf_getenv_fn get_env,
+    FILE *out, char *err, size_t errlen)
+{
+	struct cli_state st = { conf, out, 0, 0, err, errlen };
+	char msg[CONF_ERR_MAX];
+	size_t i;
+
+	conf_defaults(conf);
+	/* First pass: --help, --version, --check and --config, so that the file
+	 * is read before the environment and the rest of the command line. */
+	if (scan_cli(argc, argv, cli_option, &st, err, errlen) != 0)
+		return CONF_ERROR;
+	if (st.exit_now)
+		return CONF_EXIT;
+	if (conf->config_file[0] != '\0' && load_file(conf, conf->config_file, err, errlen) != 0)
+		return CONF_ERROR;
+	for (i = 0; i < N_OPTIONS; i++) {
+		const char *v;
+
+		if (options[i].env == NULL || (v = get_env(options[i].env)) == NULL || *v == '\0')
+			continue;
+		if (apply(conf, &options[i], v, CONF_SRC_ENV, msg, sizeof(msg)) != 0) {
+			errf(err, errlen, "%s (environment): %s", options[i].env, msg);
+			return CONF_ERROR;
+		}
+	}
+	st.pass = 1;
+	if (scan_cli(argc, argv, cli_option, &st, err, errlen) != 0)
+		return CONF_ERROR;
+	return conf_finish(conf, err, errlen) == 0 ? CONF_OK : CONF_ERROR;
+}
+
+int
+conf_finish(struct conf *conf, char *err, size_t errlen)
+{
+	int i;
+
+	if (conf->ns_count == 0) {
+		errf(err, errlen, "--nameserver: no nameserver configured");
+		return -1;
+	}
+	if (conf->listen_count == 0) {
+		errf(err, errlen, "--listen: no listen address configured");
+		return -1;
+	}
+	if (!conf->tcp && !conf->udp)
+		conf->tcp = conf->udp = 1;
+	if (conf->connect_timeout_ms > conf->timeout_ms) {
+		/* A connection that takes longer than a query may wait is no use. */
+		conf->connect_timeout_ms = conf->timeout_ms;
+	}
+	for (i = 0; i < conf->listen_count; i++)
+		set_port(&conf->listen[i].addr, conf->port);
+	return 0;
+}
+
+static void
+print_seconds(FILE *out, const char *name, unsigned ms)
+{
+	if (ms % 1000 == 0)
+		fprintf(out, "%s %u\n", name, ms / 1000);
+	else
+		fprintf(out, "%s %u.%03u\n", name, ms / 1000, ms % 1000);
+}
+
+void
+conf_print(const struct conf *conf, FILE *out)
+{
+	int i;
+
+	for (i = 0; i < conf->ns_count; i++)
+		fprintf(out, "nameserver %s\n", conf->ns[i].text);
+	for (i = 0; i < conf->listen_count; i++)
+		fprintf(out, "listen %s\n", conf->listen[i].text);
+	fprintf(out, "port %u\n", conf->port);
+	fprintf(out, "udp %s\n", conf->udp ? "yes" : "no");
+	fprintf(out, "tcp %s\n", conf->tcp ? "yes" : "no");
+	if (conf->logfile[0] != '\0')
+		fprintf(out, "logfile %s\n", conf->logfile);
+	fprintf(out, "verbose %s\n", conf->verbose ? "yes" : "no");
+	fprintf(out, "debug %s\n", conf->debug ? "yes" : "no");
+	fprintf(out, "stats %s\n", conf->stats ? "yes" : "no");
+	fprintf(out, "stats-interval %u\n", conf->stats_interval_s);
+	fprintf(out, "pool-size %u\n", conf->pool_size);
+	if (conf->ca_file[0] != '\0')
+		fprintf(out, "ca-file %s\n", conf->ca_file);
+	print_seconds(out, "timeout", conf->timeout_ms);
+	print_seconds(out, "connect-timeout", conf->connect_timeout_ms);
+	print_seconds(out, "idle-timeout", conf->up_idle_ms);
+	print_seconds(out, "tcp-idle-timeout", conf->tcp_idle_ms);
+	fprintf(out, "max-inflight %u\n", conf->max_inflight);
+	fprintf(out, "max-tcp-clients %u\n", conf->max_tcp_clients);
+}

@@ -1,0 +1,84 @@
+/* Configuration: built-in defaults, then a config file (-c), then the
+ * environment, then the command line, each overriding the one before. One
+ * table of options serves all four, so a name means the same everywhere. */
+#ifndef CONF_H
+#define CONF_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+#include "limits.h"
+
+#define CONF_NAME_MAX 254  /* an authentication name: a DNS name, 253 chars + NUL */
+#define CONF_PATH_MAX 1024
+#define CONF_ERR_MAX 512
+
+struct conf_nameserver {
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	char name[CONF_NAME_MAX]; /* the name the server's certificate must carry */
+	char text[CONF_NAME_MAX + 64]; /* "IP:PORT:NAME" as it is printed back */
+};
+
+struct conf_listen {
+	struct sockaddr_storage addr; /* port filled in from conf.port */
+	socklen_t addrlen;
+	char text[64];
+};
+
+struct conf {
+	struct conf_nameserver ns[MAX_NAMESERVERS];
+	int ns_count;
+	struct conf_listen listen[MAX_LISTEN];
+	int listen_count;
+	unsigned port;
+	int tcp, udp;          /* as given; with neither, conf_finish sets both */
+	int verbose, debug, stats;
+	unsigned stats_interval_s;
+	unsigned pool_size;    /* connections per nameserver */
+	unsigned timeout_ms;   /* a query's deadline: SERVFAIL after this */
+	unsigned connect_timeout_ms;
+	unsigned up_idle_ms;   /* close an idle upstream connection after this */
+	unsigned tcp_idle_ms;  /* close an idle TCP client after this */
+	unsigned max_inflight;
+	unsigned max_tcp_clients;
+	char logfile[CONF_PATH_MAX];
+	char ca_file[CONF_PATH_MAX];
+	char config_file[CONF_PATH_MAX];
+	int check;             /* --check: print the settings and exit */
+	/* Which source last set each option (enum conf_source), so that a list
+	 * given by a stronger source replaces rather than extends a weaker one. */
+	unsigned char source[32];
+};
+
+enum conf_source { CONF_SRC_DEFAULT, CONF_SRC_FILE, CONF_SRC_ENV, CONF_SRC_CLI };
+
+/* Read the environment through a function, so tests can supply their own. */
+typedef const char *(*conf_getenv_fn)(const char *name);
+
+enum conf_result { CONF_OK, CONF_ERROR, CONF_EXIT };
+
+/* Fill conf from all sources. CONF_ERROR: err holds one line naming the
+ * option (and the file and line). CONF_EXIT: --help or --version was
+ * printed to out; the caller exits 0. */
+enum conf_result conf_load(struct conf *conf, int argc, char **argv,
+    conf_getenv_fn get_env, FILE *out, char *err, size_t errlen);
+
+/* Parse config-file text (one "option value" per line, # comments) as the
+ * file named fname. Used by conf_load and by the tests. */
+int conf_parse_text(struct conf *conf, const char *text, const char *fname,
+    char *err, size_t errlen);
+
+void conf_defaults(struct conf *conf);
+/* Check the assembled settings and derive the rest (listen ports, both
+ * listeners when neither -t nor -u was given). */
+int conf_finish(struct conf *conf, char *err, size_t errlen);
+/* Print the effective settings in config-file syntax. */
+void conf_print(const struct conf *conf, FILE *out);
+
+/* Parse "IP:PORT:NAME" (IPv6 as "[addr]:PORT:NAME"). Exposed for tests. */
+int conf_parse_nameserver(const char *spec, struct conf_nameserver *ns,
+    char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,241 @@
+/* DNS wire helpers (RFC 1035 §4, RFC 6891). Every read is bounds-checked
+ * against the message length before it happens; compression pointers must
+ * point backwards, so following them always ends. */
+#include <string.h>
+
+#include "dns.h"
+#include "limits.h"
+
+#define FLAG_QR 0x80 /* byte 2 */
+#define FLAG_TC 0x02 /* byte 2 */
+#define FLAG_RD 0x01 /* byte 2 */
+#define FLAG_RA 0x80 /* byte 3 */
+
+/* Offset just past the name at off, or -1 when it is malformed: a label over
+ * 63 bytes, a name over 255, a reserved label type, a compression pointer
+ * when none is allowed, or one that does not point strictly backwards into
+ * the message after the header. */
+static int
+name_end(const uint8_t *msg, size_t len, size_t off, int allow_ptr)
+{
+	size_t pos = off, total = 0;
+	int end = -1;
+
+	for (;;) {
+		uint8_t b;
+
+		if (pos >= len)
+			return -1;
+		b = msg[pos];
+		if ((b & 0xc0) == 0xc0) {
+			size_t target;
+
+			if (!allow_ptr || pos + 1 >= len)
+				return -1;
+			target = (size_t)(b & 0x3f) << 8 | msg[pos + 1];
+			if (end == -1)
+				end = (int)(pos + 2);
+			if (target >= pos || target < DNS_HEADER_LEN)
+				return -1;
+			pos = target;
+			continue;
+		}
+		if ((b & 0xc0) != 0)
+			return -1; /* 0x40 and 0x80 label types are not in use */
+		total += (size_t)b + 1;
+		if (total > DNS_NAME_MAX)
+			return -1;
+		if (b == 0)
+			return end != -1 ? end : (int)(pos + 1);
+		pos += (size_t)b + 1;
+	}
+}
+
+/* Skip count resource records from *off. Records the offset of an OPT
+ * record in *opt_off (and fails on a second one, RFC 6891 §6.1.1) when
+ * opt_off is not NULL. Returns 0, or -1 when a record runs past the end. */
+static int
+skip_rrs(const uint8_t *msg, size_t len, size_t *off, unsigned count, uint16_t *opt_off)
+{
+	while (count-- > 0) {
+		size_t start = *off;
+		int e = name_end(msg, len, start, 1);
+		size_t pos, rdlen;
+
+		if (e < 0 || (size_t)e + 10 > len)
+			return -1;
+		pos = (size_t)e;
+		rdlen = dns_get16(msg + pos + 8);
+		if (pos + 10 + rdlen > len)
+			return -1;
+		if (opt_off != NULL && dns_get16(msg + pos) == DNS_TYPE_OPT) {
+			/* The OPT owner name is the root (RFC 6891 §6.1.2). */
+			if (*opt_off != 0 || msg[start] != 0)
+				return -1;
+			*opt_off = (uint16_t)start;
+		}
+		*off = pos + 10 + rdlen;
+	}
+	return 0;
+}
+
+/* Offset just past a question that starts after the header, or 0. */
+static uint16_t
+question_end(const uint8_t *msg, size_t len)
+{
+	int e = name_end(msg, len, DNS_HEADER_LEN, 0);
+
+	if (e < 0 || (size_t)e + 4 > len)
+		return 0;
+	return (uint16_t)(e + 4);
+}
+
+enum dns_verdict
+dns_check_query(const uint8_t *msg, size_t len, struct dns_query_info *qi)
+{
+	unsigned an, ns, ar;
+	size_t off;
+
+	memset(qi, 0, sizeof(*qi));
+	if (len < DNS_HEADER_LEN || (msg[2] & FLAG_QR) != 0)
+		return DNS_DROP;
+	qi->id = dns_get16(msg);
+	qi->opcode = (msg[2] >> 3) & 0x0f;
+	qi->rd = msg[2] & FLAG_RD;
+	qi->udp_size = DNS_UDP_MIN;
+	if (len > DNS_MSG_MAX)
+		return DNS_FORMERR;
+	if (dns_get16(msg + 4) == 1)
+		qi->qend = question_end(msg, len);
+	if (qi->opcode != 0)
+		return DNS_NOTIMP;
+	if (qi->qend == 0)
+		return DNS_FORMERR;
+	an = dns_get16(msg + 6);
+	ns = dns_get16(msg + 8);
+	ar = dns_get16(msg + 10);
+	off = qi->qend;
+	if (skip_rrs(msg, len, &off, an + ns, NULL) != 0 ||
+	    skip_rrs(msg, len, &off, ar, &qi->opt_off) != 0 || off != len) {
+		qi->opt_off = 0;
+		return DNS_FORMERR;
+	}
+	if (qi->opt_off != 0) {
+		uint16_t size = dns_get16(msg + qi->opt_off + 3);
+
+		qi->has_edns = 1;
+		qi->udp_size = size < DNS_UDP_MIN ? DNS_UDP_MIN : size;
+	}
+	return DNS_FORWARD;
+}
+
+int
+dns_check_answer(const uint8_t *msg, size_t len, uint16_t *qend)
+{
+	unsigned qd;
+
+	*qend = 0;
+	if (len < DNS_HEADER_LEN || (msg[2] & FLAG_QR) == 0)
+		return -1;
+	qd = dns_get16(msg + 4);
+	if (qd > 1)
+		return -1;
+	if (qd == 1 && (*qend = question_end(msg, len)) == 0)
+		return -1;
+	return 0;
+}
+
+static uint8_t
+lower(uint8_t c)
+{
+	return c >= 'A' && c <= 'Z' ? (uint8_t)(c + 32) : c;
+}
+
+int
+dns_question_match(const uint8_t *query, uint16_t query_qend,
+    const uint8_t *answer, size_t answer_len, uint16_t answer_qend)
+{
+	size_t i;
+
+	if (answer_len < DNS_HEADER_LEN)
+		return 0;
+	if (answer_qend == 0) {
+		int rc = dns_rcode(answer);
+		return rc == DNS_RCODE_FORMERR || rc == DNS_RCODE_NOTIMP ||
+		    rc == DNS_RCODE_REFUSED || rc == DNS_RCODE_SERVFAIL;
+	}
+	if (answer_qend != query_qend || answer_qend > answer_len)
+		return 0;
+	/* Length bytes are at most 63, below 'A', so folding leaves them be. */
+	for (i = DNS_HEADER_LEN; i + 4 < answer_qend; i++)
+		if (lower(query[i]) != lower(answer[i]))
+			return 0;
+	return memcmp(query + i, answer + i, 4) == 0;
+}
+
+/* Append a minimal OPT record (RFC 6891 §6.1.2): root owner, our UDP size,
+ * the given TTL field (extended RCODE, version, flags), no options. */
+static size_t
+put_opt(uint8_t *p, const uint8_t *ttl)
+{
+	static const uint8_t zero_ttl[4];
+
+	p[0] = 0;
+	dns_put16(p + 1, DNS_TYPE_OPT);
+	dns_put16(p + 3, DNS_EDNS_OUR_SIZE);
+	memcpy(p + 5, ttl != NULL ? ttl : zero_ttl, 4);
+	dns_put16(p + 9, 0);
+	return 11;
+}
+
+size_t
+dns_make_error(uint8_t *out, size_t cap, const uint8_t *query, size_t qlen,
+    const struct dns_query_info *qi, int rcode)
+{
+	size_t qsize = qi->qend != 0 && qi->qend <= qlen ? qi->qend - DNS_HEADER_LEN : 0;
+	size_t n = DNS_HEADER_LEN + qsize + (qi->has_edns ? 11 : 0);
+
+	if (n > cap || qlen < DNS_HEADER_LEN)
+		return 0;
+	memset(out, 0, DNS_HEADER_LEN);
+	dns_put16(out, qi->id);
+	out[2] = (uint8_t)(FLAG_QR | (query[2] & 0x78) | (query[2] & FLAG_RD));
+	out[3] = (uint8_t)(FLAG_RA | (rcode & 0x0f));
+	dns_put16(out + 4, qsize != 0);
+	memcpy(out + DNS_HEADER_LEN, query + DNS_HEADER_LEN, qsize);
+	if (qi->has_edns) {
+		dns_put16(out + 10, 1);
+		put_opt(out + DNS_HEADER_LEN + qsize, NULL);
+	}
+	return n;
+}
+
+size_t
+dns_truncate(uint8_t *out, size_t cap, const uint8_t *answer, size_t alen,
+    uint16_t answer_qend, int client_edns)
+{
+	size_t qend = answer_qend != 0 ? answer_qend : DNS_HEADER_LEN;
+	size_t n = qend + (client_edns ? 11 : 0);
+	const uint8_t *ttl = NULL;
+
+	if (n > cap || qend > alen)
+		return 0;
+	memcpy(out, answer, qend);
+	out[2] |= FLAG_TC;
+	memset(out + 6, 0, 6);
+	if (client_edns) {
+		/* Keep the answer's extended RCODE and flags when it has an OPT. */
+		uint16_t opt_off = 0;
+		size_t off = qend;
+		unsigned count = (unsigned)dns_get16(answer + 6) +
+		    dns_get16(answer + 8);
+
+		if (skip_rrs(answer, alen, &off, count, NULL) == 0 &&
+		    skip_rrs(answer, alen, &off, dns_get16(answer + 10), &opt_off) == 0 &&
+		    opt_off != 0)
+			ttl = answer + opt_off + 5;
+		dns_put16(out + 10, 1);
+		put_opt(out + qend, ttl);
+	}
+	return n;
+}

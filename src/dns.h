@@ -1,0 +1,86 @@
+/* DNS wire helpers: validate a client's query, validate an upstream answer
+ * and match it to a query, build error replies and truncated replies.
+ * Pure functions on byte buffers; no state, no allocation. */
+#ifndef DNS_H
+#define DNS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define DNS_RCODE_NOERROR 0
+#define DNS_RCODE_FORMERR 1
+#define DNS_RCODE_SERVFAIL 2
+#define DNS_RCODE_NXDOMAIN 3
+#define DNS_RCODE_NOTIMP 4
+#define DNS_RCODE_REFUSED 5
+
+#define DNS_TYPE_OPT 41
+/* UDP payload size the proxy advertises in OPT records it writes itself:
+ * the DNS Flag Day 2020 figure, safe on every path MTU. */
+#define DNS_EDNS_OUR_SIZE 1232
+
+/* What the proxy must know of a query. Offsets are into the message. */
+struct dns_query_info {
+	uint16_t id;
+	uint16_t qend;     /* just past QTYPE/QCLASS; 0 if the question is unusable */
+	uint16_t udp_size; /* what the client accepts over UDP (RFC 6891 §6.2.5) */
+	uint16_t opt_off;  /* offset of the OPT record, 0 when there is none */
+	uint8_t has_edns;
+	uint8_t opcode;
+	uint8_t rd;
+};
+
+/* How to treat a client's message. */
+enum dns_verdict {
+	DNS_FORWARD,  /* well-formed query: forward it */
+	DNS_DROP,     /* no header or a response (QR set): drop silently, count */
+	DNS_FORMERR,  /* header parses, the rest does not (RFC 1035 §4.1.1) */
+	DNS_NOTIMP,   /* opcode other than QUERY */
+};
+
+enum dns_verdict dns_check_query(const uint8_t *msg, size_t len, struct dns_query_info *qi);
+
+/* Check an upstream answer's header and question. Returns 0 when it is a
+ * response with zero or one question (qend set, 0 when there is none), -1
+ * when it is not a usable DNS response. */
+int dns_check_answer(const uint8_t *msg, size_t len, uint16_t *qend);
+
+/* Is the answer's question the query's question? Names compare without
+ * regard to ASCII case (RFC 4343), type and class exactly. An answer with no
+ * question matches only when it reports an error (FORMERR, NOTIMP, REFUSED,
+ * SERVFAIL), which some servers send without echoing the question. */
+int dns_question_match(const uint8_t *query, uint16_t query_qend,
+    const uint8_t *answer, size_t answer_len, uint16_t answer_qend);
+
+/* Write into out a reply to query with rcode: header, the question when it
+ * parsed, and an OPT record when the query had one. Returns the length, or 0
+ * when out is too small. */
+size_t dns_make_error(uint8_t *out, size_t cap, const uint8_t *query, size_t qlen,
+    const struct dns_query_info *qi, int rcode);
+
+/* Write into out a truncated copy of answer (RFC 1035 §4.2.1, RFC 6891 §7):
+ * its header with TC set and only the question, plus an OPT record when the
+ * client used EDNS. Returns the length, or 0 when out is too small. */
+size_t dns_truncate(uint8_t *out, size_t cap, const uint8_t *answer, size_t alen,
+    uint16_t answer_qend, int client_edns);
+
+static inline uint16_t
+dns_get16(const uint8_t *p)
+{
+	return (uint16_t)((uint16_t)p[0] << 8 | p[1]);
+}
+
+static inline void
+dns_put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static inline int
+dns_rcode(const uint8_t *msg)
+{
+	return msg[3] & 0x0f;
+}
+
+#endif

@@ -1,0 +1,87 @@
+/* Every static limit of dns-tls-proxy, each with the reason for its number.
+ * Run-time sizes (slots, clients, pool) come from the configuration; these
+ * are the fixed bounds and the defaults those sizes start from. */
+#ifndef LIMITS_H
+#define LIMITS_H
+
+/* DNS header size (RFC 1035 §4.1.1): anything shorter cannot carry an ID. */
+#define DNS_HEADER_LEN 12
+/* Largest DNS message over TCP/TLS: the two-byte length prefix (RFC 1035 §4.2.2). */
+#define DNS_MSG_MAX 65535
+/* Classic UDP payload limit without EDNS (RFC 1035 §4.2.1). */
+#define DNS_UDP_MIN 512
+/* Longest domain name in wire form (RFC 1035 §2.3.4) and longest label. */
+#define DNS_NAME_MAX 255
+#define DNS_LABEL_MAX 63
+/* Largest query we hold for forwarding. Real queries are a question plus an OPT
+ * record with a few options (cookies, ECS, client padding to 128 or 468 bytes,
+ * RFC 8467): well under 1 KiB. Each pending slot keeps a copy (it is replayed
+ * on another connection if one breaks), so this sets the slot size. Room is
+ * left for the 128-byte padding block the proxy may add. */
+#define DNS_QUERY_MAX 1024
+#define DNS_QUERY_ROOM (DNS_QUERY_MAX + 256)
+/* A UDP datagram is read into a buffer this big so an oversize query is seen
+ * whole (and refused) rather than silently cut. */
+#define UDP_RECV_MAX 65536
+
+/* Pending queries in flight, all clients together. Each slot is about
+ * DNS_QUERY_ROOM + 200 bytes; 512 slots is about 0.7 MiB reserved, touched
+ * only as load needs it. */
+#define DEF_MAX_INFLIGHT 512
+#define MAX_MAX_INFLIGHT 65536
+/* Concurrent TCP clients. Each owns an output buffer able to hold one largest
+ * answer (64 KiB, touched only as far as answers fill it). */
+#define DEF_MAX_TCP_CLIENTS 32
+#define MAX_MAX_TCP_CLIENTS 4096
+/* Queries one TCP client may have in flight before the proxy stops reading
+ * from it (RFC 7766 §6.2.1.1 pipelining, bounded so one client cannot take
+ * every slot). */
+#define TCP_CLIENT_INFLIGHT_MAX 64
+/* Stop reading queries from a TCP client while this many answer bytes wait to
+ * be written to it: a slow reader gets back-pressure, not memory. */
+#define TCP_CLIENT_OUT_HIGH 16384
+
+/* Upstream connections per nameserver (the pool). One pipelined TLS
+ * connection carries thousands of queries a second; a second spreads load. */
+#define DEF_POOL_SIZE 2
+#define MAX_POOL_SIZE 64
+#define MAX_NAMESERVERS 16
+/* Queries written on one connection and not yet answered. Public resolvers
+ * accept around 100 concurrent pipelined queries per connection. */
+#define CONN_INFLIGHT_MAX 100
+/* A further pooled connection is opened only when every ready one carries at
+ * least this many queries, so light load stays on a single connection. */
+#define CONN_SPREAD_AT 32
+/* TLS output buffer. BearSSL needs the full 16 KiB + overhead for input, but
+ * output may be smaller: records it sends are then at most this big. Queries
+ * are small, so 4 KiB of payload per record is plenty. */
+#define TLS_OUT_PAYLOAD 4096
+
+/* Listen addresses, each with a UDP and a TCP socket. */
+#define MAX_LISTEN 8
+
+/* Timeouts, milliseconds. */
+#define DEF_QUERY_TIMEOUT_MS 3000   /* client gets SERVFAIL after this; dig waits 5 s */
+#define DEF_CONNECT_TIMEOUT_MS 2000 /* TCP connect + TLS handshake */
+#define DEF_UP_IDLE_MS 8000         /* under the ~10 s after which providers cut idle connections */
+#define DEF_TCP_IDLE_MS 10000       /* an idle TCP client is closed (RFC 7766 §6.2.3) */
+#define DEF_STATS_INTERVAL_S 60
+/* Back-off for a nameserver that failed to connect or handshake: doubles from
+ * the base to the cap, so a resolver that comes back is used again within
+ * seconds, never after minutes (the routers' top complaint). */
+#define BACKOFF_BASE_MS 500
+#define BACKOFF_CAP_MS 16000
+/* When every nameserver is resting, a new query may still probe the one that
+ * failed longest ago, at most this often. */
+#define PROBE_INTERVAL_MS 1000
+/* Stop taking new work on SIGTERM and let in-flight queries finish this long. */
+#define SHUTDOWN_GRACE_MS 1000
+
+/* Work done per wake-up on one socket before others get a turn. */
+#define UDP_BURST 64
+#define ACCEPT_BURST 16
+
+/* Log lines about a full table are limited to one per this interval. */
+#define LOG_RATELIMIT_MS 10000
+
+#endif

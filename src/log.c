@@ -1,0 +1,143 @@
+/* Log output: formats a line with a wall-clock timestamp and writes it with a
+ * single write(2), so lines from concurrent writers never interleave. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "limits.h"
+#include "log.h"
+#include "port.h"
+
+int log_level = LOG_LEVEL_WARN;
+
+static int log_fd = 2;
+static const char *log_path; /* owned by the configuration, lives forever */
+
+static const char *const level_names[] = { "ERROR", "WARNING", "INFO", "DEBUG" };
+
+int
+log_open(const char *path)
+{
+	int fd;
+
+	if (path == NULL) {
+		if (log_fd != 2)
+			close(log_fd);
+		log_fd = 2;
+		log_path = NULL;
+		return 0;
+	}
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd == -1)
+		return -1;
+	if (log_fd != 2)
+		close(log_fd);
+	log_fd = fd;
+	log_path = path;
+	return 0;
+}
+
+int
+log_reopen(void)
+{
+	return log_path == NULL ? 0 : log_open(log_path);
+}
+
+static void
+log_write(const char *level, const char *fmt, va_list ap, int err)
+{
+	char line[1024];
+	struct timeval tv;
+	struct tm tm;
+	size_t n;
+	int r;
+
+	gettimeofday(&tv, NULL);
+	localtime_r(&tv.tv_sec, &tm);
+	n = strftime(line, sizeof(line), "%Y-%m-%d %H:%M:%S", &tm);
+	r = snprintf(line + n, sizeof(line) - n, ",%03d - %s - ",
+	    (int)(tv.tv_usec / 1000), level);
+	if (r > 0)
+		n += (size_t)r;
+	r = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+	if (r > 0)
+		n = n + (size_t)r < sizeof(line) ? n + (size_t)r : sizeof(line) - 1;
+	if (err != 0 && n < sizeof(line) - 1) {
+		r = snprintf(line + n, sizeof(line) - n, ": %s", strerror(err));
+		if (r > 0)
+			n = n + (size_t)r < sizeof(line) ? n + (size_t)r : sizeof(line) - 1;
+	}
+	if (n >= sizeof(line) - 1)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	/* A log that cannot be written has nowhere to report to. */
+	if (write(log_fd, line, n) < 0)
+		return;
+}
+
+void
+log_msg(int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (level > log_level)
+		return;
+	va_start(ap, fmt);
+	log_write(level_names[level], fmt, ap, 0);
+	va_end(ap);
+}
+
+void
+log_errno(int level, const char *fmt, ...)
+{
+	va_list ap;
+	int err = errno;
+
+	if (level > log_level)
+		return;
+	va_start(ap, fmt);
+	log_write(level_names[level], fmt, ap, err);
+	va_end(ap);
+}
+
+void
+log_stats(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_write("WARNING", fmt, ap, 0);
+	va_end(ap);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("dns-tls-proxy: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	exit(1);
+}
+
+int
+log_ratelimit(uint64_t *last_us, unsigned *suppressed)
+{
+	uint64_t now = port_now_us();
+
+	if (*last_us != 0 && now - *last_us < (uint64_t)LOG_RATELIMIT_MS * 1000) {
+		(*suppressed)++;
+		return 0;
+	}
+	*last_us = now;
+	return 1;
+}

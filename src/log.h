@@ -1,0 +1,45 @@
+/* Logging: one line per event, "key=value" details, to stderr or a file that
+ * SIGHUP reopens. Levels mean: error needs a person, warning is degraded
+ * service, info is lifecycle, debug is per query. */
+#ifndef LOG_H
+#define LOG_H
+
+#include <stdint.h>
+
+enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
+
+extern int log_level;
+
+/* Log to path (appending), or to stderr when path is NULL. Returns -1 with
+ * errno set when the file cannot be opened; the previous target stays. */
+int log_open(const char *path);
+/* Reopen the same file (after rotation, on SIGHUP). */
+int log_reopen(void);
+
+void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Like log_msg, with ": strerror(errno)" appended. */
+void log_errno(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Stats lines are logged whatever the level, as the original tool did. */
+void log_stats(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Start-up errors only: print one line and exit(1). */
+void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/* True at most once per LOG_RATELIMIT_MS for the event whose last time is
+ * kept in *last_us; counts the suppressed calls in *suppressed. */
+int log_ratelimit(uint64_t *last_us, unsigned *suppressed);
+
+#define log_error(...) log_msg(LOG_LEVEL_ERROR, __VA_ARGS__)
+#define log_warnx(...) log_msg(LOG_LEVEL_WARN, __VA_ARGS__)
+#define log_warn(...) log_errno(LOG_LEVEL_WARN, __VA_ARGS__)
+#define log_info(...)                                           \
+	do {                                                    \
+		if (log_level >= LOG_LEVEL_INFO)                \
+			log_msg(LOG_LEVEL_INFO, __VA_ARGS__);   \
+	} while (0)
+#define log_debug(...)                                          \
+	do {                                                    \
+		if (log_level >= LOG_LEVEL_DEBUG)               \
+			log_msg(LOG_LEVEL_DEBUG, __VA_ARGS__);  \
+	} while (0)
+
+#endif

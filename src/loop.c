@@ -1,0 +1,89 @@
+/* poll() set and dispatch. The arrays are reserved at start-up for every
+ * descriptor the configuration can have open at once. */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+
+#include "log.h"
+#include "loop.h"
+#include "port.h"
+
+struct watcher {
+	loop_fn fn;
+	void *obj;
+	uint32_t gen;
+};
+
+static struct pollfd *pfds;
+static struct watcher *watchers;
+static unsigned cap, used;
+static uint64_t turn_start, earliest;
+
+int
+loop_init(unsigned max)
+{
+	pfds = calloc(max, sizeof(*pfds));
+	watchers = calloc(max, sizeof(*watchers));
+	cap = max;
+	return pfds != NULL && watchers != NULL ? 0 : -1;
+}
+
+void
+loop_begin(uint64_t now)
+{
+	used = 0;
+	turn_start = now;
+	earliest = UINT64_MAX;
+}
+
+void
+loop_watch(int fd, short events, loop_fn fn, void *obj, uint32_t gen)
+{
+	if (used >= cap) {
+		/* The set is sized for every descriptor we can own; a miss is a bug. */
+		log_error("loop: pollfd set full cap=%u", cap);
+		return;
+	}
+	pfds[used].fd = fd;
+	pfds[used].events = events;
+	pfds[used].revents = 0;
+	watchers[used].fn = fn;
+	watchers[used].obj = obj;
+	watchers[used].gen = gen;
+	used++;
+}
+
+void
+loop_deadline(uint64_t t)
+{
+	if (t < earliest)
+		earliest = t;
+}
+
+void
+loop_poll(void)
+{
+	int timeout = -1, n;
+	unsigned i;
+	uint64_t now;
+
+	if (earliest != UINT64_MAX) {
+		uint64_t wait = earliest > turn_start ? earliest - turn_start : 0;
+		/* Round up so a deadline is never polled for as "not yet". */
+		uint64_t ms = (wait + 999) / 1000;
+		timeout = ms > 60000 ? 60000 : (int)ms;
+	}
+	n = poll(pfds, used, timeout);
+	if (n <= 0) {
+		if (n == -1 && errno != EINTR)
+			log_warn("loop: poll");
+		return;
+	}
+	now = port_now_us();
+	for (i = 0; i < used && n > 0; i++) {
+		if (pfds[i].revents == 0)
+			continue;
+		n--;
+		watchers[i].fn(watchers[i].obj, watchers[i].gen, pfds[i].revents, now);
+	}
+}

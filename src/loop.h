@@ -1,0 +1,24 @@
+/* The event loop: one poll() a turn over a pollfd set rebuilt from every
+ * object's state, with the timeout set by the earliest absolute deadline.
+ * Objects register interest each turn; nothing is remembered between turns. */
+#ifndef LOOP_H
+#define LOOP_H
+
+#include <stdint.h>
+
+typedef void (*loop_fn)(void *obj, uint32_t gen, short revents, uint64_t now);
+
+/* Reserve room for max descriptors. Start-up only. */
+int loop_init(unsigned max);
+/* Watch fd for events this turn; fn(obj, gen, revents, now) runs when it is
+ * ready. POLLERR and POLLHUP always come back as readiness, so the next read
+ * or write reports the error through the normal path. */
+void loop_watch(int fd, short events, loop_fn fn, void *obj, uint32_t gen);
+/* Wake no later than t (monotonic microseconds) this turn. */
+void loop_deadline(uint64_t t);
+/* Start a turn: forget last turn's interest. */
+void loop_begin(uint64_t now);
+/* Poll until something is ready or the earliest deadline, then dispatch. */
+void loop_poll(void);
+
+#endif

@@ -1,0 +1,224 @@
+/* dns-tls-proxy: start-up (configuration, trust anchors, memory, sockets),
+ * signals, and the single-threaded poll loop that drives everything else.
+ * Only start-up may exit the process; after the loop starts, failures are
+ * per connection or per query. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ca.h"
+#include "ca_bundle.h"
+#include "client.h"
+#include "conf.h"
+#include "dns.h"
+#include "log.h"
+#include "loop.h"
+#include "pending.h"
+#include "port.h"
+#include "stats.h"
+#include "upstream.h"
+#include "version.h"
+
+static volatile sig_atomic_t got_term, got_hup, got_usr1;
+static int signal_pipe[2] = { -1, -1 };
+
+static void
+on_signal(int sig)
+{
+	int saved = errno;
+
+	if (sig == SIGTERM || sig == SIGINT)
+		got_term = 1;
+	else if (sig == SIGHUP)
+		got_hup = 1;
+	else if (sig == SIGUSR1)
+		got_usr1 = 1;
+	/* Wake poll(); a full pipe already holds a wake-up. */
+	if (write(signal_pipe[1], "", 1) < 0)
+		errno = saved;
+	errno = saved;
+}
+
+static void
+signal_event(void *obj, uint32_t gen, short revents, uint64_t now)
+{
+	char drain[64];
+
+	(void)obj;
+	(void)gen;
+	(void)revents;
+	(void)now;
+	while (read(signal_pipe[0], drain, sizeof(drain)) > 0)
+		continue;
+}
+
+static void
+setup_signals(void)
+{
+	struct sigaction sa;
+	int i;
+
+	if (pipe(signal_pipe) == -1)
+		fatalx("cannot create the signal pipe: %s", strerror(errno));
+	for (i = 0; i < 2; i++) {
+		int fl = fcntl(signal_pipe[i], F_GETFL);
+		if (fl == -1 || fcntl(signal_pipe[i], F_SETFL, fl | O_NONBLOCK) == -1 ||
+		    fcntl(signal_pipe[i], F_SETFD, FD_CLOEXEC) == -1)
+			fatalx("cannot set up the signal pipe: %s", strerror(errno));
+	}
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+static const char *
+env_get(const char *name)
+{
+	return getenv(name);
+}
+
+/* Queries whose deadline passed get SERVFAIL (RFC 8906: silence is not an
+ * answer). The deadline list is a FIFO, so its head is the next one due. */
+static void
+expire_queries(uint64_t now)
+{
+	struct pending_query *pq;
+
+	while ((pq = pq_oldest()) != NULL && pq->deadline_us <= now) {
+		stats.timeouts++;
+		up_forget(pq, 1, now);
+		client_fail(pq, DNS_RCODE_SERVFAIL, now);
+		pq_free(pq);
+	}
+	if (pq != NULL)
+		loop_deadline(pq->deadline_us);
+}
+
+static void
+log_memory_plan(const struct conf *conf)
+{
+	size_t pq = pq_memory(conf->max_inflight);
+	size_t up = up_memory(conf);
+	size_t cl = client_memory(conf);
+
+	log_debug("memory: pending queries %zu KiB (%u slots of %zu bytes + id hash)",
+	    pq / 1024, conf->max_inflight, sizeof(struct pending_query));
+	log_debug("memory: upstream %zu KiB (%d nameservers x %u connections: TLS buffers "
+	    "+ 64 KiB answer assembly each)", up / 1024, conf->ns_count, conf->pool_size);
+	log_debug("memory: clients %zu KiB (%u TCP clients with 80 KiB output each%s, "
+	    "+ 64 KiB UDP receive buffer)", cl / 1024, conf->max_tcp_clients,
+	    conf->tcp ? "" : ": TCP off, not reserved");
+	log_debug("memory: total reserved %zu KiB; pages are touched only as load needs them",
+	    (pq + up + cl) / 1024);
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct conf conf;
+	char err[CONF_ERR_MAX];
+	const br_x509_trust_anchor *tas = ca_bundle;
+	br_x509_trust_anchor *loaded = NULL;
+	size_t ntas = ca_bundle_count, nloaded = 0;
+	uint64_t now, next_stats = 0, shutdown_by = 0;
+	int i;
+
+	switch (conf_load(&conf, argc, argv, env_get, stdout, err, sizeof(err))) {
+	case CONF_EXIT:
+		return 0;
+	case CONF_ERROR:
+		fatalx("%s", err);
+	case CONF_OK:
+		break;
+	}
+	if (conf.ca_file[0] != '\0') {
+		if (ca_load_file(conf.ca_file, &loaded, &nloaded, err, sizeof(err)) != 0)
+			fatalx("--ca-file: %s", err);
+		tas = loaded;
+		ntas = nloaded;
+	}
+	if (conf.check) {
+		conf_print(&conf, stdout);
+		printf("# trust anchors: %zu from %s\n", ntas,
+		    conf.ca_file[0] != '\0' ? conf.ca_file : "the compiled-in bundle");
+		printf("# configuration OK\n");
+		return 0;
+	}
+	log_level = conf.debug ? LOG_LEVEL_DEBUG : conf.verbose ? LOG_LEVEL_INFO : LOG_LEVEL_WARN;
+	if (conf.logfile[0] != '\0' && log_open(conf.logfile) != 0)
+		fatalx("--logfile: cannot open %s: %s", conf.logfile, strerror(errno));
+
+	setup_signals();
+	if (pq_init(conf.max_inflight) != 0 || up_init(&conf, tas, ntas) != 0 ||
+	    loop_init(1 + client_max_fds(&conf) + (unsigned)conf.ns_count * conf.pool_size) != 0)
+		fatalx("out of memory reserving buffers (see --max-inflight, --max-tcp-clients, --pool-size)");
+	if (client_init(&conf, err, sizeof(err)) != 0)
+		fatalx("%s", err);
+	log_memory_plan(&conf);
+
+	log_info("dns-tls-proxy %s started port=%u udp=%s tcp=%s nameservers=%d pool=%u anchors=%zu",
+	    DNS_TLS_PROXY_VERSION, conf.port, conf.udp ? "on" : "off", conf.tcp ? "on" : "off",
+	    conf.ns_count, conf.pool_size, ntas);
+	for (i = 0; i < conf.listen_count; i++)
+		log_info("listening on %s port %u", conf.listen[i].text, conf.port);
+	for (i = 0; i < conf.ns_count; i++)
+		log_info("nameserver %s", conf.ns[i].text);
+
+	now = port_now_us();
+	stats_start(now);
+	if (conf.stats)
+		next_stats = now + (uint64_t)conf.stats_interval_s * 1000000;
+	for (;;) {
+		now = port_now_us();
+		if (got_hup) {
+			got_hup = 0;
+			if (log_reopen() != 0)
+				log_warn("cannot reopen the log file %s", conf.logfile);
+			else
+				log_info("log file reopened");
+		}
+		if (got_usr1) {
+			got_usr1 = 0;
+			stats_log(now);
+		}
+		if (got_term && shutdown_by == 0) {
+			log_info("stopping: finishing %u queries in flight", pq_in_use());
+			client_stop_listening();
+			shutdown_by = now + (uint64_t)SHUTDOWN_GRACE_MS * 1000;
+		}
+		if (shutdown_by != 0 && ((pq_in_use() == 0 && client_flushed()) || now >= shutdown_by))
+			break;
+		if (next_stats != 0 && now >= next_stats) {
+			stats_log(now);
+			next_stats = now + (uint64_t)conf.stats_interval_s * 1000000;
+		}
+		loop_begin(now);
+		expire_queries(now);
+		up_prepare(now);
+		/* After up_prepare: answers it delivered may wait to be written. */
+		client_prepare(now);
+		if (next_stats != 0)
+			loop_deadline(next_stats);
+		if (shutdown_by != 0)
+			loop_deadline(shutdown_by);
+		loop_watch(signal_pipe[0], POLLIN, signal_event, NULL, 0);
+		loop_poll();
+	}
+	up_shutdown();
+	if (conf.stats)
+		stats_log(port_now_us());
+	log_info("stopped");
+	ca_free(loaded, nloaded);
+	return 0;
+}

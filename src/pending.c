@@ -1,0 +1,263 @@
+/* Pending-query slots. The ID hash is uthash, fed from an arena reserved at
+ * start-up instead of malloc: its buckets double from 32 up to a cap (the
+ * slot count rounded up to a power of two, so chains stay short), and the
+ * arena holds that whole series. When the hash empties uthash frees
+ * everything, and the arena starts over. */
+/* A full arena makes HASH_ADD fail softly instead of exiting. */
+#define HASH_NONFATAL_OOM 1
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "pending.h"
+
+static struct pending_query *slots;
+static unsigned slot_count;
+static struct pending_query *free_list; /* linked through q.next */
+static unsigned in_use;
+static struct pq_list deadlines;        /* linked through d; FIFO = deadline order */
+static struct pending_query *id_hash;
+
+static unsigned char *arena;
+static size_t arena_size, arena_used;
+static unsigned arena_live;             /* allocations not yet freed */
+static unsigned bucket_cap;
+
+/* uthash's allocator hooks (see uthash.h "uthash_malloc"). Declared here and
+ * defined below, before any uthash macro expands in this file. */
+static void *hash_alloc(size_t size);
+static void hash_release(void *ptr);
+
+static size_t
+round_up(size_t n)
+{
+	return (n + 15) & ~(size_t)15;
+}
+
+static size_t
+arena_need(unsigned max)
+{
+	size_t need = round_up(sizeof(UT_hash_table));
+	unsigned b = HASH_INITIAL_NUM_BUCKETS, cap = HASH_INITIAL_NUM_BUCKETS;
+
+	while (cap < max)
+		cap *= 2;
+	for (;;) {
+		need += round_up(b * sizeof(UT_hash_bucket));
+		if (b >= cap)
+			break;
+		b *= 2;
+	}
+	return need;
+}
+
+static void *
+hash_alloc(size_t size)
+{
+	void *p;
+
+	size = round_up(size);
+	if (arena_used + size > arena_size) {
+		/* Cannot happen with the sizing above; fail softly if it does. */
+		log_error("pending: id hash arena exhausted size=%zu", size);
+		return NULL;
+	}
+	p = arena + arena_used;
+	arena_used += size;
+	arena_live++;
+	return p;
+}
+
+static void
+hash_release(void *ptr)
+{
+	(void)ptr;
+	if (--arena_live == 0)
+		arena_used = 0;
+}
+
+#undef uthash_malloc
+#undef uthash_free
+#undef uthash_expand_fyi
+#define uthash_malloc(sz) hash_alloc(sz)
+#define uthash_free(ptr, sz) hash_release(ptr)
+/* Stop doubling at the cap: the arena holds no more. */
+#define uthash_expand_fyi(tbl)                          \
+	do {                                            \
+		if ((tbl)->num_buckets >= bucket_cap)   \
+			(tbl)->noexpand = 1;            \
+	} while (0)
+
+size_t
+pq_memory(unsigned max)
+{
+	return (size_t)max * sizeof(struct pending_query) + arena_need(max);
+}
+
+int
+pq_init(unsigned max)
+{
+	unsigned i;
+
+	slots = calloc(max, sizeof(*slots));
+	arena_size = arena_need(max);
+	arena = malloc(arena_size);
+	if (slots == NULL || arena == NULL)
+		return -1;
+	slot_count = max;
+	bucket_cap = HASH_INITIAL_NUM_BUCKETS;
+	while (bucket_cap < max)
+		bucket_cap *= 2;
+	free_list = NULL;
+	for (i = max; i-- > 0;) {
+		slots[i].conn = -1;
+		slots[i].q.next = free_list;
+		free_list = &slots[i];
+	}
+	return 0;
+}
+
+static struct pq_link *
+link_of(struct pq_list *l, struct pending_query *pq)
+{
+	return l == &deadlines ? &pq->d : &pq->q;
+}
+
+static void
+list_insert(struct pq_list *l, struct pending_query *pq, int front)
+{
+	struct pq_link *lk = link_of(l, pq);
+
+	if (front) {
+		lk->prev = NULL;
+		lk->next = l->head;
+		if (l->head != NULL)
+			link_of(l, l->head)->prev = pq;
+		else
+			l->tail = pq;
+		l->head = pq;
+	} else {
+		lk->next = NULL;
+		lk->prev = l->tail;
+		if (l->tail != NULL)
+			link_of(l, l->tail)->next = pq;
+		else
+			l->head = pq;
+		l->tail = pq;
+	}
+	l->count++;
+}
+
+static void
+list_unlink(struct pq_list *l, struct pending_query *pq)
+{
+	struct pq_link *lk = link_of(l, pq);
+
+	if (lk->prev != NULL)
+		link_of(l, lk->prev)->next = lk->next;
+	else
+		l->head = lk->next;
+	if (lk->next != NULL)
+		link_of(l, lk->next)->prev = lk->prev;
+	else
+		l->tail = lk->prev;
+	lk->prev = lk->next = NULL;
+	l->count--;
+}
+
+void
+pq_list_push(struct pq_list *l, struct pending_query *pq)
+{
+	list_insert(l, pq, 0);
+	pq->list = l;
+}
+
+void
+pq_list_push_front(struct pq_list *l, struct pending_query *pq)
+{
+	list_insert(l, pq, 1);
+	pq->list = l;
+}
+
+void
+pq_list_remove(struct pending_query *pq)
+{
+	if (pq->list != NULL) {
+		list_unlink(pq->list, pq);
+		pq->list = NULL;
+	}
+}
+
+struct pending_query *
+pq_alloc(uint64_t now, unsigned timeout_ms)
+{
+	struct pending_query *pq = free_list;
+
+	if (pq == NULL)
+		return NULL;
+	free_list = pq->q.next;
+	/* Only the header fields; the query bytes are written by the caller. */
+	memset(pq, 0, offsetof(struct pending_query, query));
+	pq->conn = -1;
+	pq->start_us = now;
+	pq->deadline_us = now + (uint64_t)timeout_ms * 1000;
+	list_insert(&deadlines, pq, 0);
+	in_use++;
+	return pq;
+}
+
+void
+pq_free(struct pending_query *pq)
+{
+	pq_list_remove(pq);
+	if (pq->conn >= 0)
+		pq_hash_del(pq);
+	list_unlink(&deadlines, pq);
+	pq->q.next = free_list;
+	free_list = pq;
+	in_use--;
+}
+
+struct pending_query *
+pq_oldest(void)
+{
+	return deadlines.head;
+}
+
+unsigned
+pq_in_use(void)
+{
+	return in_use;
+}
+
+int
+pq_hash_add(struct pending_query *pq)
+{
+	unsigned before = HASH_COUNT(id_hash);
+
+	HASH_ADD(hh, id_hash, key, sizeof(pq->key), pq);
+	return HASH_COUNT(id_hash) == before + 1 ? 0 : -1;
+}
+
+struct pending_query *
+pq_hash_find(uint32_t key)
+{
+	struct pending_query *pq;
+
+	HASH_FIND(hh, id_hash, &key, sizeof(key), pq);
+	return pq;
+}
+
+void
+pq_hash_del(struct pending_query *pq)
+{
+	HASH_DELETE(hh, id_hash, pq);
+	pq->conn = -1;
+}
+
+size_t
+pq_hash_arena_used(void)
+{
+	return arena_used;
+}

@@ -1,0 +1,80 @@
+/* Pending queries: a fixed table of slots reserved at start-up, one per
+ * query in flight, with the lists that order them and the hash that finds
+ * one from an upstream answer. Nothing here allocates after pq_init. */
+#ifndef PENDING_H
+#define PENDING_H
+
+#include <netinet/in.h>
+#include <stdint.h>
+#include <uthash.h>
+
+#include "limits.h"
+
+struct pending_query;
+
+/* An intrusive FIFO; a slot is on at most one queue list (waiting, a
+ * connection's send queue, or its sent list) and on the deadline list. */
+struct pq_list {
+	struct pending_query *head, *tail;
+	unsigned count;
+};
+
+struct pq_link {
+	struct pending_query *prev, *next;
+};
+
+enum pq_transport { PQ_UDP, PQ_TCP };
+
+union pq_addr {
+	struct sockaddr sa;
+	struct sockaddr_in sin;
+	struct sockaddr_in6 sin6;
+};
+
+struct pending_query {
+	UT_hash_handle hh;        /* in the ID hash while assigned to a connection */
+	uint32_t key;             /* connection index << 16 | upstream ID */
+	struct pq_link q;         /* on *list */
+	struct pq_link d;         /* on the deadline FIFO */
+	struct pq_list *list;     /* the queue list it is on, or NULL */
+	uint64_t start_us;        /* arrival, for latency */
+	uint64_t deadline_us;     /* SERVFAIL after this */
+	uint64_t sent_us;         /* written to the upstream connection */
+	int conn;                 /* upstream connection index, -1 when unassigned */
+	uint16_t client_id;       /* the client's ID; query[0..1] holds the upstream ID */
+	uint16_t qlen, qend;      /* query length and end of its question */
+	uint16_t udp_size;        /* largest answer the client takes over UDP */
+	uint8_t transport;        /* enum pq_transport */
+	uint8_t client_edns;
+	uint8_t listener;         /* UDP: which socket it came in on */
+	uint8_t resends;          /* times moved to another connection */
+	socklen_t addrlen;        /* UDP client address */
+	union pq_addr addr;
+	uint32_t tcp_client, tcp_gen; /* TCP: client slot and its generation */
+	uint8_t query[DNS_QUERY_ROOM];
+};
+
+/* Reserve max slots and the hash's memory. Start-up only; -1 on no memory. */
+int pq_init(unsigned max);
+size_t pq_memory(unsigned max);
+
+/* A free slot, put on the deadline FIFO with deadline now + timeout, or NULL
+ * when every slot is busy. */
+struct pending_query *pq_alloc(uint64_t now, unsigned timeout_ms);
+/* Return a slot: off its list, the hash and the deadline FIFO. */
+void pq_free(struct pending_query *pq);
+/* The slot whose deadline comes first, or NULL when none is in use. */
+struct pending_query *pq_oldest(void);
+unsigned pq_in_use(void);
+
+int pq_hash_add(struct pending_query *pq);
+struct pending_query *pq_hash_find(uint32_t key);
+void pq_hash_del(struct pending_query *pq);
+/* Test hook: how many bytes the hash has taken from its arena. */
+size_t pq_hash_arena_used(void);
+
+void pq_list_push(struct pq_list *l, struct pending_query *pq);
+void pq_list_push_front(struct pq_list *l, struct pending_query *pq);
+void pq_list_remove(struct pending_query *pq);
+
+#endif

@@ -1,0 +1,64 @@
+/* Stats lines in the original tool's format ("--- Stats of the proxy:
+ * #requests N / qps Q / avg_time Tms"), followed by error counters and one
+ * line per nameserver. */
+#include "log.h"
+#include "stats.h"
+#include "upstream.h"
+
+struct stats stats;
+
+static struct stats last;
+static uint64_t last_us;
+
+void
+stats_start(uint64_t now)
+{
+	last_us = now;
+}
+
+static void
+log_listener(const char *what, const struct listener_stats *cur,
+    const struct listener_stats *prev, double secs)
+{
+	uint64_t req = cur->requests - prev->requests;
+	uint64_t ans = cur->answered - prev->answered;
+	uint64_t lat = cur->latency_us - prev->latency_us;
+
+	log_stats("--- Stats of %s: #requests %llu / qps %.2f / avg_time %.2fms",
+	    what, (unsigned long long)cur->requests, secs > 0 ? req / secs : 0.0,
+	    ans > 0 ? lat / 1000.0 / ans : 0.0);
+}
+
+void
+stats_log(uint64_t now)
+{
+	double secs = (now - last_us) / 1e6;
+	struct listener_stats total = {
+		stats.udp.requests + stats.tcp.requests,
+		stats.udp.answered + stats.tcp.answered,
+		stats.udp.latency_us + stats.tcp.latency_us,
+	};
+	struct listener_stats prev_total = {
+		last.udp.requests + last.tcp.requests,
+		last.udp.answered + last.tcp.answered,
+		last.udp.latency_us + last.tcp.latency_us,
+	};
+
+	log_listener("the proxy", &total, &prev_total, secs);
+	log_listener("UDP listener", &stats.udp, &last.udp, secs);
+	log_listener("TCP listener", &stats.tcp, &last.tcp, secs);
+	log_stats("--- Stats of errors: servfail %llu / timeouts %llu / fast_fail %llu / "
+	    "formerr %llu / notimp %llu / refused %llu / dropped %llu / truncated %llu / "
+	    "table_full %llu / tcp_refused %llu / tcp_slow %llu / tcp_idle %llu / "
+	    "unmatched %llu / send_errors %llu",
+	    (unsigned long long)stats.servfail, (unsigned long long)stats.timeouts,
+	    (unsigned long long)stats.fast_fail, (unsigned long long)stats.formerr,
+	    (unsigned long long)stats.notimp, (unsigned long long)stats.refused,
+	    (unsigned long long)stats.dropped, (unsigned long long)stats.truncated,
+	    (unsigned long long)stats.table_full, (unsigned long long)stats.tcp_refused,
+	    (unsigned long long)stats.tcp_slow, (unsigned long long)stats.tcp_idle,
+	    (unsigned long long)stats.unmatched, (unsigned long long)stats.send_errors);
+	up_log_stats();
+	last = stats;
+	last_us = now;
+}

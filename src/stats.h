@@ -1,0 +1,39 @@
+/* Counters for the stats lines: totals and per listener (requests, qps,
+ * average time, as the original tool logged them), and what went wrong.
+ * Per-nameserver counters live with the nameservers (upstream.c). */
+#ifndef STATS_H
+#define STATS_H
+
+#include <stdint.h>
+
+struct listener_stats {
+	uint64_t requests;   /* queries taken in (dropped ones not counted) */
+	uint64_t answered;   /* replies sent, errors included */
+	uint64_t latency_us; /* summed over the replies */
+};
+
+struct stats {
+	struct listener_stats udp, tcp;
+	uint64_t servfail;    /* SERVFAIL replies we made (timeouts, no upstream, full table) */
+	uint64_t timeouts;    /* queries whose deadline passed */
+	uint64_t fast_fail;   /* SERVFAIL at once: no nameserver could be reached */
+	uint64_t formerr;     /* malformed queries answered FORMERR */
+	uint64_t notimp;      /* opcodes other than QUERY */
+	uint64_t refused;     /* queries too large to hold */
+	uint64_t dropped;     /* no header, QR set, zero-length TCP message */
+	uint64_t truncated;   /* UDP answers sent with TC set */
+	uint64_t table_full;  /* no free pending slot */
+	uint64_t tcp_refused; /* TCP connections over the client limit */
+	uint64_t tcp_slow;    /* TCP clients closed for not reading answers */
+	uint64_t tcp_idle;    /* TCP clients closed after the idle timeout */
+	uint64_t unmatched;   /* upstream answers for no query in flight (late ones) */
+	uint64_t send_errors; /* UDP replies the kernel would not take */
+};
+
+extern struct stats stats;
+
+void stats_start(uint64_t now);
+/* Log the stats lines; rates are over the time since the last call. */
+void stats_log(uint64_t now);
+
+#endif

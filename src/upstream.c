@@ -1,0 +1,885 @@
+/* Nameservers and their connection pools. Each connection is a state
+ *   IDLE -> CONNECTING -> HANDSHAKING -> READY -> (CLOSING) -> IDLE
+ * plus one step function (conn_run) that moves bytes between the socket and
+ * the BearSSL engine as far as the engine's state allows. Queries are only
+ * ever written on a READY connection: one whose certificate chain and name
+ * were verified. There is no clear-text path. */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "dns.h"
+#include "frame.h"
+#include "log.h"
+#include "loop.h"
+#include "port.h"
+#include "stats.h"
+#include "upstream.h"
+
+enum conn_state { CONN_IDLE, CONN_CONNECTING, CONN_HANDSHAKING, CONN_READY, CONN_CLOSING };
+
+static const char *const state_names[] = { "idle", "connecting", "handshaking", "ready", "closing" };
+
+struct nameserver {
+	const struct conf_nameserver *cf;
+	struct upstream_conn *pool;  /* its pool_size connections */
+	unsigned fails;              /* consecutive connect/handshake failures */
+	uint64_t rest_until;         /* no new connection before this */
+	uint64_t last_fail;
+	uint32_t srtt_us;            /* smoothed answer time, 0 until measured */
+	struct up_ns_stats {
+		uint64_t queries, answers, timeouts, failures, auth_failures;
+		uint64_t reconnects, handshakes, bad_answers;
+	} st;
+};
+
+struct upstream_conn {
+	enum conn_state state;
+	int fd;
+	uint32_t gen;            /* changes at every open: stale poll results are ignored */
+	uint16_t index;          /* in conns[]; the high half of the ID-hash key */
+	struct nameserver *ns;
+	uint64_t deadline;       /* CONNECTING/HANDSHAKING/CLOSING: give up then */
+	uint64_t last_rx;        /* READY: last answer, or the handshake's end */
+	uint64_t idle_since;     /* READY with nothing in flight since */
+	int can_read;            /* poll reported readable; cleared on EAGAIN */
+	struct pq_list sendq;    /* assigned, not yet wholly written to the engine */
+	struct pq_list sent;     /* written, awaiting answers, oldest first */
+	struct frame_reader asm; /* answer reassembly; buffer reserved at start-up */
+	br_ssl_client_context sc;
+	br_x509_minimal_context xc;
+	unsigned char *iobuf;    /* engine input then output buffer */
+};
+
+static const struct conf *conf;
+static struct nameserver nameservers[MAX_NAMESERVERS];
+static unsigned ns_count;
+static struct upstream_conn *conns;
+static unsigned conn_count;
+static struct pq_list waiting;   /* queries with no connection yet, FIFO */
+static uint64_t last_probe;
+static uint32_t rng_state;       /* xorshift32 for upstream IDs */
+
+/* ECDHE key exchange with AEAD ciphers only, TLS 1.2 (BearSSL has no 1.3). */
+static const uint16_t suites[] = {
+	BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+	BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+};
+
+#define TLS_IN_SIZE BR_SSL_BUFSIZE_INPUT
+#define TLS_OUT_SIZE (TLS_OUT_PAYLOAD + 85) /* record header + MAC/IV overhead */
+#define CLOSE_GRACE_US 1000000u
+
+static void conn_run(struct upstream_conn *c, uint64_t now);
+static void conn_event(void *obj, uint32_t gen, short revents, uint64_t now);
+
+static const char *
+tls_error_name(int err)
+{
+	static const struct { int code; const char *name; } names[] = {
+		{ BR_ERR_BAD_PARAM, "bad parameter" },
+		{ BR_ERR_UNSUPPORTED_VERSION, "server does not do TLS 1.2" },
+		{ BR_ERR_BAD_VERSION, "bad protocol version" },
+		{ BR_ERR_BAD_MAC, "bad record MAC" },
+		{ BR_ERR_NO_RANDOM, "no entropy" },
+		{ BR_ERR_UNEXPECTED, "unexpected message" },
+		{ BR_ERR_BAD_HANDSHAKE, "bad handshake message" },
+		{ BR_ERR_BAD_CIPHER_SUITE, "no common ECDHE+AEAD cipher suite" },
+		{ BR_ERR_BAD_SIGNATURE, "bad server key exchange signature" },
+		{ BR_ERR_IO, "I/O error" },
+		{ BR_ERR_X509_EXPIRED, "certificate expired or not yet valid" },
+		{ BR_ERR_X509_BAD_SERVER_NAME, "certificate does not match the name" },
+		{ BR_ERR_X509_NOT_TRUSTED, "certificate chain not trusted" },
+		{ BR_ERR_X509_NOT_CA, "issuer is not a CA" },
+		{ BR_ERR_X509_BAD_SIGNATURE, "bad certificate signature" },
+		{ BR_ERR_X509_WEAK_PUBLIC_KEY, "weak public key" },
+		{ BR_ERR_X509_UNSUPPORTED, "unsupported certificate feature" },
+		{ BR_ERR_X509_CRITICAL_EXTENSION, "unknown critical extension" },
+		{ BR_ERR_X509_FORBIDDEN_KEY_USAGE, "key usage forbids TLS server" },
+		{ BR_ERR_X509_EMPTY_CHAIN, "empty certificate chain" },
+		{ BR_ERR_X509_TIME_UNKNOWN, "no time to check validity against" },
+	};
+	size_t i;
+
+	if (err >= BR_ERR_SEND_FATAL_ALERT)
+		return "sent fatal alert";
+	if (err >= BR_ERR_RECV_FATAL_ALERT)
+		return "server sent fatal alert";
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].code == err)
+			return names[i].name;
+	return err >= BR_ERR_X509_OK && err < 64 ? "certificate error" : "TLS error";
+}
+
+static int
+is_auth_error(int err)
+{
+	return err > BR_ERR_X509_OK && err < 64;
+}
+
+static uint16_t
+next_id(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 17;
+	rng_state ^= rng_state << 5;
+	return (uint16_t)(rng_state >> 8);
+}
+
+static void
+tls_setup(struct upstream_conn *c, const br_x509_trust_anchor *tas, size_t ntas)
+{
+	br_ssl_engine_context *eng = &c->sc.eng;
+	static const br_hash_class *const hashes[] = {
+		&br_sha1_vtable, &br_sha224_vtable, &br_sha256_vtable,
+		&br_sha384_vtable, &br_sha512_vtable,
+	};
+	size_t i;
+
+	br_ssl_client_zero(&c->sc);
+	br_ssl_engine_set_versions(eng, BR_TLS12, BR_TLS12);
+	br_ssl_engine_set_suites(eng, suites, sizeof(suites) / sizeof(suites[0]));
+	br_ssl_engine_set_default_ec(eng);
+	br_ssl_engine_set_default_rsavrfy(eng);
+	br_ssl_engine_set_default_ecdsa(eng);
+	br_ssl_engine_set_prf_sha256(eng, &br_tls12_sha256_prf);
+	br_ssl_engine_set_prf_sha384(eng, &br_tls12_sha384_prf);
+	br_ssl_engine_set_default_aes_gcm(eng);
+	br_ssl_engine_set_default_chapol(eng);
+
+	br_x509_minimal_init(&c->xc, &br_sha256_vtable, tas, ntas);
+	for (i = 0; i < sizeof(hashes) / sizeof(hashes[0]); i++) {
+		int id = (int)((hashes[i]->desc >> BR_HASHDESC_ID_OFF) & BR_HASHDESC_ID_MASK);
+		br_ssl_engine_set_hash(eng, id, hashes[i]);
+		br_x509_minimal_set_hash(&c->xc, id, hashes[i]);
+	}
+	br_x509_minimal_set_rsa(&c->xc, br_ssl_engine_get_rsavrfy(eng));
+	br_x509_minimal_set_ecdsa(&c->xc, br_ssl_engine_get_ec(eng), br_ssl_engine_get_ecdsa(eng));
+	br_ssl_engine_set_x509(eng, &c->xc.vtable);
+	br_ssl_engine_set_buffers_bidi(eng, c->iobuf, TLS_IN_SIZE, c->iobuf + TLS_IN_SIZE, TLS_OUT_SIZE);
+}
+
+size_t
+up_memory(const struct conf *cf)
+{
+	size_t per_conn = sizeof(struct upstream_conn) + TLS_IN_SIZE + TLS_OUT_SIZE + FRAME_BUF_SIZE;
+
+	return (size_t)cf->ns_count * cf->pool_size * per_conn;
+}
+
+int
+up_init(const struct conf *cf, const br_x509_trust_anchor *tas, size_t ntas)
+{
+	unsigned i;
+
+	conf = cf;
+	ns_count = (unsigned)cf->ns_count;
+	conn_count = ns_count * cf->pool_size;
+	conns = calloc(conn_count, sizeof(*conns));
+	if (conns == NULL)
+		return -1;
+	for (i = 0; i < ns_count; i++) {
+		nameservers[i].cf = &cf->ns[i];
+		nameservers[i].pool = &conns[i * cf->pool_size];
+	}
+	for (i = 0; i < conn_count; i++) {
+		struct upstream_conn *c = &conns[i];
+
+		c->index = (uint16_t)i;
+		c->fd = -1;
+		c->ns = &nameservers[i / cf->pool_size];
+		c->iobuf = malloc(TLS_IN_SIZE + TLS_OUT_SIZE);
+		c->asm.buf = malloc(FRAME_BUF_SIZE);
+		if (c->iobuf == NULL || c->asm.buf == NULL)
+			return -1;
+		tls_setup(c, tas, ntas);
+	}
+	if (port_entropy(&rng_state, sizeof(rng_state)) != 0 || rng_state == 0)
+		rng_state = (uint32_t)port_now_us() | 1;
+	return 0;
+}
+
+static unsigned
+conn_load(const struct upstream_conn *c)
+{
+	return c->sendq.count + c->sent.count;
+}
+
+static void
+rest_nameserver(struct nameserver *ns, uint64_t now)
+{
+	unsigned shift = ns->fails > 6 ? 6 : ns->fails;
+	uint64_t rest = (uint64_t)BACKOFF_BASE_MS << shift;
+
+	if (rest > BACKOFF_CAP_MS)
+		rest = BACKOFF_CAP_MS;
+	ns->fails++;
+	ns->last_fail = now;
+	ns->rest_until = now + rest * 1000;
+}
+
+/* Put every query on the connection back in the waiting queue, oldest
+ * first, so they go out again on another connection within their deadline. */
+static void
+requeue_all(struct upstream_conn *c)
+{
+	struct pq_list *lists[2] = { &c->sendq, &c->sent };
+	struct pending_query *pq;
+	int i;
+
+	/* Each list goes to the front of the waiting queue from its tail, the
+	 * send queue first: the result is sent, then unsent, then the rest. */
+	for (i = 0; i < 2; i++) {
+		while ((pq = lists[i]->tail) != NULL) {
+			pq_list_remove(pq);
+			pq_hash_del(pq);
+			pq->resends++;
+			pq_list_push_front(&waiting, pq);
+		}
+	}
+}
+
+static void
+conn_close_fd(struct upstream_conn *c)
+{
+	if (c->fd != -1)
+		close(c->fd);
+	c->fd = -1;
+	c->state = CONN_IDLE;
+	c->asm.have = 0;
+	c->can_read = 0;
+}
+
+/* A connection failed or was lost: release it, move its queries on. */
+static void
+conn_fail(struct upstream_conn *c, uint64_t now, const char *why, int auth)
+{
+	struct nameserver *ns = c->ns;
+	unsigned moved = conn_load(c);
+
+	if (c->state == CONN_READY) {
+		ns->st.reconnects++;
+		log_info("upstream: connection lost ns=%s conn=%u reason=\"%s\" requeued=%u",
+		    ns->cf->text, c->index, why, moved);
+	} else if (auth) {
+		ns->st.auth_failures++;
+		log_error("upstream: AUTHENTICATION FAILED ns=%s conn=%u reason=\"%s\": "
+		    "no query was sent on this connection", ns->cf->text, c->index, why);
+		rest_nameserver(ns, now);
+	} else {
+		ns->st.failures++;
+		log_warnx("upstream: cannot reach ns=%s conn=%u state=%s reason=\"%s\"",
+		    ns->cf->text, c->index, state_names[c->state], why);
+		rest_nameserver(ns, now);
+	}
+	requeue_all(c);
+	conn_close_fd(c);
+}
+
+static void
+conn_start_tls(struct upstream_conn *c, uint64_t now)
+{
+	unsigned char seed[32];
+
+	if (port_entropy(seed, sizeof(seed)) == 0)
+		br_ssl_engine_inject_entropy(&c->sc.eng, seed, sizeof(seed));
+	if (!br_ssl_client_reset(&c->sc, c->ns->cf->name, 0)) {
+		conn_fail(c, now, tls_error_name(br_ssl_engine_last_error(&c->sc.eng)), 0);
+		return;
+	}
+	c->state = CONN_HANDSHAKING;
+	conn_run(c, now);
+}
+
+static void
+conn_open(struct upstream_conn *c, uint64_t now)
+{
+	const struct conf_nameserver *cf = c->ns->cf;
+
+	c->gen++;
+	c->fd = port_socket(cf->addr.ss_family, SOCK_STREAM);
+	if (c->fd == -1) {
+		log_warn("upstream: socket ns=%s", cf->text);
+		c->state = CONN_CONNECTING; /* so conn_fail counts a failure */
+		conn_fail(c, now, "no socket", 0);
+		return;
+	}
+	port_tcp_nodelay(c->fd);
+	c->deadline = now + (uint64_t)conf->connect_timeout_ms * 1000;
+	c->state = CONN_CONNECTING;
+	log_debug("upstream: connecting ns=%s conn=%u", cf->text, c->index);
+	if (connect(c->fd, (const struct sockaddr *)&cf->addr, cf->addrlen) == 0) {
+		conn_start_tls(c, now);
+	} else if (errno != EINPROGRESS) {
+		conn_fail(c, now, strerror(errno), 0);
+	}
+}
+
+/* Graceful close of an idle connection: send close_notify, then wait
+ * briefly for the server's, bounded by a deadline. */
+static void
+conn_close(struct upstream_conn *c, uint64_t now)
+{
+	br_ssl_engine_close(&c->sc.eng);
+	c->state = CONN_CLOSING;
+	c->deadline = now + CLOSE_GRACE_US;
+	conn_run(c, now);
+}
+
+static void
+update_srtt(struct nameserver *ns, uint64_t rtt)
+{
+	if (rtt > 60000000u)
+		rtt = 60000000u;
+	if (ns->srtt_us == 0)
+		ns->srtt_us = (uint32_t)rtt;
+	else
+		ns->srtt_us = (uint32_t)((ns->srtt_us * 7u + rtt) / 8u);
+}
+
+/* One whole answer from the upstream: validate, match, deliver. */
+static void
+handle_answer(struct upstream_conn *c, uint8_t *msg, size_t len, uint64_t now)
+{
+	struct pending_query *pq;
+	uint16_t qend;
+
+	c->last_rx = now;
+	if (dns_check_answer(msg, len, &qend) != 0) {
+		c->ns->st.bad_answers++;
+		log_debug("upstream: discarded malformed answer ns=%s len=%zu", c->ns->cf->text, len);
+		return;
+	}
+	pq = pq_hash_find((uint32_t)c->index << 16 | dns_get16(msg));
+	if (pq == NULL || pq->list != &c->sent) {
+		/* Late (the client already had SERVFAIL) or never asked. */
+		stats.unmatched++;
+		log_debug("upstream: answer matches no query ns=%s id=%u", c->ns->cf->text, dns_get16(msg));
+		return;
+	}
+	if (!dns_question_match(pq->query, pq->qend, msg, len, qend)) {
+		c->ns->st.bad_answers++;
+		log_debug("upstream: discarded answer with the wrong question ns=%s id=%u",
+		    c->ns->cf->text, dns_get16(msg));
+		return;
+	}
+	c->ns->st.answers++;
+	update_srtt(c->ns, now - pq->sent_us);
+	client_answer(pq, msg, len, qend, now);
+	pq_free(pq);
+	if (conn_load(c) == 0)
+		c->idle_since = now;
+}
+
+struct answer_ctx {
+	struct upstream_conn *c;
+	uint64_t now;
+};
+
+static int
+answer_cb(void *arg, uint8_t *msg, size_t len)
+{
+	struct answer_ctx *ctx = arg;
+
+	if (len == 0)
+		ctx->c->ns->st.bad_answers++;
+	else
+		handle_answer(ctx->c, msg, len, ctx->now);
+	return ctx->c->state == CONN_READY ? 0 : -1;
+}
+
+/* Take decrypted bytes from the engine, cut into messages (frame.c). */
+static void
+read_answers(struct upstream_conn *c, uint64_t now)
+{
+	struct answer_ctx ctx = { c, now };
+	size_t avail;
+	uint8_t *buf = br_ssl_engine_recvapp_buf(&c->sc.eng, &avail);
+
+	br_ssl_engine_recvapp_ack(&c->sc.eng, frame_feed(&c->asm, buf, avail, answer_cb, &ctx));
+}
+
+/* Copy queued queries into the engine, each framed with its length
+ * (RFC 7858 §3.3, RFC 1035 §4.2.2), then flush them as one record. A query
+ * goes in whole or waits: the output buffer always has room for the largest
+ * one once flushed, and a query is never left half written when its slot is
+ * freed. */
+static int
+write_queries(struct upstream_conn *c, uint64_t now)
+{
+	size_t room, put = 0;
+	uint8_t *buf = br_ssl_engine_sendapp_buf(&c->sc.eng, &room);
+	struct pending_query *pq;
+
+	while ((pq = c->sendq.head) != NULL && 2 + (size_t)pq->qlen <= room - put) {
+		dns_put16(buf + put, pq->qlen);
+		memcpy(buf + put + 2, pq->query, pq->qlen);
+		put += 2 + (size_t)pq->qlen;
+		pq_list_remove(pq);
+		pq->sent_us = now;
+		if (c->sent.count == 0)
+			c->last_rx = now; /* the stall clock starts with the first query */
+		pq_list_push(&c->sent, pq);
+		c->ns->st.queries++;
+	}
+	if (put == 0)
+		return 0;
+	br_ssl_engine_sendapp_ack(&c->sc.eng, put);
+	br_ssl_engine_flush(&c->sc.eng, 0);
+	return 1;
+}
+
+/* Drive the engine as far as it goes without blocking. */
+static void
+conn_run(struct upstream_conn *c, uint64_t now)
+{
+	br_ssl_engine_context *eng = &c->sc.eng;
+
+	for (;;) {
+		unsigned st = br_ssl_engine_current_state(eng);
+		int progress = 0;
+
+		if (st & BR_SSL_CLOSED) {
+			int err = br_ssl_engine_last_error(eng);
+
+			if (c->state == CONN_CLOSING) {
+				conn_close_fd(c);
+			} else if (err == BR_ERR_OK && c->state != CONN_READY) {
+				conn_fail(c, now, "closed by server during handshake", 0);
+			} else if (err == BR_ERR_OK) {
+				log_debug("upstream: server closed ns=%s conn=%u", c->ns->cf->text, c->index);
+				if (conn_load(c) == 0)
+					conn_close_fd(c);
+				else
+					conn_fail(c, now, "closed by server", 0);
+			} else {
+				conn_fail(c, now, tls_error_name(err), is_auth_error(err));
+			}
+			return;
+		}
+		if (st & BR_SSL_SENDREC) {
+			size_t len;
+			uint8_t *buf = br_ssl_engine_sendrec_buf(eng, &len);
+			ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL);
+
+			if (n > 0) {
+				br_ssl_engine_sendrec_ack(eng, (size_t)n);
+				progress = 1;
+			} else if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+				if (c->state == CONN_CLOSING)
+					conn_close_fd(c);
+				else
+					conn_fail(c, now, strerror(errno), 0);
+				return;
+			}
+		}
+		if (st & BR_SSL_RECVAPP) {
+			if (c->state == CONN_READY) {
+				read_answers(c, now);
+			} else {
+				/* Data while closing is of no use. */
+				size_t len;
+				br_ssl_engine_recvapp_buf(eng, &len);
+				br_ssl_engine_recvapp_ack(eng, len);
+			}
+			if (c->state == CONN_IDLE)
+				return;
+			progress = 1;
+		}
+		if ((st & BR_SSL_SENDAPP) && c->state == CONN_HANDSHAKING) {
+			c->state = CONN_READY;
+			c->ns->st.handshakes++;
+			c->ns->fails = 0;
+			c->ns->rest_until = 0;
+			c->last_rx = c->idle_since = now;
+			log_info("upstream: connected ns=%s conn=%u", c->ns->cf->text, c->index);
+			progress = 1;
+		}
+		if ((st & BR_SSL_SENDAPP) && c->state == CONN_READY && c->sendq.head != NULL)
+			progress |= write_queries(c, now);
+		if ((st & BR_SSL_RECVREC) && c->can_read) {
+			size_t len;
+			uint8_t *buf = br_ssl_engine_recvrec_buf(eng, &len);
+			ssize_t n = recv(c->fd, buf, len, 0);
+
+			if (n > 0) {
+				br_ssl_engine_recvrec_ack(eng, (size_t)n);
+				progress = 1;
+			} else if (n == 0) {
+				if (c->state == CONN_CLOSING || (c->state == CONN_READY && conn_load(c) == 0))
+					conn_close_fd(c);
+				else
+					conn_fail(c, now, "connection closed", 0);
+				return;
+			} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				c->can_read = 0;
+			} else if (errno != EINTR) {
+				if (c->state == CONN_CLOSING)
+					conn_close_fd(c);
+				else
+					conn_fail(c, now, strerror(errno), 0);
+				return;
+			}
+		}
+		if (!progress)
+			return;
+	}
+}
+
+static void
+conn_event(void *obj, uint32_t gen, short revents, uint64_t now)
+{
+	struct upstream_conn *c = obj;
+
+	if (c->gen != gen || c->state == CONN_IDLE)
+		return;
+	if (c->state == CONN_CONNECTING) {
+		int err = 0;
+		socklen_t len = sizeof(err);
+
+		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+			err = errno;
+		if (err != 0) {
+			conn_fail(c, now, strerror(err), 0);
+			return;
+		}
+		if ((revents & POLLOUT) == 0)
+			return;
+		conn_start_tls(c, now);
+		return;
+	}
+	if (revents & (POLLIN | POLLHUP | POLLERR))
+		c->can_read = 1;
+	conn_run(c, now);
+}
+
+static int
+ns_resting(const struct nameserver *ns, uint64_t now)
+{
+	return ns->rest_until > now;
+}
+
+static int
+ns_establishing(const struct nameserver *ns)
+{
+	unsigned i;
+
+	for (i = 0; i < conf->pool_size; i++)
+		if (ns->pool[i].state == CONN_CONNECTING || ns->pool[i].state == CONN_HANDSHAKING)
+			return 1;
+	return 0;
+}
+
+/* An idle connection of ns to open, or one still closing (cut short). */
+static struct upstream_conn *
+ns_free_conn(struct nameserver *ns)
+{
+	unsigned i;
+
+	for (i = 0; i < conf->pool_size; i++)
+		if (ns->pool[i].state == CONN_IDLE)
+			return &ns->pool[i];
+	for (i = 0; i < conf->pool_size; i++)
+		if (ns->pool[i].state == CONN_CLOSING) {
+			conn_close_fd(&ns->pool[i]);
+			return &ns->pool[i];
+		}
+	return NULL;
+}
+
+/* The least loaded ready connection of ns with room, or NULL. */
+static struct upstream_conn *
+ns_ready_conn(struct nameserver *ns)
+{
+	struct upstream_conn *best = NULL;
+	unsigned i;
+
+	for (i = 0; i < conf->pool_size; i++) {
+		struct upstream_conn *c = &ns->pool[i];
+
+		if (c->state == CONN_READY && conn_load(c) < CONN_INFLIGHT_MAX &&
+		    (best == NULL || conn_load(c) < conn_load(best)))
+			best = c;
+	}
+	return best;
+}
+
+/* Selection: among nameservers, prefer the lowest smoothed answer time
+ * (unmeasured ones first, so each is tried), ties to the order given. */
+static int
+ns_better(const struct nameserver *a, const struct nameserver *b)
+{
+	return b == NULL || a->srtt_us < b->srtt_us;
+}
+
+static struct upstream_conn *
+pick_conn(void)
+{
+	struct upstream_conn *best = NULL;
+	unsigned i;
+
+	for (i = 0; i < ns_count; i++) {
+		struct upstream_conn *c = ns_ready_conn(&nameservers[i]);
+
+		if (c != NULL && (best == NULL || ns_better(c->ns, best->ns)))
+			best = c;
+	}
+	return best;
+}
+
+/* Open connections where they are wanted: to the preferred nameserver when
+ * it has no ready connection with room, or its ready ones are busy enough
+ * to spread load; at most one handshake at a time per nameserver. When
+ * every nameserver is resting, probe the one that failed longest ago, at
+ * most every PROBE_INTERVAL_MS. Returns 1 when waiting makes sense (some
+ * connection is ready or on its way), 0 when nothing can answer now. */
+static int
+grow_pool(uint64_t now)
+{
+	unsigned attempt, i, j;
+
+	for (attempt = 0; attempt <= ns_count; attempt++) {
+		struct nameserver *target = NULL, *oldest = NULL;
+		struct upstream_conn *spare = NULL;
+		int alive = 0;
+
+		for (i = 0; i < ns_count; i++) {
+			struct nameserver *ns = &nameservers[i];
+
+			for (j = 0; j < conf->pool_size; j++) {
+				enum conn_state st = ns->pool[j].state;
+				if (st == CONN_READY || st == CONN_CONNECTING || st == CONN_HANDSHAKING)
+					alive = 1;
+			}
+			if (!ns_resting(ns, now) && ns_better(ns, target))
+				target = ns;
+			if (oldest == NULL || ns->last_fail < oldest->last_fail)
+				oldest = ns;
+		}
+		if (target != NULL) {
+			struct upstream_conn *ready = ns_ready_conn(target);
+
+			if ((ready == NULL || conn_load(ready) >= CONN_SPREAD_AT) &&
+			    !ns_establishing(target))
+				spare = ns_free_conn(target);
+		} else if (!alive && now - last_probe >= (uint64_t)PROBE_INTERVAL_MS * 1000) {
+			last_probe = now;
+			spare = ns_free_conn(oldest);
+			log_debug("upstream: every nameserver is resting; probing ns=%s",
+			    oldest->cf->text);
+		}
+		if (spare == NULL)
+			return alive;
+		conn_open(spare, now);
+		if (spare->state != CONN_IDLE)
+			return 1;
+		/* It failed at once (the nameserver now rests): look again. */
+	}
+	return 0;
+}
+
+static void
+assign(struct upstream_conn *c, struct pending_query *pq)
+{
+	uint16_t id;
+
+	do {
+		id = next_id();
+		pq->key = (uint32_t)c->index << 16 | id;
+	} while (pq_hash_find(pq->key) != NULL);
+	dns_put16(pq->query, id);
+	pq_list_remove(pq);
+	if (pq_hash_add(pq) != 0) {
+		/* Sized never to happen; the query times out rather than vanish. */
+		pq_list_push(&waiting, pq);
+		return;
+	}
+	pq->conn = c->index;
+	pq_list_push(&c->sendq, pq);
+}
+
+/* Give every waiting query a connection, or fail them all fast when no
+ * nameserver can be reached: a client then gets SERVFAIL at once rather
+ * than after its deadline. */
+static void
+dispatch(uint64_t now)
+{
+	struct pending_query *pq;
+	struct upstream_conn *c;
+
+	while ((pq = waiting.head) != NULL && (c = pick_conn()) != NULL)
+		assign(c, pq);
+	if (grow_pool(now) || waiting.head == NULL)
+		return;
+	while ((pq = waiting.head) != NULL) {
+		stats.fast_fail++;
+		client_fail(pq, DNS_RCODE_SERVFAIL, now);
+		pq_free(pq);
+	}
+}
+
+void
+up_submit(struct pending_query *pq)
+{
+	pq_list_push(&waiting, pq);
+}
+
+void
+up_forget(struct pending_query *pq, int timed_out, uint64_t now)
+{
+	struct upstream_conn *c;
+
+	if (pq->conn < 0)
+		return;
+	c = &conns[pq->conn];
+	if (timed_out)
+		c->ns->st.timeouts++;
+	pq_list_remove(pq);
+	pq_hash_del(pq);
+	if (conn_load(c) == 0)
+		c->idle_since = now;
+}
+
+static void
+conn_timers(struct upstream_conn *c, uint64_t now)
+{
+	uint64_t stall_us = (uint64_t)conf->timeout_ms * 1000 / 2;
+
+	switch (c->state) {
+	case CONN_CONNECTING:
+	case CONN_HANDSHAKING:
+		if (now >= c->deadline)
+			conn_fail(c, now, c->state == CONN_CONNECTING ? "connect timed out" :
+			    "handshake timed out", 0);
+		else
+			loop_deadline(c->deadline);
+		break;
+	case CONN_READY:
+		if (c->sent.count > 0) {
+			/* Queries out and nothing back for half a query's deadline:
+			 * the path is dead (a WAN reconnect, a stalled server). Move
+			 * the queries on while they can still be answered. */
+			if (now - c->last_rx >= stall_us) {
+				rest_nameserver(c->ns, now);
+				conn_fail(c, now, "no answer, connection judged dead", 0);
+			} else {
+				loop_deadline(c->last_rx + stall_us);
+			}
+		} else if (c->sendq.count == 0) {
+			uint64_t idle_end = c->idle_since + (uint64_t)conf->up_idle_ms * 1000;
+
+			if (now >= idle_end)
+				conn_close(c, now);
+			else
+				loop_deadline(idle_end);
+		}
+		break;
+	case CONN_CLOSING:
+		if (now >= c->deadline)
+			conn_close_fd(c);
+		else
+			loop_deadline(c->deadline);
+		break;
+	case CONN_IDLE:
+		break;
+	}
+}
+
+void
+up_prepare(uint64_t now)
+{
+	unsigned i;
+
+	for (i = 0; i < conn_count; i++)
+		conn_timers(&conns[i], now);
+	/* After the timers: a connection that failed put its queries back. */
+	dispatch(now);
+	for (i = 0; i < conn_count; i++) {
+		struct upstream_conn *c = &conns[i];
+		short events = 0;
+
+		if (c->state == CONN_READY && c->sendq.head != NULL)
+			conn_run(c, now);
+		if (c->state == CONN_IDLE)
+			continue;
+		if (c->state == CONN_CONNECTING) {
+			events = POLLOUT;
+		} else {
+			unsigned st = br_ssl_engine_current_state(&c->sc.eng);
+
+			if (st & BR_SSL_SENDREC)
+				events |= POLLOUT;
+			if (st & BR_SSL_RECVREC)
+				events |= POLLIN;
+		}
+		loop_watch(c->fd, events, conn_event, c, c->gen);
+	}
+}
+
+int
+up_quiet(void)
+{
+	unsigned i;
+
+	if (waiting.head != NULL)
+		return 0;
+	for (i = 0; i < conn_count; i++)
+		if (conn_load(&conns[i]) != 0)
+			return 0;
+	return 1;
+}
+
+void
+up_shutdown(void)
+{
+	unsigned i;
+
+	for (i = 0; i < conn_count; i++) {
+		struct upstream_conn *c = &conns[i];
+
+		if (c->state == CONN_READY) {
+			/* Best effort close_notify; the process is leaving. */
+			br_ssl_engine_close(&c->sc.eng);
+			conn_run(c, port_now_us());
+		}
+		if (c->state != CONN_IDLE) {
+			requeue_all(c);
+			conn_close_fd(c);
+		}
+	}
+}
+
+void
+up_log_stats(void)
+{
+	unsigned i;
+
+	for (i = 0; i < ns_count; i++) {
+		const struct nameserver *ns = &nameservers[i];
+		unsigned j, open = 0, inflight = 0;
+
+		for (j = 0; j < conf->pool_size; j++) {
+			if (ns->pool[j].state != CONN_IDLE)
+				open++;
+			inflight += conn_load(&ns->pool[j]);
+		}
+		log_stats("--- Stats of nameserver %s: queries %llu / answers %llu / "
+		    "failures %llu / auth_failures %llu / timeouts %llu / reconnects %llu / "
+		    "handshakes %llu / bad_answers %llu / inflight %u / connections %u / "
+		    "srtt %.2fms%s",
+		    ns->cf->text, (unsigned long long)ns->st.queries,
+		    (unsigned long long)ns->st.answers, (unsigned long long)ns->st.failures,
+		    (unsigned long long)ns->st.auth_failures, (unsigned long long)ns->st.timeouts,
+		    (unsigned long long)ns->st.reconnects, (unsigned long long)ns->st.handshakes,
+		    (unsigned long long)ns->st.bad_answers, inflight, open,
+		    ns->srtt_us / 1000.0, ns_resting(ns, port_now_us()) ? " / resting" : "");
+	}
+}

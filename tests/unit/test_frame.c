@@ -1,0 +1,6 @@
+/* Unit tests for src/frame.c. */
+#include "unit.h"
+
+const struct unit_test frame_tests[] = {
+	{ NULL, NULL },
+};
