@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Run the integration scenarios (tests/integration/[0-9]*.sh), each in its own
+# process, and summarise. Usage: run.sh [NAME-SUBSTRING...]
+# PROXY names the binary under test (default: ./dns-tls-proxy).
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+export PROXY=${PROXY:-$PWD/dns-tls-proxy}
+[[ -x $PROXY ]] || { echo "run.sh: $PROXY is not built (make)" >&2; exit 2; }
+
+pass=() fail=()
+for t in tests/integration/[0-9]*.sh; do
+    name=$(basename "$t" .sh)
+    if (($# > 0)); then
+        want=0
+        for w in "$@"; do [[ $name == *"$w"* ]] && want=1; done
+        ((want)) || continue
+    fi
+    start=$SECONDS
+    if bash "$t"; then
+        pass+=("$name ($((SECONDS - start))s)")
+    else
+        fail+=("$name")
+    fi
+done
+echo
+echo "integration: ${#pass[@]} passed, ${#fail[@]} failed"
+for f in "${fail[@]}"; do echo "  FAILED: $f"; done
+((${#fail[@]} == 0 && ${#pass[@]} > 0))
