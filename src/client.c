@@ -79,16 +79,25 @@ addr_text(const union pq_addr *a, char *buf, size_t len)
 	}
 }
 
-/* Queue a framed message on a TCP client. A client whose buffer cannot take
- * a whole answer is not reading them: close it (RFC 7766 §6.2.3 lets a
- * server close; the client retries). */
+static void tcp_flush(struct client_tcp *c);
+
+/* Queue a framed message on a TCP client; written at the end of the turn,
+ * with the other answers of the turn. When the buffer lacks room, write
+ * what is queued first. A client whose buffer still cannot take a whole
+ * answer is not reading them: close it (RFC 7766 §6.2.3 lets a server
+ * close; the client retries). */
 static void
 tcp_queue(struct client_tcp *c, const uint8_t *msg, size_t len, uint64_t now)
 {
-	if (c->out_off > 0 && c->out_len + 2 + len > TCP_OUT_SIZE) {
-		memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
-		c->out_len -= c->out_off;
-		c->out_off = 0;
+	if (c->out_len + 2 + len > TCP_OUT_SIZE) {
+		tcp_flush(c);
+		if (c->fd == -1)
+			return;
+		if (c->out_off > 0) {
+			memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+			c->out_len -= c->out_off;
+			c->out_off = 0;
+		}
 	}
 	if (c->out_len + 2 + len > TCP_OUT_SIZE) {
 		stats.tcp_slow++;
@@ -394,6 +403,8 @@ tcp_read(struct client_tcp *c, uint64_t now)
 static void
 tcp_flush(struct client_tcp *c)
 {
+	if (c->fd == -1)
+		return;
 	while (c->out_off < c->out_len) {
 		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
 

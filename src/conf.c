@@ -78,7 +78,7 @@ static const struct option_def options[] = {
 	{ "max-inflight", 0, "MAX_INFLIGHT", ARG_VALUE, set_uint, F(max_inflight), 1, MAX_MAX_INFLIGHT, "N",
 	  "queries in flight at once, all clients together (default 512)" },
 	{ "max-tcp-clients", 0, "MAX_TCP_CLIENTS", ARG_VALUE, set_uint, F(max_tcp_clients), 1, MAX_MAX_TCP_CLIENTS, "N",
-	  "TCP client connections at once (default 32)" },
+	  "TCP client connections at once (default 64)" },
 	{ "config", 'c', NULL, ARG_ACTION, NULL, 0, 0, 0, "FILE",
 	  "read options from FILE: one \"option value\" per line, # comments" },
 	{ "check", 0, NULL, ARG_ACTION, NULL, 0, 0, 0, NULL,

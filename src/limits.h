@@ -30,8 +30,9 @@
 #define DEF_MAX_INFLIGHT 512
 #define MAX_MAX_INFLIGHT 65536
 /* Concurrent TCP clients. Each owns an output buffer able to hold one largest
- * answer (64 KiB, touched only as far as answers fill it). */
-#define DEF_MAX_TCP_CLIENTS 32
+ * answer (72 KiB, touched only as far as answers fill it). 64 covers a
+ * forwarder such as dnsmasq (a handful) and a busy LAN with room to spare. */
+#define DEF_MAX_TCP_CLIENTS 64
 #define MAX_MAX_TCP_CLIENTS 4096
 /* Queries one TCP client may have in flight before the proxy stops reading
  * from it (RFC 7766 §6.2.1.1 pipelining, bounded so one client cannot take
@@ -39,7 +40,7 @@
 #define TCP_CLIENT_INFLIGHT_MAX 64
 /* Stop reading queries from a TCP client while this many answer bytes wait to
  * be written to it: a slow reader gets back-pressure, not memory. */
-#define TCP_CLIENT_OUT_HIGH 16384
+#define TCP_CLIENT_OUT_HIGH 8192
 
 /* Upstream connections per nameserver (the pool). One pipelined TLS
  * connection carries thousands of queries a second; a second spreads load. */

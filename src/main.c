@@ -116,7 +116,7 @@ log_memory_plan(const struct conf *conf)
 	    pq / 1024, conf->max_inflight, sizeof(struct pending_query));
 	log_debug("memory: upstream %zu KiB (%d nameservers x %u connections: TLS buffers "
 	    "+ 64 KiB answer assembly each)", up / 1024, conf->ns_count, conf->pool_size);
-	log_debug("memory: clients %zu KiB (%u TCP clients with 80 KiB output each%s, "
+	log_debug("memory: clients %zu KiB (%u TCP clients with 72 KiB output each%s, "
 	    "+ 64 KiB UDP receive buffer)", cl / 1024, conf->max_tcp_clients,
 	    conf->tcp ? "" : ": TCP off, not reserved");
 	log_debug("memory: total reserved %zu KiB; pages are touched only as load needs them",

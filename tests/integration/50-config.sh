@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Configuration: --check prints the effective settings; precedence is command
+# line > environment > file > defaults; a bad setting is one line naming the
+# option (and the file and line), and the process exits non-zero before it
+# binds anything. The original tool's flags and environment keep working.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/proxy.sh"
+t_init config
+run() { env -i PATH="$PATH" "$@" 2>&1; }
+
+out=$(run "$PROXY" --check)
+t_assert_match "$out" 'nameserver 1\.1\.1\.1:853:cloudflare-dns\.com' "defaults: public DoT resolvers"
+t_assert_match "$out" 'listen 127\.0\.0\.1' "defaults: listen on 127.0.0.1"
+t_assert_match "$out" 'port 15353' "defaults: port 15353"
+t_assert_match "$out" 'udp yes.*tcp yes' "defaults: both listeners"
+t_assert_match "$out" 'trust anchors: [1-9][0-9]* from the compiled-in bundle' "defaults: compiled-in CA bundle"
+
+cat >"$T/x.conf" <<'CONF'
+# a comment
+nameserver 10.0.0.1:853:file.example   # trailing comment
+port 5300
+pool-size 3
+tcp
+CONF
+out=$(run "$PROXY" -c "$T/x.conf" --check)
+t_assert_match "$out" 'nameserver 10\.0\.0\.1:853:file\.example' "file: nameserver"
+t_assert_match "$out" 'port 5300.*udp no.*tcp yes.*pool-size 3' "file: port, tcp only, pool size"
+out=$(run PORT=5301 NAMESERVERS='9.9.9.9:853:dns.quad9.net, [2620:fe::fe]:853:dns.quad9.net' \
+    "$PROXY" -c "$T/x.conf" --check)
+t_assert_match "$out" 'nameserver 9\.9\.9\.9:853:dns\.quad9\.net.nameserver \[2620:fe::fe\]:853:dns\.quad9\.net.listen' \
+    "environment NAMESERVERS (comma separated, IPv6 in brackets) replaces the file's list"
+t_assert_match "$out" 'port 5301' "environment PORT beats the file"
+out=$(run PORT=5301 ENABLE_UDP=yes POOL_SIZE=4 "$PROXY" -c "$T/x.conf" -p 5302 -n 1.1.1.1:853:one.example -n 1.0.0.1:853:one.example --check)
+t_assert_match "$out" 'nameserver 1\.1\.1\.1:853:one\.example.nameserver 1\.0\.0\.1:853:one\.example.listen' \
+    "command line -n (repeated) replaces the environment's list"
+t_assert_match "$out" 'port 5302.*udp yes.*tcp yes.*pool-size 4' "command line beats environment beats file"
+out=$(run "$PROXY" --nameserver=8.8.8.8:853:dns.google -u --port 5303 --check)
+t_assert_match "$out" 'nameserver 8\.8\.8\.8:853:dns\.google.*port 5303.*udp yes.*tcp no' "long options, --opt=value, -u alone"
+
+# Errors: one line, naming the option; exit status non-zero.
+check_error() { # WANT-REGEX MSG CMD...
+    local want=$1 msg=$2 out rc=0
+    shift 2
+    out=$(run "$@") || rc=$?
+    t_assert_le 1 "$rc" "$msg: non-zero exit"
+    t_assert_eq "$(wc -l <<<"$out")" 1 "$msg: one line"
+    t_assert_match "$out" "$want" "$msg: names the option"
+}
+check_error '^dns-tls-proxy: --port: .99999. is not' "bad port" "$PROXY" -p 99999
+check_error '^dns-tls-proxy: --nameserver: .1\.2\.3\.4:853.: expected IP:PORT:NAME' "nameserver without NAME" "$PROXY" -n 1.2.3.4:853
+check_error '^dns-tls-proxy: PORT \(environment\): ' "bad environment value" env PORT=abc "$PROXY"
+check_error '^dns-tls-proxy: ENABLE_TCP \(environment\): ' "bad boolean" env ENABLE_TCP=maybe "$PROXY"
+printf 'port 53\nbogus 1\n' >"$T/bad.conf"
+check_error "^dns-tls-proxy: $T/bad.conf:2: bogus: unknown option" "unknown option in file" "$PROXY" -c "$T/bad.conf"
+printf 'port 53\ntimeout forever\n' >"$T/bad2.conf"
+check_error "^dns-tls-proxy: $T/bad2.conf:2: timeout: " "bad value in file" "$PROXY" -c "$T/bad2.conf"
+check_error '^dns-tls-proxy: --config: cannot open' "missing config file" "$PROXY" -c "$T/nope.conf"
+check_error '^dns-tls-proxy: --ca-file: ' "missing CA file" "$PROXY" --ca-file "$T/nope.pem"
+check_error "^dns-tls-proxy: unknown option '--frobnicate'" "unknown option" "$PROXY" --frobnicate
+
+# A bad configuration exits before binding: the port stays free.
+P_PORT=$(t_free_port)
+run "$PROXY" -p "$P_PORT" --timeout never >/dev/null || true
+if ss -Hlun "sport = :$P_PORT" | grep -q .; then t_fail "port bound by a failed start"; fi
+t_pass "a bad configuration binds nothing"
+# A port already in use is a clear one-line error too.
+python3 -c 'import socket,sys,time; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(("127.0.0.1",int(sys.argv[1]))); time.sleep(30)' "$P_PORT" &
+t_track $!
+t_wait_listen "$P_PORT" udp
+check_error "^dns-tls-proxy: --listen 127\.0\.0\.1 --port $P_PORT \(udp\): Address already in use" "port in use" "$PROXY" -p "$P_PORT"
+
+t_assert_match "$(run "$PROXY" --help)" 'NAMESERVERS' "--help lists the environment variables"
+t_assert_match "$(run "$PROXY" -V)" '^dns-tls-proxy [0-9]+\.[0-9]+\.[0-9]+$' "--version"
