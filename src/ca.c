@@ -14,7 +14,7 @@
 
 /* Largest CA file read: the whole Mozilla bundle is about 220 KB; the
  * bound only stops a wrong path (/dev/zero, a log) from eating memory. */
-#define CA_FILE_MAX	(8u * 1024 * 1024)
+#define CA_FILE_MAX	((size_t)8 * 1024 * 1024)
 
 /* Room for one reason line built here before the caller's prefix. */
 #define CA_WHY_MAX	256
@@ -471,7 +471,7 @@ ca_load_file(const char *path, br_x509_trust_anchor **tas, size_t *count,
 	}
 	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
 		if (file.len + n > CA_FILE_MAX) {
-			seterr(err, errlen, "%s: larger than %u bytes", path,
+			seterr(err, errlen, "%s: larger than %zu bytes", path,
 			    CA_FILE_MAX);
 			goto out;
 		}

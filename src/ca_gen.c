@@ -27,12 +27,16 @@ join_lines(char **names, int n)
 		len += strlen(names[i]) + 1;
 	if ((s = malloc(len)) == NULL)
 		return NULL;
-	s[0] = '\0';
+	len = 0;
 	for (i = 0; i < n; i++) {
+		size_t k = strlen(names[i]);
+
 		if (i > 0)
-			strcat(s, "\n");
-		strcat(s, names[i]);
+			s[len++] = '\n';
+		memcpy(s + len, names[i], k);
+		len += k;
 	}
+	s[len] = '\0';
 	return s;
 }
 

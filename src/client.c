@@ -462,11 +462,11 @@ accept_event(void *obj, uint32_t gen, short revents, uint64_t now)
 			return;
 		}
 		if (free_count == 0) {
-			char peer[64];
-
 			close(fd);
 			stats.tcp_refused++;
 			if (log_ratelimit(&refuse_log_last, &refuse_log_suppressed)) {
+				char peer[64];
+
 				addr_text(&from, peer, sizeof(peer));
 				log_warnx("client: TCP client limit reached (max-tcp-clients %u); "
 				    "closed connection from %s suppressed=%u",

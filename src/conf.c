@@ -180,7 +180,7 @@ conf_parse_nameserver(const char *spec, struct conf_nameserver *ns, char *err, s
 		errf(err, errlen, "'%.40s...' is too long", spec);
 		return -1;
 	}
-	strcpy(buf, spec);
+	memcpy(buf, spec, strlen(spec) + 1);
 	if (buf[0] == '[') {
 		char *close = strchr(buf, ']');
 		if (close == NULL || close[1] != ':') {
@@ -218,7 +218,7 @@ conf_parse_nameserver(const char *spec, struct conf_nameserver *ns, char *err, s
 		return -1;
 	}
 	set_port(&ns->addr, (unsigned)portnum);
-	strcpy(ns->name, name);
+	snprintf(ns->name, sizeof(ns->name), "%s", name);
 	snprintf(ns->text, sizeof(ns->text), ns->addr.ss_family == AF_INET6 ?
 	    "[%s]:%lu:%s" : "%s:%lu:%s", host, portnum, name);
 	return 0;
@@ -297,7 +297,7 @@ add_listen(struct conf *conf, const char *item, char *err, size_t errlen)
 		memcpy(host, item + 1, n - 2);
 		host[n - 2] = '\0';
 	} else if (n < sizeof(host)) {
-		strcpy(host, item);
+		memcpy(host, item, n + 1);
 	} else {
 		host[0] = '\0';
 	}
@@ -402,7 +402,7 @@ set_path(struct conf *conf, const struct option_def *o, const char *v, char *err
 		errf(err, errlen, "'%.40s' is not a usable path", v);
 		return -1;
 	}
-	strcpy(field, v);
+	memcpy(field, v, strlen(v) + 1);
 	return 0;
 }
 
@@ -689,11 +689,11 @@ cli_option(const struct option_def *o, const char *value, void *arg)
 			st->exit_now = 1;
 		} else if (strcmp(o->name, "check") == 0) {
 			st->conf->check = 1;
-		} else if (strlen(value) >= CONF_PATH_MAX) {
+		} else if (value == NULL || strlen(value) >= CONF_PATH_MAX) {
 			errf(st->err, st->errlen, "--config: path too long");
 			return -1;
 		} else {
-			strcpy(st->conf->config_file, value);
+			memcpy(st->conf->config_file, value, strlen(value) + 1);
 		}
 		return 0;
 	}

@@ -49,6 +49,9 @@ log_reopen(void)
 	return log_path == NULL ? 0 : log_open(log_path);
 }
 
+static void log_write(const char *level, const char *fmt, va_list ap, int err)
+    __attribute__((format(printf, 2, 0)));
+
 static void
 log_write(const char *level, const char *fmt, va_list ap, int err)
 {

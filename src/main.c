@@ -48,13 +48,15 @@ static void
 signal_event(void *obj, uint32_t gen, short revents, uint64_t now)
 {
 	char drain[64];
+	ssize_t n;
 
 	(void)obj;
 	(void)gen;
 	(void)revents;
 	(void)now;
-	while (read(signal_pipe[0], drain, sizeof(drain)) > 0)
-		continue;
+	do
+		n = read(signal_pipe[0], drain, sizeof(drain));
+	while (n > 0);
 }
 
 static void

@@ -119,7 +119,7 @@ pq_init(unsigned max)
 }
 
 static struct pq_link *
-link_of(struct pq_list *l, struct pending_query *pq)
+link_of(const struct pq_list *l, struct pending_query *pq)
 {
 	return l == &deadlines ? &pq->d : &pq->q;
 }

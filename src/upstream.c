@@ -188,7 +188,7 @@ up_init(const struct conf *cf, const br_x509_trust_anchor *tas, size_t ntas)
 		return -1;
 	for (i = 0; i < ns_count; i++) {
 		nameservers[i].cf = &cf->ns[i];
-		nameservers[i].pool = &conns[i * cf->pool_size];
+		nameservers[i].pool = &conns[(size_t)i * cf->pool_size];
 	}
 	for (i = 0; i < conn_count; i++) {
 		struct upstream_conn *c = &conns[i];
@@ -232,12 +232,13 @@ static void
 requeue_all(struct upstream_conn *c)
 {
 	struct pq_list *lists[2] = { &c->sendq, &c->sent };
-	struct pending_query *pq;
 	int i;
 
 	/* Each list goes to the front of the waiting queue from its tail, the
 	 * send queue first: the result is sent, then unsent, then the rest. */
 	for (i = 0; i < 2; i++) {
+		struct pending_query *pq;
+
 		while ((pq = lists[i]->tail) != NULL) {
 			pq_list_remove(pq);
 			pq_hash_del(pq);
@@ -342,7 +343,7 @@ update_srtt(struct nameserver *ns, uint64_t rtt)
 	if (ns->srtt_us == 0)
 		ns->srtt_us = (uint32_t)rtt;
 	else
-		ns->srtt_us = (uint32_t)((ns->srtt_us * 7u + rtt) / 8u);
+		ns->srtt_us = (uint32_t)(((uint64_t)ns->srtt_us * 7 + rtt) / 8);
 }
 
 /* One whole answer from the upstream: validate, match, deliver. */
@@ -670,13 +671,14 @@ grow_pool(uint64_t now)
 			if ((ready == NULL || conn_load(ready) >= CONN_SPREAD_AT) &&
 			    !ns_establishing(target))
 				spare = ns_free_conn(target);
-		} else if (!alive && now - last_probe >= (uint64_t)PROBE_INTERVAL_MS * 1000) {
+		} else if (!alive && oldest != NULL &&
+		    now - last_probe >= (uint64_t)PROBE_INTERVAL_MS * 1000) {
 			last_probe = now;
 			spare = ns_free_conn(oldest);
 			log_debug("upstream: every nameserver is resting; probing ns=%s",
 			    oldest->cf->text);
 		}
-		if (spare == NULL)
+		if (spare == NULL || oldest == NULL)
 			return alive;
 		conn_open(spare, now);
 		if (spare->state != CONN_IDLE)
