@@ -213,6 +213,9 @@ conf_parse_nameserver(const char *spec, struct conf_nameserver *ns, char *err, s
 		errf(err, errlen, "'%s': '%s' is not a port number (1-65535)", spec, port);
 		return -1;
 	}
+	/* A fully qualified name may end in a dot; certificates carry it without. */
+	if (name[0] != '\0' && name[strlen(name) - 1] == '.')
+		name[strlen(name) - 1] = '\0';
 	if (!valid_hostname(name)) {
 		errf(err, errlen, "'%s': '%s' is not a host name", spec, name);
 		return -1;
@@ -462,6 +465,7 @@ conf_defaults(struct conf *conf)
 		(void)add_nameserver(conf, default_ns[i], err, sizeof(err));
 	(void)add_listen(conf, "127.0.0.1", err, sizeof(err));
 	conf->port = 15353;
+	conf->tcp = conf->udp = -1; /* not given: see conf_finish */
 	conf->stats_interval_s = DEF_STATS_INTERVAL_S;
 	conf->pool_size = DEF_POOL_SIZE;
 	conf->timeout_ms = DEF_QUERY_TIMEOUT_MS;
@@ -494,8 +498,14 @@ conf_parse_text(struct conf *conf, const char *text, const char *fname, char *er
 		memcpy(line, p, n);
 		line[n] = '\0';
 		p = eol != NULL ? eol + 1 : p + n;
-		if ((hash = strchr(line, '#')) != NULL)
-			*hash = '\0';
+		/* A comment starts with '#' at the start of a line or after a
+		 * blank, so a path may contain '#'. */
+		for (hash = line; (hash = strchr(hash, '#')) != NULL; hash++) {
+			if (hash == line || hash[-1] == ' ' || hash[-1] == '\t') {
+				*hash = '\0';
+				break;
+			}
+		}
 		key = line + strspn(line, " \t\r");
 		end = key + strlen(key);
 		while (end > key && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
@@ -752,8 +762,19 @@ conf_finish(struct conf *conf, char *err, size_t errlen)
 		errf(err, errlen, "--listen: no listen address configured");
 		return -1;
 	}
-	if (!conf->tcp && !conf->udp)
-		conf->tcp = conf->udp = 1;
+	/* -t/-u name the listeners to run; with neither turned on, both run
+	 * except one turned off explicitly (ENABLE_TCP=0). */
+	if (conf->tcp == 1 || conf->udp == 1) {
+		conf->tcp = conf->tcp == 1;
+		conf->udp = conf->udp == 1;
+	} else {
+		conf->tcp = conf->tcp != 0;
+		conf->udp = conf->udp != 0;
+	}
+	if (!conf->tcp && !conf->udp) {
+		errf(err, errlen, "--tcp/--udp: both listeners are turned off");
+		return -1;
+	}
 	if (conf->connect_timeout_ms > conf->timeout_ms) {
 		/* A connection that takes longer than a query may wait is no use. */
 		conf->connect_timeout_ms = conf->timeout_ms;

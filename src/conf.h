@@ -33,7 +33,7 @@ struct conf {
 	struct conf_listen listen[MAX_LISTEN];
 	int listen_count;
 	unsigned port;
-	int tcp, udp;          /* as given; with neither, conf_finish sets both */
+	int tcp, udp;          /* -1 until given; conf_finish settles them to 0/1 */
 	int verbose, debug, stats;
 	unsigned stats_interval_s;
 	unsigned pool_size;    /* connections per nameserver */

@@ -232,7 +232,7 @@ _t_kill_pids() {
             sts+=("$st")
         fi
     done
-    _t_wait_gone "$timeout"
+    _t_wait_gone "$timeout" || true # survivors get SIGKILL below
     local i killed=0
     for i in "${!live[@]}"; do
         if _t_alive "${live[$i]}" "${sts[$i]}"; then

@@ -1,6 +1,1060 @@
-/* Unit tests for src/conf.c. */
+/* Unit tests for conf.c: the nameserver syntax, the four sources in their
+ * order (defaults < file < environment < command line), value syntax, the
+ * errors (each must name the option, and the file and line), and --check
+ * output that reads back as the same settings. The environment is a fake
+ * table, so the tests never depend on the real one. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "version.h"
 #include "unit.h"
 
+/* --- The fake environment: a NULL-terminated table of name/value pairs. */
+
+struct env_var {
+	const char *name, *value;
+};
+
+static const struct env_var no_env[] = { { NULL, NULL } };
+static const struct env_var *fake_env = no_env;
+
+static const char *
+fake_getenv(const char *name)
+{
+	const struct env_var *e;
+
+	for (e = fake_env; e->name != NULL; e++)
+		if (strcmp(e->name, name) == 0)
+			return e->value;
+	return NULL;
+}
+
+/* --- One conf_load call and everything it produced. */
+
+struct run {
+	struct conf conf;
+	enum conf_result rc;
+	char err[CONF_ERR_MAX];
+	char out[16384]; /* what conf_load printed to its FILE * */
+};
+
+/* Close a memory stream, copy what it collected into out and free it. */
+static void
+take_output(FILE *f, char **text, char *out, size_t outlen)
+{
+	fclose(f);
+	snprintf(out, outlen, "%s", *text != NULL ? *text : "");
+	free(*text);
+	*text = NULL;
+}
+
+/* conf_load with env and the arguments after it (NULL-terminated). */
+static enum conf_result run(struct run *r, const struct env_var *env, ...)
+    __attribute__((sentinel));
+
+static enum conf_result
+run(struct run *r, const struct env_var *env, ...)
+{
+	char *argv[64], *text = NULL;
+	int argc = 0;
+	size_t len = 0;
+	const char *a;
+	va_list ap;
+	FILE *f;
+
+	argv[argc++] = "dns-tls-proxy";
+	va_start(ap, env);
+	while ((a = va_arg(ap, const char *)) != NULL && argc < 63)
+		argv[argc++] = (char *)a;
+	va_end(ap);
+	argv[argc] = NULL;
+	fake_env = env != NULL ? env : no_env;
+	memset(r->err, 0, sizeof r->err);
+	r->out[0] = '\0';
+	if ((f = open_memstream(&text, &len)) == NULL) {
+		CHECK(0, "open_memstream: %s", strerror(errno));
+		return r->rc = CONF_ERROR;
+	}
+	r->rc = conf_load(&r->conf, argc, argv, fake_getenv, f, r->err, sizeof r->err);
+	take_output(f, &text, r->out, sizeof r->out);
+	fake_env = no_env;
+	return r->rc;
+}
+
+#define CHECK_OK(r)                                                          \
+	CHECK((r)->rc == CONF_OK, "conf_load: rc %d, error \"%s\"", (r)->rc,  \
+	    (r)->err)
+
+/* The load failed and its error names the option (or file:line:option). */
+#define CHECK_ERROR_NAMES(r, want)                                            \
+	CHECK((r)->rc == CONF_ERROR && strstr((r)->err, (want)) != NULL,      \
+	    "rc %d, error \"%s\", want an error naming \"%s\"", (r)->rc,      \
+	    (r)->err, (want))
+
+/* A temporary config file under /tmp; the caller unlinks path. */
+static int
+write_temp_len(char *path, const char *text, size_t n)
+{
+	int fd;
+
+	if ((fd = mkstemp(path)) == -1) {
+		CHECK(0, "mkstemp: %s", strerror(errno));
+		return -1;
+	}
+	if (write(fd, text, n) != (ssize_t)n) {
+		CHECK(0, "write %s: %s", path, strerror(errno));
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static int
+write_temp(char *path, const char *text)
+{
+	return write_temp_len(path, text, strlen(text));
+}
+
+static unsigned
+port_of(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)(const void *)ss)->sin_port);
+	return ntohs(((const struct sockaddr_in6 *)(const void *)ss)->sin6_port);
+}
+
+/* The nameserver texts joined with spaces, for one-line comparisons. */
+static const char *
+ns_list(const struct conf *c, char *buf, size_t len)
+{
+	int i;
+
+	buf[0] = '\0';
+	for (i = 0; i < c->ns_count; i++)
+		snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", i ? " " : "",
+		    c->ns[i].text);
+	return buf;
+}
+
+static const char *
+listen_list(const struct conf *c, char *buf, size_t len)
+{
+	int i;
+
+	buf[0] = '\0';
+	for (i = 0; i < c->listen_count; i++)
+		snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", i ? " " : "",
+		    c->listen[i].text);
+	return buf;
+}
+
+#define CHECK_NS(c, want)                                                     \
+	do {                                                                  \
+		char got_[2048];                                              \
+		ns_list((c), got_, sizeof got_);                              \
+		CHECK(strcmp(got_, (want)) == 0, "nameservers \"%s\", want \"%s\"", \
+		    got_, (want));                                            \
+	} while (0)
+
+#define CHECK_LISTEN(c, want)                                                 \
+	do {                                                                  \
+		char got_[1024];                                              \
+		listen_list((c), got_, sizeof got_);                          \
+		CHECK(strcmp(got_, (want)) == 0, "listen \"%s\", want \"%s\"",  \
+		    got_, (want));                                            \
+	} while (0)
+
+/* conf_print into a malloc'd string (caller frees), or NULL. */
+static char *
+print_conf(const struct conf *c)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (f == NULL)
+		return NULL;
+	conf_print(c, f);
+	fclose(f);
+	return text;
+}
+
+/* --- conf_parse_nameserver: "IP:PORT:NAME", IPv6 in brackets. */
+
+static void
+test_nameserver_ipv4(void)
+{
+	struct conf_nameserver ns;
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)(const void *)&ns.addr;
+	char err[CONF_ERR_MAX] = "";
+
+	CHECK_EQ_INT(conf_parse_nameserver("192.0.2.53:853:dns.example.net", &ns, err,
+	    sizeof err), 0);
+	CHECK(err[0] == '\0', "error set on success: %s", err);
+	CHECK_EQ_INT(ns.addr.ss_family, AF_INET);
+	CHECK_EQ_INT(ns.addrlen, sizeof(struct sockaddr_in));
+	CHECK_EQ_INT(ntohl(sin->sin_addr.s_addr), 0xc0000235);
+	CHECK_EQ_INT(port_of(&ns.addr), 853);
+	CHECK(strcmp(ns.name, "dns.example.net") == 0, "name \"%s\"", ns.name);
+	CHECK(strcmp(ns.text, "192.0.2.53:853:dns.example.net") == 0, "text \"%s\"",
+	    ns.text);
+
+	/* Leading zeros in the port are read as decimal and printed plain. */
+	CHECK_EQ_INT(conf_parse_nameserver("192.0.2.1:00053:a", &ns, err, sizeof err), 0);
+	CHECK_EQ_INT(port_of(&ns.addr), 53);
+	CHECK(strcmp(ns.text, "192.0.2.1:53:a") == 0, "text \"%s\"", ns.text);
+}
+
+static void
+test_nameserver_ipv6(void)
+{
+	static const uint8_t want[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 0x01 };
+	struct conf_nameserver ns;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)(const void *)&ns.addr;
+	char err[CONF_ERR_MAX];
+
+	CHECK_EQ_INT(conf_parse_nameserver("[2001:db8::1]:8853:Dns.Example", &ns, err,
+	    sizeof err), 0);
+	CHECK_EQ_INT(ns.addr.ss_family, AF_INET6);
+	CHECK_EQ_INT(ns.addrlen, sizeof(struct sockaddr_in6));
+	CHECK(memcmp(&sin6->sin6_addr, want, 16) == 0, "address is not 2001:db8::1");
+	CHECK_EQ_INT(port_of(&ns.addr), 8853);
+	CHECK(strcmp(ns.name, "Dns.Example") == 0, "name \"%s\"", ns.name);
+	CHECK(strcmp(ns.text, "[2001:db8::1]:8853:Dns.Example") == 0, "text \"%s\"",
+	    ns.text);
+
+	/* An IPv4 address in brackets is still IPv4, printed without them. */
+	CHECK_EQ_INT(conf_parse_nameserver("[192.0.2.1]:853:a", &ns, err, sizeof err), 0);
+	CHECK_EQ_INT(ns.addr.ss_family, AF_INET);
+	CHECK(strcmp(ns.text, "192.0.2.1:853:a") == 0, "text \"%s\"", ns.text);
+}
+
+static void
+test_nameserver_errors(void)
+{
+	static const struct {
+		const char *spec, *want; /* want: a piece of the error text */
+	} bad[] = {
+		{ "192.0.2.1:853", "expected IP:PORT:NAME" },
+		{ "192.0.2.1", "expected IP:PORT:NAME" },
+		{ "", "expected IP:PORT:NAME" },
+		{ "[2001:db8::1]853:a", "[IPV6]:PORT:NAME" },
+		{ "[2001:db8::1:853:a", "[IPV6]:PORT:NAME" },
+		{ "[2001:db8::1]:853", "expected IP:PORT:NAME" },
+		{ "192.0.2:853:a", "'192.0.2' is not an IPv4 or IPv6 address" },
+		{ "192.0.2.256:853:a", "is not an IPv4 or IPv6 address" },
+		{ "dns.example:853:a", "'dns.example' is not an IPv4 or IPv6" },
+		{ "2001:db8::1:853:a", "is not an IPv4 or IPv6 address" },
+		{ ":853:a", "'' is not an IPv4 or IPv6 address" },
+		{ "[fe80::1%lo]:853:a", "is not an IPv4 or IPv6 address" },
+		{ "192.0.2.1:0:a", "'0' is not a port number" },
+		{ "192.0.2.1:65536:a", "'65536' is not a port number" },
+		{ "192.0.2.1:abc:a", "'abc' is not a port number" },
+		{ "192.0.2.1::a", "'' is not a port number" },
+		{ "192.0.2.1:-53:a", "is not a port number" },
+		{ "192.0.2.1:+53:a", "is not a port number" },
+		{ "192.0.2.1: 53:a", "is not a port number" },
+		{ "192.0.2.1:53x:a", "is not a port number" },
+		{ "192.0.2.1:99999999999999999999:a", "is not a port number" },
+		{ "192.0.2.1:853:", "'' is not a host name" },
+		{ "192.0.2.1:853:dns example", "is not a host name" },
+		{ "192.0.2.1:853:dns/example", "is not a host name" },
+		{ "192.0.2.1:853:dns..example", "is not a host name" },
+		{ "192.0.2.1:853:.example", "is not a host name" },
+		{ "192.0.2.1:853:a:b", "'a:b' is not a host name" },
+		{ "192.0.2.1:853:*.example", "is not a host name" },
+		{ "192.0.2.1:853:d\xc3\xa9.example", "is not a host name" },
+	};
+	struct conf_nameserver ns;
+	char err[CONF_ERR_MAX];
+	size_t i;
+
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		err[0] = '\0';
+		CHECK(conf_parse_nameserver(bad[i].spec, &ns, err, sizeof err) == -1,
+		    "\"%s\" accepted", bad[i].spec);
+		CHECK(strstr(err, bad[i].want) != NULL, "\"%s\": error \"%s\", want \"%s\"",
+		    bad[i].spec, err, bad[i].want);
+	}
+}
+
+/* Labels up to 63, names up to 253; beyond, and whole specs too long for
+ * the parser, are refused. */
+static void
+test_nameserver_lengths(void)
+{
+	struct conf_nameserver ns;
+	char err[CONF_ERR_MAX], spec[600], name[300];
+	size_t i;
+
+	snprintf(spec, sizeof spec, "192.0.2.1:853:%.63s.example",
+	    "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmnopq");
+	CHECK_EQ_INT(conf_parse_nameserver(spec, &ns, err, sizeof err), 0);
+	snprintf(spec, sizeof spec, "192.0.2.1:853:%.64s.example",
+	    "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmnopq");
+	CHECK(conf_parse_nameserver(spec, &ns, err, sizeof err) == -1,
+	    "label of 64 accepted");
+
+	/* 253 characters: labels of 9 and dots. */
+	for (i = 0; i < 253; i++)
+		name[i] = i % 10 == 9 ? '.' : 'a';
+	name[253] = '\0';
+	snprintf(spec, sizeof spec, "[2001:db8::1]:853:%s", name);
+	CHECK_EQ_INT(conf_parse_nameserver(spec, &ns, err, sizeof err), 0);
+	CHECK(strcmp(ns.name, name) == 0, "253-character name not stored whole");
+	CHECK(strlen(ns.text) == strlen(spec), "text \"%s\" cut", ns.text);
+	snprintf(spec, sizeof spec, "192.0.2.1:853:%sb", name);
+	CHECK(conf_parse_nameserver(spec, &ns, err, sizeof err) == -1,
+	    "254-character name accepted");
+	CHECK(strncmp(err, "'192.0.2.1:853:", 15) == 0, "error \"%s\"", err);
+
+	memset(spec, 'a', 500);
+	memcpy(spec, "192.0.2.1:853:", 14);
+	spec[500] = '\0';
+	CHECK(conf_parse_nameserver(spec, &ns, err, sizeof err) == -1,
+	    "500-character spec accepted");
+	CHECK(strstr(err, "too long") != NULL, "error \"%s\"", err);
+}
+
+/* --- conf_load: defaults, then file, environment and command line. */
+
+static void
+test_defaults(void)
+{
+	static struct run r;
+	char *text;
+
+	run(&r, NULL, NULL);
+	CHECK_OK(&r);
+	CHECK(r.out[0] == '\0', "printed \"%s\"", r.out);
+	CHECK_NS(&r.conf, "1.1.1.1:853:cloudflare-dns.com 1.0.0.1:853:cloudflare-dns.com "
+	    "9.9.9.9:853:dns.quad9.net");
+	CHECK_LISTEN(&r.conf, "127.0.0.1");
+	CHECK_EQ_INT(r.conf.port, 15353);
+	CHECK_EQ_INT(port_of(&r.conf.listen[0].addr), 15353);
+	CHECK_EQ_INT(r.conf.tcp, 1);
+	CHECK_EQ_INT(r.conf.udp, 1);
+	CHECK_EQ_INT(r.conf.verbose, 0);
+	CHECK_EQ_INT(r.conf.debug, 0);
+	CHECK_EQ_INT(r.conf.stats, 0);
+	CHECK_EQ_INT(r.conf.check, 0);
+	CHECK_EQ_INT(r.conf.stats_interval_s, DEF_STATS_INTERVAL_S);
+	CHECK_EQ_INT(r.conf.pool_size, DEF_POOL_SIZE);
+	CHECK_EQ_INT(r.conf.timeout_ms, DEF_QUERY_TIMEOUT_MS);
+	CHECK_EQ_INT(r.conf.connect_timeout_ms, DEF_CONNECT_TIMEOUT_MS);
+	CHECK_EQ_INT(r.conf.up_idle_ms, DEF_UP_IDLE_MS);
+	CHECK_EQ_INT(r.conf.tcp_idle_ms, DEF_TCP_IDLE_MS);
+	CHECK_EQ_INT(r.conf.max_inflight, DEF_MAX_INFLIGHT);
+	CHECK_EQ_INT(r.conf.max_tcp_clients, DEF_MAX_TCP_CLIENTS);
+	CHECK(r.conf.logfile[0] == '\0' && r.conf.ca_file[0] == '\0' &&
+	    r.conf.config_file[0] == '\0', "a path is set by default");
+
+	/* --check only sets the flag; printing is the caller's job. */
+	run(&r, NULL, "--check", NULL);
+	CHECK_OK(&r);
+	CHECK_EQ_INT(r.conf.check, 1);
+	text = print_conf(&r.conf);
+	CHECK(text != NULL && strstr(text, "port 15353\n") != NULL, "conf_print: \"%s\"",
+	    text ? text : "(null)");
+	free(text);
+}
+
+/* Each source overrides the one before; options a source leaves out keep
+ * the weaker value. */
+static void
+test_precedence(void)
+{
+	static const struct env_var env[] = {
+		{ "PORT", "2000" }, { "TIMEOUT", "2" }, { "VERBOSE", "no" }, { NULL, NULL },
+	};
+	static struct run r;
+	char path[] = "/tmp/test_conf_XXXXXX";
+
+	if (write_temp(path, "port 1000\ntimeout 1\npool-size 5\nverbose yes\n") != 0)
+		return;
+
+	run(&r, NULL, "-c", path, NULL);
+	CHECK_OK(&r);
+	CHECK_EQ_INT(r.conf.port, 1000);
+	CHECK_EQ_INT(r.conf.timeout_ms, 1000);
+	CHECK_EQ_INT(r.conf.pool_size, 5);
+	CHECK_EQ_INT(r.conf.verbose, 1);
+	CHECK_EQ_INT(port_of(&r.conf.listen[0].addr), 1000);
+	CHECK(strcmp(r.conf.config_file, path) == 0, "config_file \"%s\"",
+	    r.conf.config_file);
+
+	run(&r, env, "-c", path, NULL);
+	CHECK_OK(&r);
+	CHECK_EQ_INT(r.conf.port, 2000);
+	CHECK_EQ_INT(r.conf.timeout_ms, 2000);
+	CHECK_EQ_INT(r.conf.pool_size, 5);
+	CHECK_EQ_INT(r.conf.verbose, 0);
+
+	/* The command line wins, whether -c comes before or after. */
+	run(&r, env, "-p", "3000", "-c", path, "--timeout=2.5", "-v", NULL);
+	CHECK_OK(&r);
+	CHECK_EQ_INT(r.conf.port, 3000);
+	CHECK_EQ_INT(r.conf.timeout_ms, 2500);
+	CHECK_EQ_INT(r.conf.pool_size, 5);
+	CHECK_EQ_INT(r.conf.verbose, 1);
+	CHECK_EQ_INT(port_of(&r.conf.listen[0].addr), 3000);
+
+	/* Environment over defaults, without a file. */
+	run(&r, env, NULL);
+	CHECK_OK(&r);
+	CHECK_EQ_INT(r.conf.port, 2000);
+	CHECK_EQ_INT(r.conf.pool_size, DEF_POOL_SIZE);
+	unlink(path);
+}
+
+/* A list from a stronger source replaces the weaker list; repeats within
+ * one source append. */
+static void
+test_list_replace(void)
+{
+	static const struct env_var env_ns[] = {
+		{ "NAMESERVERS", "192.0.2.3:853:c" }, { "LISTEN", "127.0.0.3" }, { NULL, NULL },
+	};
+	static struct run r;
+	char path[] = "/tmp/test_conf_XXXXXX";
+
+	if (write_temp(path, "nameserver 192.0.2.1:853:a\nnameserver 192.0.2.2:853:b\n"
+	    "listen 127.0.0.2\nlisten ::1\n") != 0)
+		return;
+
+	run(&r, NULL, "-c", path, NULL);
+	CHECK_OK(&r);
+	CHECK_NS(&r.conf, "192.0.2.1:853:a 192.0.2.2:853:b");
+	CHECK_LISTEN(&r.conf, "127.0.0.2 ::1");
+
+	run(&r, env_ns, "-c", path, NULL);
+	CHECK_OK(&r);
+	CHECK_NS(&r.conf, "192.0.2.3:853:c");
+	CHECK_LISTEN(&r.conf, "127.0.0.3");
+
+	run(&r, env_ns, "-c", path, "-n", "192.0.2.4:853:d", "-a", "[::2]",
+	    "--nameserver", "[2001:db8::5]:853:e", "--listen=127.0.0.5", NULL);
+	CHECK_OK(&r);
+	CHECK_NS(&r.conf, "192.0.2.4:853:d [2001:db8::5]:853:e");
+	CHECK_LISTEN(&r.conf, "::2 127.0.0.5");
+
+	/* The command line takes comma lists too. */
+	run(&r, NULL, "-n", "192.0.2.6:853:f,192.0.2.7:853:g", "-n", "192.0.2.8:853:h",
+	    NULL);
+	CHECK_OK(&r);
+	CHECK_NS(&r.conf, "192.0.2.6:853:f 192.0.2.7:853:g 192.0.2.8:853:h");
+	CHECK_LISTEN(&r.conf, "127.0.0.1");
+	unlink(path);
+}
+
+static void
+test_env_nameservers(void)
+{
+	static const struct env_var two[] = {
+		{ "NAMESERVERS", " 9.9.9.9:853:dns.quad9.net ,\t[2620:fe::fe]:853:dns.quad9.net" },
+		{ NULL, NULL },
+	};
+	static const struct env_var empty_item[] = {
+		{ "NAMESERVERS", "9.9.9.9:853:a,,9.9.9.10:853:b" }, { NULL, NULL },
+	};
+	static const struct env_var bad[] = {
+		{ "NAMESERVERS", "9.9.9.9:853:a,9.9.9.10:853" }, { NULL, NULL },
+	};
+	static const struct env_var unset[] = { { "NAMESERVERS", "" }, { NULL, NULL } };
+	static struct env_var too_many[] = { { "NAMESERVERS", NULL }, { NULL, NULL } };
+	static struct run r;
+	char list[MAX_NAMESERVERS * 32 + 64] = "";
+	int i;
+
+	run(&r, two, NULL);
+	CHECK_OK(&r);
+	CHECK_NS(&r.conf, "9.9.9.9:853:dns.quad9.net [2620:fe::fe]:853:dns.quad9.net");
+
+	run(&r, empty_item, NULL);
+	CHECK_ERROR_NAMES(&r, "NAMESERVERS (environment): empty item");
+	run(&r, bad, NULL);
+	CHECK_ERROR_NAMES(&r, "NAMESERVERS (environment): '9.9.9.10:853'");
+
+	/* An empty variable counts as unset. */
+	run(&r, unset, NULL);
+	CHECK_OK(&r);
+	CHECK_EQ_INT(r.conf.ns_count, 3);
+
+	for (i = 0; i <= MAX_NAMESERVERS; i++)
+		snprintf(list + strlen(list), sizeof list - strlen(list), "%s192.0.2.%d:853:x",
+		    i ? "," : "", i + 1);
+	too_many[0].value = list;
+	run(&r, too_many, NULL);
+	CHECK_ERROR_NAMES(&r, "more than 16 nameservers");
+	*strrchr(list, ',') = '\0';
+	run(&r, too_many, NULL);
+	CHECK_OK(&r);
+	CHECK_EQ_INT(r.conf.ns_count, MAX_NAMESERVERS);
+}
+
+/* Yes/no values, case-insensitive; anything else names the variable. */
+static void
+test_env_bool(void)
+{
+	static const struct {
+		const char *value;
+		int want;
+	} values[] = {
+		{ "1", 1 }, { "yes", 1 }, { "true", 1 }, { "on", 1 }, { "YES", 1 }, { "True", 1 },
+		{ "0", 0 }, { "no", 0 }, { "false", 0 }, { "off", 0 }, { "NO", 0 }, { "Off", 0 },
+	};
+	static struct env_var env[] = { { "VERBOSE", NULL }, { NULL, NULL } };
+	static const struct env_var junk[] = { { "ENABLE_TCP", "maybe" }, { NULL, NULL } };
+	static const struct env_var two[] = { { "ENABLE_TCP", "2" }, { NULL, NULL } };
+	static struct run r;
+	char path[] = "/tmp/test_conf_XXXXXX";
+	size_t i;
+
+	/* The file says yes, so a 0 from the environment is seen to apply. */
+	if (write_temp(path, "verbose\n") != 0)
+		return;
+	for (i = 0; i < sizeof values / sizeof values[0]; i++) {
+		env[0].value = values[i].value;
+		run(&r, env, "-c", path, NULL);
+		CHECK(r.rc == CONF_OK && r.conf.verbose == values[i].want,
+		    "VERBOSE=%s: rc %d verbose %d, want %d (%s)", values[i].value, r.rc,
+		    r.conf.verbose, values[i].want, r.err);
+	}
+	unlink(path);
+
+	run(&r, junk, NULL);
+	CHECK_ERROR_NAMES(&r, "ENABLE_TCP (environment)");
+	CHECK(strstr(r.err, "'maybe'") != NULL, "error \"%s\" does not quote the value",
+	    r.err);
+	run(&r, two, NULL);
+	CHECK_ERROR_NAMES(&r, "ENABLE_TCP (environment)");
+}
+
+/* Other environment values are checked like the command line's. */
+static void
+test_env_errors(void)
+{
+	static const struct env_var port[] = { { "PORT", "0" }, { NULL, NULL } };
+	static const struct env_var timeout[] = { { "TIMEOUT", "soon" }, { NULL, NULL } };
+	static const struct env_var logfile[] = { { "LOGFILE", "/var/log/p.log" }, { NULL, NULL } };
+	static struct run r;
+
+	run(&r, port, NULL);
+	CHECK_ERROR_NAMES(&r, "PORT (environment): '0'");
+	run(&r, timeout, NULL);
+	CHECK_ERROR_NAMES(&r, "TIMEOUT (environment): 'soon'");
+	run(&r, logfile, NULL);
+	CHECK_OK(&r);
+	CHECK(strcmp(r.conf.logfile, "/var/log/p.log") == 0, "logfile \"%s\"", r.conf.logfile);
+}
+
+/* Seconds with a fraction, an "s" or an "ms" suffix; range-checked in ms. */
+static void
+test_durations(void)
+{
+	static const struct {
+		const char *value;
+		unsigned want_ms;
+	} good[] = {
+		{ "2.5", 2500 }, { "2500ms", 2500 }, { "3s", 3000 }, { "3", 3000 },
+		{ "0.1", 100 }, { "100ms", 100 }, { "60", 60000 }, { "60000ms", 60000 },
+		{ "1.25s", 1250 }, { "0.999", 999 }, { "007", 7000 },
+	};
+	/* "4294968s" is 704 ms once multiplied in 32 bits: it must stay
+	 * refused wherever unsigned long is 32 bits. */
+	static const char *const bad[] = {
+		"junk", "", "ms", "s", "-1", "+2", "2.5.1", "3 s", " 3", "3m", "2,5", "1e3",
+		"0.05", "99ms", "0", "61", "60001ms", "60.001", "4294968s", "4294968",
+		"99999999999999999999", "1.5ms",
+	};
+	static struct run r;
+	char arg[64];
+	size_t i;
+
+	for (i = 0; i < sizeof good / sizeof good[0]; i++) {
+		snprintf(arg, sizeof arg, "--timeout=%s", good[i].value);
+		run(&r, NULL, arg, NULL);
+		CHECK(r.rc == CONF_OK && r.conf.timeout_ms == good[i].want_ms,
+		    "%s: rc %d timeout_ms %u, want %u (%s)", arg, r.rc, r.conf.timeout_ms,
+		    good[i].want_ms, r.err);
+	}
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		run(&r, NULL, "--timeout", bad[i], NULL);
+		CHECK(r.rc == CONF_ERROR, "--timeout '%s' accepted as %u ms", bad[i],
+		    r.conf.timeout_ms);
+		CHECK(strstr(r.err, "--timeout") != NULL && strstr(r.err, "duration") != NULL,
+		    "--timeout '%s': error \"%s\"", bad[i], r.err);
+	}
+
+	/* Each duration option has its own range. */
+	run(&r, NULL, "--idle-timeout", "3600", "--tcp-idle-timeout", "0.1", NULL);
+	CHECK_OK(&r);
+	CHECK_EQ_INT(r.conf.up_idle_ms, 3600000);
+	CHECK_EQ_INT(r.conf.tcp_idle_ms, 100);
+	run(&r, NULL, "--idle-timeout", "3601", NULL);
+	CHECK_ERROR_NAMES(&r, "--idle-timeout");
+	run(&r, NULL, "--connect-timeout", "61", NULL);
+	CHECK_ERROR_NAMES(&r, "--connect-timeout");
+
+	/* A connect timeout longer than the query timeout is cut to it. */
+	run(&r, NULL, "--timeout", "1", "--connect-timeout", "5", NULL);
+	CHECK_OK(&r);
+	CHECK_EQ_INT(r.conf.connect_timeout_ms, 1000);
+}
+
+static void
+test_uint_ranges(void)
+{
+	static struct run r;
+
+	run(&r, NULL, "--port", "1", "--pool-size", "64", "--max-inflight", "65536",
+	    "--max-tcp-clients", "4096", "--stats-interval", "86400", NULL);
+	CHECK_OK(&r);
+	CHECK_EQ_INT(r.conf.port, 1);
+	CHECK_EQ_INT(r.conf.pool_size, MAX_POOL_SIZE);
+	CHECK_EQ_INT(r.conf.max_inflight, MAX_MAX_INFLIGHT);
+	CHECK_EQ_INT(r.conf.max_tcp_clients, MAX_MAX_TCP_CLIENTS);
+	CHECK_EQ_INT(r.conf.stats_interval_s, 86400);
+
+	run(&r, NULL, "--port", "0", NULL);
+	CHECK_ERROR_NAMES(&r, "--port: '0' is not a whole number from 1 to 65535");
+	run(&r, NULL, "-p", "65536", NULL);
+	CHECK_ERROR_NAMES(&r, "--port: '65536'");
+	run(&r, NULL, "-p", "abc", NULL);
+	CHECK_ERROR_NAMES(&r, "--port: 'abc'");
+	run(&r, NULL, "-p", "4294967349", NULL); /* 53 modulo 2^32 */
+	CHECK_ERROR_NAMES(&r, "--port");
+	run(&r, NULL, "--pool-size", "65", NULL);
+	CHECK_ERROR_NAMES(&r, "--pool-size");
+	run(&r, NULL, "--max-inflight", "0", NULL);
+	CHECK_ERROR_NAMES(&r, "--max-inflight");
+	run(&r, NULL, "--stats-interval", "-1", NULL);
+	CHECK_ERROR_NAMES(&r, "--stats-interval");
+}
+
+/* Neither -t nor -u: both listeners; either alone: only that one. */
+static void
+test_tcp_udp(void)
+{
+	static const struct env_var udp_env[] = { { "ENABLE_UDP", "1" }, { NULL, NULL } };
+	static struct run r;
+
+	run(&r, NULL, NULL);
+	CHECK(r.conf.tcp == 1 && r.conf.udp == 1, "default tcp %d udp %d", r.conf.tcp,
+	    r.conf.udp);
+	run(&r, NULL, "-t", NULL);
+	CHECK(r.conf.tcp == 1 && r.conf.udp == 0, "-t: tcp %d udp %d", r.conf.tcp,
+	    r.conf.udp);
+	run(&r, NULL, "--udp", NULL);
+	CHECK(r.conf.tcp == 0 && r.conf.udp == 1, "--udp: tcp %d udp %d", r.conf.tcp,
+	    r.conf.udp);
+	run(&r, NULL, "-tu", NULL);
+	CHECK(r.conf.tcp == 1 && r.conf.udp == 1, "-tu: tcp %d udp %d", r.conf.tcp,
+	    r.conf.udp);
+	run(&r, udp_env, NULL);
+	CHECK(r.conf.tcp == 0 && r.conf.udp == 1, "ENABLE_UDP=1: tcp %d udp %d", r.conf.tcp,
+	    r.conf.udp);
+	run(&r, udp_env, "-t", NULL);
+	CHECK(r.conf.tcp == 1 && r.conf.udp == 1, "ENABLE_UDP=1 -t: tcp %d udp %d",
+	    r.conf.tcp, r.conf.udp);
+}
+
+/* --- The command line: forms, --help/--version, usage errors. */
+
+static void
+test_cli_forms(void)
+{
+	static struct run r;
+
+	run(&r, NULL, "-p53", NULL);
+	CHECK_OK(&r);
+	CHECK_EQ_INT(r.conf.port, 53);
+	run(&r, NULL, "-vtp", "54", NULL);
+	CHECK_OK(&r);
+	CHECK(r.conf.verbose == 1 && r.conf.tcp == 1 && r.conf.udp == 0 && r.conf.port == 54,
+	    "-vtp 54: verbose %d tcp %d udp %d port %u", r.conf.verbose, r.conf.tcp,
+	    r.conf.udp, r.conf.port);
+	run(&r, NULL, "--port=55", "-d", "-s", "--ca-file", "/etc/ssl/ca.pem", "-l",
+	    "/var/log/p.log", NULL);
+	CHECK_OK(&r);
+	CHECK_EQ_INT(r.conf.port, 55);
+	CHECK(r.conf.debug == 1 && r.conf.stats == 1, "debug %d stats %d", r.conf.debug,
+	    r.conf.stats);
+	CHECK(strcmp(r.conf.ca_file, "/etc/ssl/ca.pem") == 0, "ca_file \"%s\"", r.conf.ca_file);
+	CHECK(strcmp(r.conf.logfile, "/var/log/p.log") == 0, "logfile \"%s\"", r.conf.logfile);
+
+	/* A later value of a single option wins. */
+	run(&r, NULL, "-p", "56", "-p", "57", NULL);
+	CHECK_EQ_INT(r.conf.port, 57);
+}
+
+static void
+test_help_version(void)
+{
+	static struct run r;
+	char want[64];
+
+	run(&r, NULL, "--help", NULL);
+	CHECK_EQ_INT(r.rc, CONF_EXIT);
+	CHECK(strncmp(r.out, "usage: dns-tls-proxy", 20) == 0, "help starts \"%.40s\"", r.out);
+	CHECK(strstr(r.out, "--nameserver IP:PORT:NAME") != NULL &&
+	    strstr(r.out, "[env: NAMESERVERS]") != NULL &&
+	    strstr(r.out, "--tcp-idle-timeout SECONDS") != NULL &&
+	    strstr(r.out, "[env: ENABLE_TCP]") != NULL, "help lacks options: \"%s\"", r.out);
+
+	run(&r, NULL, "-h", NULL);
+	CHECK_EQ_INT(r.rc, CONF_EXIT);
+	CHECK(strncmp(r.out, "usage:", 6) == 0, "-h printed \"%.40s\"", r.out);
+
+	snprintf(want, sizeof want, "dns-tls-proxy %s\n", DNS_TLS_PROXY_VERSION);
+	run(&r, NULL, "--version", NULL);
+	CHECK_EQ_INT(r.rc, CONF_EXIT);
+	CHECK(strcmp(r.out, want) == 0, "--version printed \"%s\"", r.out);
+	run(&r, NULL, "-V", NULL);
+	CHECK(r.rc == CONF_EXIT && strcmp(r.out, want) == 0, "-V: rc %d printed \"%s\"", r.rc,
+	    r.out);
+
+	/* Help comes before values are checked, and is printed once. */
+	run(&r, NULL, "-p", "0", "--help", "--version", NULL);
+	CHECK_EQ_INT(r.rc, CONF_EXIT);
+	CHECK(strncmp(r.out, "usage:", 6) == 0 && strstr(r.out, want) == NULL,
+	    "help + version printed \"%.60s...\"", r.out);
+}
+
+static void
+test_cli_errors(void)
+{
+	static const struct {
+		const char *args[3];
+		const char *want;
+	} bad[] = {
+		{ { "--bogus" }, "unknown option '--bogus'" },
+		{ { "--bogus=1" }, "unknown option '--bogus=1'" },
+		{ { "-x" }, "unknown option '-x'" },
+		{ { "-tx" }, "unknown option '-x'" },
+		{ { "--port" }, "--port: needs a value" },
+		{ { "-p" }, "-p: needs a value" },
+		{ { "-c" }, "-c: needs a value" },
+		{ { "--tcp=1" }, "--tcp: takes no value" },
+		{ { "--check=yes" }, "--check: takes no value" },
+		{ { "--help=1" }, "--help: takes no value" },
+		{ { "extra" }, "unexpected argument 'extra'" },
+		{ { "-" }, "unexpected argument '-'" },
+		{ { "--", "-t" }, "unexpected argument '--'" },
+		{ { "--port", "" }, "--port: ''" },
+		{ { "-n", "192.0.2.1:853" }, "--nameserver: '192.0.2.1:853'" },
+		{ { "-a", "localhost" }, "--listen: 'localhost' is not an IPv4 or IPv6" },
+		{ { "-l", "" }, "--logfile" },
+		{ { "-c", "/nonexistent/dns-tls-proxy.conf" }, "--config: cannot open" },
+	};
+	static struct run r;
+	size_t i;
+
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		run(&r, NULL, bad[i].args[0], bad[i].args[1], bad[i].args[2], NULL);
+		CHECK(r.rc == CONF_ERROR && strstr(r.err, bad[i].want) != NULL,
+		    "%s %s: rc %d, error \"%s\", want \"%s\"", bad[i].args[0],
+		    bad[i].args[1] ? bad[i].args[1] : "", r.rc, r.err, bad[i].want);
+	}
+}
+
+/* --- Config files: "option value" lines, errors as file:line: option:. */
+
+static int
+parse(struct conf *c, const char *text, char *err, size_t errlen)
+{
+	conf_defaults(c);
+	err[0] = '\0';
+	return conf_parse_text(c, text, "x.conf", err, errlen);
+}
+
+static void
+test_file_syntax(void)
+{
+	static struct conf c;
+	char err[CONF_ERR_MAX];
+
+	CHECK_EQ_INT(parse(&c,
+	    "# a comment line\n"
+	    "\n"
+	    "   \t\n"
+	    "port 5353   # the port\r\n"
+	    "\tpool-size\t\t7\t\r\n"
+	    "verbose\n"
+	    "stats yes\r\n"
+	    "debug   \n"
+	    "tcp off\n"
+	    "  # indented comment\n"
+	    "ca-file /etc/ssl/my roots.pem\n"
+	    "timeout 1.5", err, sizeof err), 0);
+	CHECK(err[0] == '\0', "error \"%s\"", err);
+	CHECK_EQ_INT(c.port, 5353);
+	CHECK_EQ_INT(c.pool_size, 7);
+	CHECK_EQ_INT(c.verbose, 1);
+	CHECK_EQ_INT(c.stats, 1);
+	CHECK_EQ_INT(c.debug, 1);
+	CHECK_EQ_INT(c.tcp, 0);
+	CHECK(strcmp(c.ca_file, "/etc/ssl/my roots.pem") == 0, "ca_file \"%s\"", c.ca_file);
+	CHECK_EQ_INT(c.timeout_ms, 1500);
+
+	CHECK_EQ_INT(parse(&c, "", err, sizeof err), 0);
+	CHECK_EQ_INT(parse(&c, "\r\n\r\n# only comments\r\n", err, sizeof err), 0);
+	CHECK_EQ_INT(c.port, 15353);
+}
+
+static void
+test_file_errors(void)
+{
+	static const struct {
+		const char *text, *want;
+	} bad[] = {
+		{ "port 53\nverbose\nbogus 1\n", "x.conf:3: bogus: unknown option" },
+		{ "# c\r\nport\r\n", "x.conf:2: port: needs a value (PORT)" },
+		{ "port 0\n", "x.conf:1: port: '0' is not a whole number" },
+		{ "\n\n\n\ntimeout 99ms\n", "x.conf:5: timeout: '99ms' is not a duration" },
+		{ "tcp maybe\n", "x.conf:1: tcp: 'maybe' is not a yes/no value" },
+		{ "nameserver 192.0.2.1\n", "x.conf:1: nameserver: '192.0.2.1': expected" },
+		{ "listen 127.0.0.1,\n", "x.conf:1: listen: empty item" },
+		{ "help\n", "x.conf:1: help: unknown option" },
+		{ "config /etc/other.conf\n", "x.conf:1: config: unknown option" },
+		{ "--port 53\n", "x.conf:1: --port: unknown option" },
+		{ "port=53\n", "x.conf:1: port=53: unknown option" },
+		{ "port 53 54\n", "x.conf:1: port: '53 54'" },
+	};
+	static struct conf c;
+	char err[CONF_ERR_MAX], *longline;
+	size_t i;
+
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		CHECK(parse(&c, bad[i].text, err, sizeof err) == -1, "\"%s\" accepted",
+		    bad[i].text);
+		CHECK(strstr(err, bad[i].want) != NULL, "error \"%s\", want \"%s\"", err,
+		    bad[i].want);
+	}
+
+	if ((longline = malloc(4000)) == NULL)
+		return;
+	memset(longline, 'a', 3999);
+	memcpy(longline, "port 5\n", 7);
+	longline[3999] = '\0';
+	CHECK(parse(&c, longline, err, sizeof err) == -1, "4000-byte line accepted");
+	CHECK(strstr(err, "x.conf:2: line too long") != NULL, "error \"%s\"", err);
+	free(longline);
+}
+
+/* Through conf_load, errors carry the real path. */
+static void
+test_file_load_errors(void)
+{
+	static struct run r;
+	char path[] = "/tmp/test_conf_XXXXXX", path2[] = "/tmp/test_conf_XXXXXX";
+	char want[128];
+
+	if (write_temp(path, "port 53\n\nport 70000\n") != 0)
+		return;
+	run(&r, NULL, "--config", path, NULL);
+	snprintf(want, sizeof want, "%s:3: port: '70000'", path);
+	CHECK_ERROR_NAMES(&r, want);
+	unlink(path);
+
+	/* A NUL byte: not a text file (the C string would end there). */
+	if (write_temp_len(path2, "port 53\n\0port 54\n", 17) != 0)
+		return;
+	run(&r, NULL, "-c", path2, NULL);
+	snprintf(want, sizeof want, "--config: %s: not a text file", path2);
+	CHECK_ERROR_NAMES(&r, want);
+	unlink(path2);
+
+	run(&r, NULL, "-c", "/nonexistent/x.conf", NULL);
+	CHECK_ERROR_NAMES(&r, "--config: cannot open /nonexistent/x.conf: ");
+}
+
+/* --- conf_print writes what conf_parse_text reads back as the same. */
+
+static void
+check_same(const struct conf *a, const struct conf *b)
+{
+	int i;
+
+	CHECK_EQ_INT(b->ns_count, a->ns_count);
+	for (i = 0; i < a->ns_count && i < b->ns_count; i++) {
+		CHECK(strcmp(a->ns[i].text, b->ns[i].text) == 0 &&
+		    strcmp(a->ns[i].name, b->ns[i].name) == 0 &&
+		    a->ns[i].addrlen == b->ns[i].addrlen &&
+		    memcmp(&a->ns[i].addr, &b->ns[i].addr, a->ns[i].addrlen) == 0,
+		    "nameserver %d: \"%s\" read back as \"%s\"", i, a->ns[i].text,
+		    b->ns[i].text);
+	}
+	CHECK_EQ_INT(b->listen_count, a->listen_count);
+	for (i = 0; i < a->listen_count && i < b->listen_count; i++) {
+		CHECK(strcmp(a->listen[i].text, b->listen[i].text) == 0 &&
+		    a->listen[i].addrlen == b->listen[i].addrlen &&
+		    memcmp(&a->listen[i].addr, &b->listen[i].addr, a->listen[i].addrlen) == 0,
+		    "listen %d: \"%s\" read back as \"%s\"", i, a->listen[i].text,
+		    b->listen[i].text);
+	}
+	CHECK_EQ_INT(b->port, a->port);
+	CHECK_EQ_INT(b->tcp, a->tcp);
+	CHECK_EQ_INT(b->udp, a->udp);
+	CHECK_EQ_INT(b->verbose, a->verbose);
+	CHECK_EQ_INT(b->debug, a->debug);
+	CHECK_EQ_INT(b->stats, a->stats);
+	CHECK_EQ_INT(b->stats_interval_s, a->stats_interval_s);
+	CHECK_EQ_INT(b->pool_size, a->pool_size);
+	CHECK_EQ_INT(b->timeout_ms, a->timeout_ms);
+	CHECK_EQ_INT(b->connect_timeout_ms, a->connect_timeout_ms);
+	CHECK_EQ_INT(b->up_idle_ms, a->up_idle_ms);
+	CHECK_EQ_INT(b->tcp_idle_ms, a->tcp_idle_ms);
+	CHECK_EQ_INT(b->max_inflight, a->max_inflight);
+	CHECK_EQ_INT(b->max_tcp_clients, a->max_tcp_clients);
+	CHECK(strcmp(a->logfile, b->logfile) == 0, "logfile \"%s\" read back as \"%s\"",
+	    a->logfile, b->logfile);
+	CHECK(strcmp(a->ca_file, b->ca_file) == 0, "ca_file \"%s\" read back as \"%s\"",
+	    a->ca_file, b->ca_file);
+}
+
+/* Print a, read it back into a fresh conf, and compare; the second print
+ * must equal the first. */
+static void
+round_trip(const struct conf *a)
+{
+	static struct conf b;
+	char err[CONF_ERR_MAX] = "", *first, *second;
+
+	if ((first = print_conf(a)) == NULL) {
+		CHECK(0, "open_memstream: %s", strerror(errno));
+		return;
+	}
+	conf_defaults(&b);
+	CHECK(conf_parse_text(&b, first, "printed", err, sizeof err) == 0,
+	    "printed settings do not parse: %s\n%s", err, first);
+	CHECK(conf_finish(&b, err, sizeof err) == 0, "conf_finish: %s", err);
+	check_same(a, &b);
+	second = print_conf(&b);
+	if (second != NULL && strcmp(first, second) != 0) {
+		size_t at = 0, n;
+
+		while (first[at] == second[at])
+			at++;
+		while (at > 0 && first[at - 1] != '\n')
+			at--;
+		n = strcspn(first + at, "\n");
+		CHECK(0, "second print differs at \"%.*s\": \"%.*s\"", (int)n, first + at,
+		    (int)strcspn(second + at, "\n"), second + at);
+	}
+	CHECK(second != NULL, "conf_print failed");
+	free(first);
+	free(second);
+}
+
+static void
+test_print_round_trip(void)
+{
+	static struct run r;
+
+	run(&r, NULL, NULL);
+	CHECK_OK(&r);
+	round_trip(&r.conf);
+
+	run(&r, NULL, "-n", "192.0.2.1:853:dns.example", "-n", "[2001:db8::53]:8853:B.example",
+	    "-a", "127.0.0.2", "-a", "[::1]", "-p", "5300", "-u", "-v", "-d", "-s",
+	    "--stats-interval", "30", "--pool-size", "4", "--ca-file", "/etc/ssl/roots.pem",
+	    "-l", "/var/log/dns tls.log", "--timeout", "2.5", "--connect-timeout", "1.25",
+	    "--idle-timeout", "7.001", "--tcp-idle-timeout", "0.5", "--max-inflight", "100",
+	    "--max-tcp-clients", "7", NULL);
+	CHECK_OK(&r);
+	CHECK_EQ_INT(r.conf.up_idle_ms, 7001);
+	round_trip(&r.conf);
+}
+
+/* --- KNOWN BUGS in src/conf.c (reported; these fail until fixed). */
+
+/* conf_load accepts a path holding '#' (-l /tmp/dns#1.log), conf_print
+ * writes it as is, and conf_parse_text cuts it at the '#' as a comment:
+ * --check output does not read back as the running settings. */
+static void
+test_bug_print_hash_in_path(void)
+{
+	static struct run r;
+
+	run(&r, NULL, "-l", "/tmp/dns#1.log", "--ca-file", "/etc/ssl/#roots.pem", NULL);
+	if (r.rc == CONF_ERROR)
+		return; /* refusing such paths is a fix too */
+	round_trip(&r.conf);
+}
+
+/* A NAME with a final dot ("dns.example.") is accepted and passed as is to
+ * br_ssl_client_reset: it is then sent as SNI (RFC 6066 §3: no trailing
+ * dot) and BearSSL compares it with the certificate's names by exact
+ * length, so no certificate ever matches. It should be refused, or stored
+ * without the dot. */
+static void
+test_bug_nameserver_trailing_dot(void)
+{
+	struct conf_nameserver ns;
+	char err[CONF_ERR_MAX];
+	int rc = conf_parse_nameserver("192.0.2.1:853:dns.example.", &ns, err, sizeof err);
+
+	CHECK(rc == -1 || strcmp(ns.name, "dns.example") == 0,
+	    "\"dns.example.\" accepted as certificate name \"%s\"", ns.name);
+}
+
+/* ENABLE_TCP=0 (or "tcp no") with UDP not mentioned ends with TCP on:
+ * conf_finish cannot tell "not given" from "given as no", so an explicit
+ * "no" turns into "both". And "tcp no" + "udp no" silently runs both
+ * instead of being refused. */
+static void
+test_bug_tcp_off_ignored(void)
+{
+	static const struct env_var tcp_off[] = { { "ENABLE_TCP", "0" }, { NULL, NULL } };
+	static const struct env_var both_off[] = {
+		{ "ENABLE_TCP", "no" }, { "ENABLE_UDP", "no" }, { NULL, NULL },
+	};
+	static struct run r;
+
+	run(&r, tcp_off, NULL);
+	CHECK(r.rc == CONF_OK && r.conf.tcp == 0 && r.conf.udp == 1,
+	    "ENABLE_TCP=0: rc %d tcp %d udp %d, want TCP off and UDP on", r.rc, r.conf.tcp,
+	    r.conf.udp);
+	run(&r, both_off, NULL);
+	CHECK(r.rc == CONF_ERROR, "ENABLE_TCP=no ENABLE_UDP=no: accepted with tcp %d udp %d",
+	    r.conf.tcp, r.conf.udp);
+}
+
 const struct unit_test conf_tests[] = {
+	{ "conf_nameserver_ipv4", test_nameserver_ipv4 },
+	{ "conf_nameserver_ipv6", test_nameserver_ipv6 },
+	{ "conf_nameserver_errors", test_nameserver_errors },
+	{ "conf_nameserver_lengths", test_nameserver_lengths },
+	{ "conf_defaults", test_defaults },
+	{ "conf_precedence", test_precedence },
+	{ "conf_list_replace", test_list_replace },
+	{ "conf_env_nameservers", test_env_nameservers },
+	{ "conf_env_bool", test_env_bool },
+	{ "conf_env_errors", test_env_errors },
+	{ "conf_durations", test_durations },
+	{ "conf_uint_ranges", test_uint_ranges },
+	{ "conf_tcp_udp", test_tcp_udp },
+	{ "conf_cli_forms", test_cli_forms },
+	{ "conf_help_version", test_help_version },
+	{ "conf_cli_errors", test_cli_errors },
+	{ "conf_file_syntax", test_file_syntax },
+	{ "conf_file_errors", test_file_errors },
+	{ "conf_file_load_errors", test_file_load_errors },
+	{ "conf_print_round_trip", test_print_round_trip },
+	/* Known bugs, reported: expected to fail until src/conf.c is fixed. */
+	{ "conf_BUG_print_hash_in_path", test_bug_print_hash_in_path },
+	{ "conf_BUG_nameserver_trailing_dot", test_bug_nameserver_trailing_dot },
+	{ "conf_BUG_tcp_off_ignored", test_bug_tcp_off_ignored },
 	{ NULL, NULL },
 };
