@@ -145,28 +145,30 @@ parse_uint(const char *s, unsigned long *out)
 	return errno != 0 || *end != '\0' ? -1 : 0;
 }
 
-/* A DNS host name as certificates carry it: letters, digits, '-' and '.'. */
+/* A DNS host name as certificates carry it (RFC 1123 §2.1): labels of
+ * letters, digits and inner hyphens, 1 to 63 long, joined by single dots. */
 static int
 valid_hostname(const char *s)
 {
 	size_t n = strlen(s), label = 0;
+	char prev = '.';
 
-	if (n == 0 || n > 253 || s[0] == '.')
+	if (n == 0 || n > 253)
 		return 0;
-	for (; *s != '\0'; s++) {
+	for (; *s != '\0'; prev = *s++) {
 		if (*s == '.') {
-			if (label == 0)
+			if (label == 0 || prev == '-')
 				return 0;
 			label = 0;
 		} else if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		    (*s >= '0' && *s <= '9') || *s == '-' || *s == '_') {
+		    (*s >= '0' && *s <= '9') || (*s == '-' && prev != '.')) {
 			if (++label > 63)
 				return 0;
 		} else {
 			return 0;
 		}
 	}
-	return 1;
+	return label > 0 && prev != '-';
 }
 
 int
@@ -217,7 +219,8 @@ conf_parse_nameserver(const char *spec, struct conf_nameserver *ns, char *err, s
 	if (name[0] != '\0' && name[strlen(name) - 1] == '.')
 		name[strlen(name) - 1] = '\0';
 	if (!valid_hostname(name)) {
-		errf(err, errlen, "'%s': '%s' is not a host name", spec, name);
+		errf(err, errlen, "'%.80s': '%.60s' is not a host name (letters, digits, "
+		    "inner hyphens, dots; at most 253 characters)", spec, name);
 		return -1;
 	}
 	set_port(&ns->addr, (unsigned)portnum);
@@ -337,13 +340,13 @@ set_uint(struct conf *conf, const struct option_def *o, const char *v, char *err
 static int
 set_seconds(struct conf *conf, const struct option_def *o, const char *v, char *err, size_t errlen)
 {
-	unsigned long whole = 0, ms;
+	uint64_t whole = 0, ms;
 	const char *p = v;
 	unsigned frac_digits = 0, frac = 0;
 
 	while (*p >= '0' && *p <= '9' && whole < 100000000)
-		whole = whole * 10 + (unsigned long)(*p++ - '0');
-	if (p == v)
+		whole = whole * 10 + (uint64_t)(*p++ - '0');
+	if (p == v && !(p[0] == '.' && p[1] >= '0' && p[1] <= '9'))
 		goto bad;
 	if (strcmp(p, "ms") == 0) {
 		ms = whole;
@@ -401,8 +404,17 @@ set_path(struct conf *conf, const struct option_def *o, const char *v, char *err
 {
 	char *field = (char *)conf + o->offset;
 
-	if (strlen(v) >= CONF_PATH_MAX || v[0] == '\0') {
+	size_t n = strlen(v);
+
+	if (n >= CONF_PATH_MAX || n == 0) {
 		errf(err, errlen, "'%.40s' is not a usable path", v);
+		return -1;
+	}
+	/* Such a path could not be written back in a config file (--check). */
+	if (v[0] == ' ' || v[0] == '\t' || v[n - 1] == ' ' || v[n - 1] == '\t' ||
+	    strstr(v, " #") != NULL || strstr(v, "\t#") != NULL) {
+		errf(err, errlen, "'%.40s': a path may not start or end with a blank, "
+		    "nor have '#' after a blank", v);
 		return -1;
 	}
 	memcpy(field, v, strlen(v) + 1);

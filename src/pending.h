@@ -63,7 +63,8 @@ size_t pq_memory(unsigned max);
 struct pending_query *pq_alloc(uint64_t now, unsigned timeout_ms);
 /* Return a slot: off its list, the hash and the deadline FIFO. */
 void pq_free(struct pending_query *pq);
-/* The slot whose deadline comes first, or NULL when none is in use. */
+/* The slot allocated first, or NULL when none is in use: the one whose
+ * deadline comes first, as every query gets the same timeout. */
 struct pending_query *pq_oldest(void);
 unsigned pq_in_use(void);
 

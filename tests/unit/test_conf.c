@@ -977,58 +977,94 @@ test_print_round_trip(void)
 	round_trip(&r.conf);
 }
 
-/* --- KNOWN BUGS in src/conf.c (reported; these fail until fixed). */
-
-/* conf_load accepts a path holding '#' (-l /tmp/dns#1.log), conf_print
- * writes it as is, and conf_parse_text cuts it at the '#' as a comment:
- * --check output does not read back as the running settings. */
+/* A path holding '#' inside a word is not a comment: --check output with
+ * such a path reads back the same. */
 static void
-test_bug_print_hash_in_path(void)
+test_print_round_trip_hash(void)
 {
 	static struct run r;
 
 	run(&r, NULL, "-l", "/tmp/dns#1.log", "--ca-file", "/etc/ssl/#roots.pem", NULL);
-	if (r.rc == CONF_ERROR)
-		return; /* refusing such paths is a fix too */
+	CHECK_OK(&r);
 	round_trip(&r.conf);
 }
 
-/* A NAME with a final dot ("dns.example.") is accepted and passed as is to
- * br_ssl_client_reset: it is then sent as SNI (RFC 6066 §3: no trailing
- * dot) and BearSSL compares it with the certificate's names by exact
- * length, so no certificate ever matches. It should be refused, or stored
- * without the dot. */
+/* A final dot in NAME is dropped: SNI carries no trailing dot (RFC 6066
+ * §3) and BearSSL compares names by exact length. */
 static void
-test_bug_nameserver_trailing_dot(void)
+test_nameserver_trailing_dot(void)
 {
 	struct conf_nameserver ns;
-	char err[CONF_ERR_MAX];
-	int rc = conf_parse_nameserver("192.0.2.1:853:dns.example.", &ns, err, sizeof err);
+	char err[CONF_ERR_MAX] = "";
 
-	CHECK(rc == -1 || strcmp(ns.name, "dns.example") == 0,
-	    "\"dns.example.\" accepted as certificate name \"%s\"", ns.name);
+	CHECK(conf_parse_nameserver("192.0.2.1:853:dns.example.", &ns, err, sizeof err) == 0,
+	    "\"dns.example.\" refused: %s", err);
+	CHECK(strcmp(ns.name, "dns.example") == 0, "name \"%s\"", ns.name);
+	CHECK(strcmp(ns.text, "192.0.2.1:853:dns.example") == 0, "text \"%s\"", ns.text);
+	CHECK(conf_parse_nameserver("192.0.2.1:853:.", &ns, err, sizeof err) == -1,
+	    "\".\" accepted as a name");
 }
 
-/* ENABLE_TCP=0 (or "tcp no") with UDP not mentioned ends with TCP on:
- * conf_finish cannot tell "not given" from "given as no", so an explicit
- * "no" turns into "both". And "tcp no" + "udp no" silently runs both
- * instead of being refused. */
+/* An explicit "no" counts: ENABLE_TCP=0 alone leaves UDP only, and both
+ * turned off is an error rather than both on. */
 static void
-test_bug_tcp_off_ignored(void)
+test_tcp_off_explicit(void)
 {
 	static const struct env_var tcp_off[] = { { "ENABLE_TCP", "0" }, { NULL, NULL } };
 	static const struct env_var both_off[] = {
 		{ "ENABLE_TCP", "no" }, { "ENABLE_UDP", "no" }, { NULL, NULL },
 	};
 	static struct run r;
+	char path[] = "/tmp/test_conf_XXXXXX";
 
 	run(&r, tcp_off, NULL);
 	CHECK(r.rc == CONF_OK && r.conf.tcp == 0 && r.conf.udp == 1,
-	    "ENABLE_TCP=0: rc %d tcp %d udp %d, want TCP off and UDP on", r.rc, r.conf.tcp,
-	    r.conf.udp);
+	    "ENABLE_TCP=0: rc %d tcp %d udp %d, want UDP only", r.rc, r.conf.tcp, r.conf.udp);
+	run(&r, tcp_off, "-t", NULL);
+	CHECK(r.rc == CONF_OK && r.conf.tcp == 1 && r.conf.udp == 0,
+	    "ENABLE_TCP=0 -t: rc %d tcp %d udp %d, want TCP only", r.rc, r.conf.tcp, r.conf.udp);
 	run(&r, both_off, NULL);
-	CHECK(r.rc == CONF_ERROR, "ENABLE_TCP=no ENABLE_UDP=no: accepted with tcp %d udp %d",
-	    r.conf.tcp, r.conf.udp);
+	CHECK_ERROR_NAMES(&r, "--tcp");
+	if (write_temp(path, "udp no\n") != 0)
+		return;
+	run(&r, NULL, "-c", path, NULL);
+	CHECK(r.rc == CONF_OK && r.conf.tcp == 1 && r.conf.udp == 0,
+	    "file \"udp no\": rc %d tcp %d udp %d, want TCP only", r.rc, r.conf.tcp, r.conf.udp);
+	unlink(path);
+}
+
+/* --- Regressions: bugs these tests found. */
+
+/* "dns.example.." must not reach SNI and the certificate check with a dot
+ * left on (no certificate could match): refused, or stored without it. */
+static void
+test_nameserver_double_dot(void)
+{
+	struct conf_nameserver ns;
+	char err[CONF_ERR_MAX];
+	int rc = conf_parse_nameserver("192.0.2.1:853:dns.example..", &ns, err, sizeof err);
+
+	CHECK(rc == -1 || ns.name[strlen(ns.name) - 1] != '.',
+	    "\"dns.example..\" accepted as certificate name \"%s\"", ns.name);
+}
+
+/* A path conf_print could not write so that conf_parse_text reads it back
+ * (a '#' after a blank starts a comment, blanks around a value are
+ * trimmed) is either refused by conf_load or read back the same. */
+static void
+test_print_blank_paths(void)
+{
+	static const char *const paths[] = {
+		"/var/log/dns #2.log", "/var/log/dns.log ", " /var/log/dns.log",
+	};
+	static struct run r;
+	size_t i;
+
+	for (i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+		run(&r, NULL, "-l", paths[i], NULL);
+		if (r.rc == CONF_OK)
+			round_trip(&r.conf);
+	}
 }
 
 const struct unit_test conf_tests[] = {
@@ -1052,9 +1088,11 @@ const struct unit_test conf_tests[] = {
 	{ "conf_file_errors", test_file_errors },
 	{ "conf_file_load_errors", test_file_load_errors },
 	{ "conf_print_round_trip", test_print_round_trip },
+	{ "conf_print_round_trip_hash", test_print_round_trip_hash },
+	{ "conf_nameserver_trailing_dot", test_nameserver_trailing_dot },
+	{ "conf_tcp_off_explicit", test_tcp_off_explicit },
 	/* Known bugs, reported: expected to fail until src/conf.c is fixed. */
-	{ "conf_BUG_print_hash_in_path", test_bug_print_hash_in_path },
-	{ "conf_BUG_nameserver_trailing_dot", test_bug_nameserver_trailing_dot },
-	{ "conf_BUG_tcp_off_ignored", test_bug_tcp_off_ignored },
+	{ "conf_nameserver_double_dot", test_nameserver_double_dot },
+	{ "conf_print_blank_paths", test_print_blank_paths },
 	{ NULL, NULL },
 };
