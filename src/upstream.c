@@ -750,45 +750,54 @@ up_forget(struct pending_query *pq, int timed_out, uint64_t now)
 		c->idle_since = now;
 }
 
-static void
-conn_timers(struct upstream_conn *c, uint64_t now)
+/* When the connection's next timer falls due, or 0 when it has none. */
+static uint64_t
+conn_deadline(const struct upstream_conn *c)
 {
-	uint64_t stall_us = (uint64_t)conf->timeout_ms * 1000 / 2;
-
 	switch (c->state) {
 	case CONN_CONNECTING:
 	case CONN_HANDSHAKING:
-		if (now >= c->deadline)
-			conn_fail(c, now, c->state == CONN_CONNECTING ? "connect timed out" :
-			    "handshake timed out", 0);
-		else
-			loop_deadline(c->deadline);
+	case CONN_CLOSING:
+		return c->deadline;
+	case CONN_READY:
+		/* Queries out and nothing back for half a query's deadline: the
+		 * path is dead (a WAN reconnect, a stalled server). */
+		if (c->sent.count > 0)
+			return c->last_rx + (uint64_t)conf->timeout_ms * 1000 / 2;
+		if (c->sendq.count == 0)
+			return c->idle_since + (uint64_t)conf->up_idle_ms * 1000;
+		return 0;
+	case CONN_IDLE:
+		break;
+	}
+	return 0;
+}
+
+static void
+conn_timers(struct upstream_conn *c, uint64_t now)
+{
+	uint64_t due = conn_deadline(c);
+
+	if (due == 0 || now < due)
+		return;
+	switch (c->state) {
+	case CONN_CONNECTING:
+		conn_fail(c, now, "connect timed out", 0);
+		break;
+	case CONN_HANDSHAKING:
+		conn_fail(c, now, "handshake timed out", 0);
 		break;
 	case CONN_READY:
 		if (c->sent.count > 0) {
-			/* Queries out and nothing back for half a query's deadline:
-			 * the path is dead (a WAN reconnect, a stalled server). Move
-			 * the queries on while they can still be answered. */
-			if (now - c->last_rx >= stall_us) {
-				rest_nameserver(c->ns, now);
-				conn_fail(c, now, "no answer, connection judged dead", 0);
-			} else {
-				loop_deadline(c->last_rx + stall_us);
-			}
-		} else if (c->sendq.count == 0) {
-			uint64_t idle_end = c->idle_since + (uint64_t)conf->up_idle_ms * 1000;
-
-			if (now >= idle_end)
-				conn_close(c, now);
-			else
-				loop_deadline(idle_end);
+			/* Move the queries on while they can still be answered. */
+			rest_nameserver(c->ns, now);
+			conn_fail(c, now, "no answer, connection judged dead", 0);
+		} else {
+			conn_close(c, now);
 		}
 		break;
 	case CONN_CLOSING:
-		if (now >= c->deadline)
-			conn_close_fd(c);
-		else
-			loop_deadline(c->deadline);
+		conn_close_fd(c);
 		break;
 	case CONN_IDLE:
 		break;
@@ -812,6 +821,7 @@ up_prepare(uint64_t now)
 			conn_run(c, now);
 		if (c->state == CONN_IDLE)
 			continue;
+		loop_deadline(conn_deadline(c));
 		if (c->state == CONN_CONNECTING) {
 			events = POLLOUT;
 		} else {

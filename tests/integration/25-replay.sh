@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# When a connection is closed by the server or breaks, the queries in flight
+# on it are sent again on another connection, within their deadline: none is
+# lost, none is answered twice. When nothing answers, SERVFAIL comes at the
+# deadline. (A misbehaving server, tests/integration/fakedot.py, makes the
+# faults a real one will not make on demand.)
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/proxy.sh"
+t_init replay
+t_make_pki "$T" dot.test
+raw() { "$(dirname "$0")/dnsraw.py" "$@"; }
+
+# fake MODE N -- start fakedot.py on a fresh port; sets F_PORT, F_LOG.
+fake() {
+    F_PORT=$(t_free_port)
+    F_LOG=$T/fake-$1.log
+    t_spawn "fake-$1" python3 "$(dirname "$0")/fakedot.py" --port "$F_PORT" \
+        --cert "$T/server.pem" --key "$T/server.key" --mode "$1" --n "$2" --log "$F_LOG"
+    t_wait_listen "$F_PORT" tcp || t_fail "fakedot did not start"
+}
+
+# Each connection answers 3 queries and then closes cleanly with the rest in
+# flight: 20 pipelined queries need 7 connections, and all come back once.
+fake close-after 3
+P_PORT=$(t_free_port)
+p_start close -p "$P_PORT" -n "127.0.0.1:$F_PORT:dot.test" --ca-file "$T/ca.pem" --pool-size 1
+t_assert_eq "$(raw pipeline "$P_PORT" 20)" "answers=20 distinct=20 matched=20" \
+    "server closes after 3 answers: every pipelined query answered once"
+t_assert_le 7 "$(grep -c '^conn ' "$F_LOG")" "the queries went out again on new connections"
+t_assert_le 1 "$(p_stat nameserver reconnects)" "lost connections counted as reconnects"
+t_kill "$P_PID"
+
+# The same with a TCP reset instead of a clean close.
+fake reset-after 3
+P_PORT=$(t_free_port)
+p_start reset -p "$P_PORT" -n "127.0.0.1:$F_PORT:dot.test" --ca-file "$T/ca.pem" --pool-size 1
+t_assert_eq "$(raw pipeline "$P_PORT" 20)" "answers=20 distinct=20 matched=20" \
+    "server resets after 3 answers: every pipelined query answered once"
+t_kill "$P_PID"
+
+# A server that never answers: SERVFAIL at the 2 s deadline, not before and
+# not much after; the silent connection is judged dead on the way.
+fake stall 0
+P_PORT=$(t_free_port)
+p_start stall -p "$P_PORT" -n "127.0.0.1:$F_PORT:dot.test" --ca-file "$T/ca.pem" --timeout 2
+start=$(t_now_us)
+t_assert_eq "$(p_status "$(p_dig a.test +time=5)")" SERVFAIL "silent server: SERVFAIL"
+ms=$(t_elapsed_ms "$start")
+t_assert_le 1900 "$ms" "silent server: SERVFAIL waited for the deadline"
+t_assert_le "$ms" 2900 "silent server: SERVFAIL came at the deadline"
+t_assert_le 2 "$(grep -c '^conn ' "$F_LOG")" "silent connection judged dead and replaced"
+t_assert_le 1 "$(p_stat nameserver timeouts)" "the timeout is counted"

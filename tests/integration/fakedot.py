@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""A deliberately misbehaving DNS-over-TLS server, for the faults a real one
+(unbound) will not produce on demand. It answers every question with
+A 192.0.2.53 (TTL 60) unless the mode says otherwise.
+
+  fakedot.py --port P --cert C --key K --mode MODE [--n N] [--log FILE]
+
+Modes:
+  ok              answer every query
+  close-after     answer the first N queries on each connection, then close
+                  it cleanly (TLS close_notify) with the rest unanswered
+  reset-after     answer N, then reset the TCP connection (RST) mid-stream
+  prefix-close    answer N, then send a length prefix and close
+  stall           complete the handshake, read queries, never answer
+  garbage         answer with random bytes of a plausible length
+  wrong-id        answer with the ID changed
+  wrong-question  answer with a different question name
+  long-answer     answer with a length prefix larger than the message that
+                  follows, then stall
+
+The log (one line per event) lets tests count connections and queries:
+  "conn N", "query N id=I", "closed N".
+"""
+import argparse
+import os
+import socket
+import ssl
+import struct
+import sys
+import threading
+
+LOCK = threading.Lock()
+LOG = None
+COUNTERS = {"conn": 0, "query": 0}
+
+
+def log(line):
+    with LOCK:
+        LOG.write(line + "\n")
+        LOG.flush()
+
+
+def bump(name):
+    with LOCK:
+        COUNTERS[name] += 1
+        return COUNTERS[name]
+
+
+def question_end(msg):
+    pos = 12
+    while pos < len(msg) and msg[pos] != 0:
+        pos += 1 + msg[pos]
+    return pos + 5
+
+
+def answer_for(query, mode):
+    qid = query[:2]
+    qend = question_end(query)
+    question = query[12:qend]
+    if mode == "wrong-question":
+        question = b"\x05wrong\x04test\x00" + query[qend - 4:qend]
+    if mode == "wrong-id":
+        qid = struct.pack(">H", (struct.unpack(">H", qid)[0] + 1) & 0xFFFF)
+    flags = 0x8180 | (struct.unpack(">H", query[2:4])[0] & 0x0100)
+    header = qid + struct.pack(">HHHHH", flags, 1, 1, 0, 0)
+    rr = b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 60, 4) + bytes([192, 0, 2, 53])
+    return header + question + rr
+
+
+def recv_exact(conn, n):
+    buf = b""
+    while len(buf) < n:
+        chunk = conn.recv(n - len(buf))
+        if not chunk:
+            return None
+        buf += chunk
+    return buf
+
+
+def serve(conn, cid, mode, n):
+    answered = 0
+    try:
+        while True:
+            hdr = recv_exact(conn, 2)
+            if hdr is None:
+                break
+            query = recv_exact(conn, struct.unpack(">H", hdr)[0])
+            if query is None:
+                break
+            q = bump("query")
+            log("query %d id=%d conn=%d" % (q, struct.unpack(">H", query[:2])[0], cid))
+            if mode == "stall":
+                continue
+            if mode in ("close-after", "reset-after", "prefix-close") and answered >= n:
+                if mode == "close-after":
+                    conn.unwrap()
+                elif mode == "reset-after":
+                    # Linger 0: close() sends RST instead of FIN.
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                else:
+                    conn.sendall(b"\x00\x40")
+                break
+            if mode == "garbage":
+                msg = os.urandom(40)
+            elif mode == "long-answer":
+                msg = answer_for(query, "ok")
+                conn.sendall(struct.pack(">H", len(msg) + 100) + msg)
+                continue
+            else:
+                msg = answer_for(query, mode)
+            conn.sendall(struct.pack(">H", len(msg)) + msg)
+            answered += 1
+    except (OSError, ssl.SSLError):
+        pass
+    finally:
+        log("closed %d" % cid)
+        try:
+            conn.close()
+        except OSError:
+            pass
+
+
+def main():
+    global LOG
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--cert", required=True)
+    ap.add_argument("--key", required=True)
+    ap.add_argument("--mode", default="ok")
+    ap.add_argument("--n", type=int, default=1)
+    ap.add_argument("--log", default="-")
+    args = ap.parse_args()
+    LOG = sys.stdout if args.log == "-" else open(args.log, "a")
+
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(args.cert, args.key)
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", args.port))
+    srv.listen(64)
+    log("listening %d mode=%s n=%d" % (args.port, args.mode, args.n))
+    while True:
+        raw, _ = srv.accept()
+        cid = bump("conn")
+        try:
+            conn = ctx.wrap_socket(raw, server_side=True)
+        except (OSError, ssl.SSLError) as e:
+            log("handshake failed %d %s" % (cid, e))
+            raw.close()
+            continue
+        log("conn %d" % cid)
+        threading.Thread(target=serve, args=(conn, cid, args.mode, args.n), daemon=True).start()
+
+
+if __name__ == "__main__":
+    main()
