@@ -493,7 +493,9 @@ client_prepare(uint64_t now)
 	for (i = 0; i < listener_count; i++) {
 		struct listener *l = &listeners[i];
 
-		if (l->fd == -1 || !listening || (!l->is_udp && free_count == 0))
+		/* Watched even when every TCP slot is taken: a connection over
+		 * the limit is accepted and closed at once, not left hanging. */
+		if (l->fd == -1 || !listening)
 			continue;
 		loop_watch(l->fd, POLLIN, l->is_udp ? udp_event : accept_event, l, 0);
 	}
