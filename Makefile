@@ -30,7 +30,7 @@ OBJ      := $(SRC:%.c=$(BUILD)/%.o) $(BUILD)/ca_bundle.o
 CERTS    := $(sort $(wildcard certs/*.pem))
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 
-.PHONY: all test check unit integration asan install clean lint
+.PHONY: all test check unit integration asan install clean lint fuzz
 all: $(BIN)
 
 $(BIN): $(OBJ) $(BUILD)/src/main.o
@@ -56,8 +56,26 @@ $(BUILD)/ca_bundle.o: $(BUILD)/ca_bundle.c
 $(RUNNER): $(OBJ) $(UNIT_SRC) tests/unit/unit.h
 	$(CC) $(CPPFLAGS) -iquote tests/unit $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(UNIT_SRC) $(OBJ) $(LDLIBS)
 
-unit: $(RUNNER)
+# Fuzz targets: replayed over the committed corpus (no libFuzzer needed) as
+# part of the unit tests; `make fuzz` builds the libFuzzer binaries.
+FUZZ_TARGETS := query answer conf
+FUZZ_REPLAY  := $(FUZZ_TARGETS:%=$(BUILD)/fuzz-replay-%)
+
+$(BUILD)/fuzz-replay-%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(OBJ)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/replay.c $(OBJ) $(LDLIBS)
+
+unit: $(RUNNER) $(FUZZ_REPLAY)
 	./$(RUNNER)
+	set -e; for t in $(FUZZ_TARGETS); do $(BUILD)/fuzz-replay-$$t tests/fuzz/corpus/$$t; done
+
+FUZZ_CFLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+fuzz:
+	$(MAKE) BUILD=build-fuzz CC=clang CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" \
+	    LDFLAGS="-fsanitize=address,undefined" build-fuzz/ca_bundle.o $(SRC:%.c=build-fuzz/%.o)
+	set -e; for t in $(FUZZ_TARGETS); do \
+	    clang $(CPPFLAGS) -std=c11 $(WARN) $(FUZZ_CFLAGS) -o build-fuzz/fuzz-$$t tests/fuzz/fuzz_$$t.c \
+	        $(SRC:%.c=build-fuzz/%.o) build-fuzz/ca_bundle.o $(LDLIBS); done
+	@echo "run: build-fuzz/fuzz-query tests/fuzz/corpus/query (likewise answer, conf)"
 
 integration: $(BIN)
 	PROXY=$(abspath $(BIN)) ./tests/integration/run.sh
@@ -74,7 +92,7 @@ install: dns-tls-proxy
 	install -m 0755 dns-tls-proxy $(DESTDIR)$(PREFIX)/sbin/dns-tls-proxy
 
 clean:
-	rm -rf build build-asan dns-tls-proxy tests/run
+	rm -rf build build-asan build-fuzz dns-tls-proxy tests/run
 
 # Static analysis, warning-free: cppcheck and clang-tidy (checks in .clang-tidy).
 lint:

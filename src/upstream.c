@@ -346,31 +346,29 @@ update_srtt(struct nameserver *ns, uint64_t rtt)
 		ns->srtt_us = (uint32_t)(((uint64_t)ns->srtt_us * 7 + rtt) / 8);
 }
 
-/* One whole answer from the upstream: validate, match, deliver. */
-static void
+/* One whole answer from the upstream: validate, match, deliver. Returns -1
+ * when it is not a DNS response at all: the stream cannot be trusted. */
+static int
 handle_answer(struct upstream_conn *c, uint8_t *msg, size_t len, uint64_t now)
 {
 	struct pending_query *pq;
 	uint16_t qend;
 
 	c->last_rx = now;
-	if (dns_check_answer(msg, len, &qend) != 0) {
-		c->ns->st.bad_answers++;
-		log_debug("upstream: discarded malformed answer ns=%s len=%zu", c->ns->cf->text, len);
-		return;
-	}
+	if (dns_check_answer(msg, len, &qend) != 0)
+		return -1;
 	pq = pq_hash_find((uint32_t)c->index << 16 | dns_get16(msg));
 	if (pq == NULL || pq->list != &c->sent) {
 		/* Late (the client already had SERVFAIL) or never asked. */
 		stats.unmatched++;
 		log_debug("upstream: answer matches no query ns=%s id=%u", c->ns->cf->text, dns_get16(msg));
-		return;
+		return 0;
 	}
 	if (!dns_question_match(pq->query, pq->qend, msg, len, qend)) {
 		c->ns->st.bad_answers++;
 		log_debug("upstream: discarded answer with the wrong question ns=%s id=%u",
 		    c->ns->cf->text, dns_get16(msg));
-		return;
+		return 0;
 	}
 	c->ns->st.answers++;
 	update_srtt(c->ns, now - pq->sent_us);
@@ -378,6 +376,7 @@ handle_answer(struct upstream_conn *c, uint8_t *msg, size_t len, uint64_t now)
 	pq_free(pq);
 	if (conn_load(c) == 0)
 		c->idle_since = now;
+	return 0;
 }
 
 struct answer_ctx {
@@ -389,12 +388,19 @@ static int
 answer_cb(void *arg, uint8_t *msg, size_t len)
 {
 	struct answer_ctx *ctx = arg;
+	struct upstream_conn *c = ctx->c;
 
-	if (len == 0)
-		ctx->c->ns->st.bad_answers++;
-	else
-		handle_answer(ctx->c, msg, len, ctx->now);
-	return ctx->c->state == CONN_READY ? 0 : -1;
+	if (len == 0 || handle_answer(c, msg, len, ctx->now) != 0) {
+		/* Garbage where an answer should be: the framing may be lost.
+		 * Drop the connection and send its queries again elsewhere. */
+		c->ns->st.bad_answers++;
+		log_warnx("upstream: malformed answer from ns=%s len=%zu; closing the connection",
+		    c->ns->cf->text, len);
+		rest_nameserver(c->ns, ctx->now);
+		conn_fail(c, ctx->now, "malformed answer", 0);
+		return -1;
+	}
+	return 0;
 }
 
 /* Take decrypted bytes from the engine, cut into messages (frame.c). */
@@ -640,8 +646,12 @@ pick_conn(void)
  * it has no ready connection with room, or its ready ones are busy enough
  * to spread load; at most one handshake at a time per nameserver. When
  * every nameserver is resting, probe the one that failed longest ago, at
- * most every PROBE_INTERVAL_MS. Returns 1 when waiting makes sense (some
- * connection is ready or on its way), 0 when nothing can answer now. */
+ * most every PROBE_INTERVAL_MS.
+ * Returns 1 when a waiting query can expect a connection soon: one is
+ * ready, or one is being set up to a nameserver with no recent failure.
+ * A connection to a nameserver that has just failed is not waited for:
+ * while the upstream is down, queries get SERVFAIL at once and the probes
+ * run in the background. */
 static int
 grow_pool(uint64_t now)
 {
@@ -650,15 +660,21 @@ grow_pool(uint64_t now)
 	for (attempt = 0; attempt <= ns_count; attempt++) {
 		struct nameserver *target = NULL, *oldest = NULL;
 		struct upstream_conn *spare = NULL;
-		int alive = 0;
+		int hopeful = 0, setting_up = 0;
 
 		for (i = 0; i < ns_count; i++) {
 			struct nameserver *ns = &nameservers[i];
 
 			for (j = 0; j < conf->pool_size; j++) {
 				enum conn_state st = ns->pool[j].state;
-				if (st == CONN_READY || st == CONN_CONNECTING || st == CONN_HANDSHAKING)
-					alive = 1;
+
+				if (st == CONN_READY) {
+					hopeful = 1;
+				} else if (st == CONN_CONNECTING || st == CONN_HANDSHAKING) {
+					setting_up = 1;
+					if (ns->fails == 0)
+						hopeful = 1;
+				}
 			}
 			if (!ns_resting(ns, now) && ns_better(ns, target))
 				target = ns;
@@ -671,18 +687,18 @@ grow_pool(uint64_t now)
 			if ((ready == NULL || conn_load(ready) >= CONN_SPREAD_AT) &&
 			    !ns_establishing(target))
 				spare = ns_free_conn(target);
-		} else if (!alive && oldest != NULL &&
+		} else if (!hopeful && !setting_up && oldest != NULL &&
 		    now - last_probe >= (uint64_t)PROBE_INTERVAL_MS * 1000) {
 			last_probe = now;
 			spare = ns_free_conn(oldest);
 			log_debug("upstream: every nameserver is resting; probing ns=%s",
 			    oldest->cf->text);
 		}
-		if (spare == NULL || oldest == NULL)
-			return alive;
+		if (spare == NULL)
+			return hopeful;
 		conn_open(spare, now);
 		if (spare->state != CONN_IDLE)
-			return 1;
+			return hopeful || spare->ns->fails == 0;
 		/* It failed at once (the nameserver now rests): look again. */
 	}
 	return 0;
@@ -789,8 +805,12 @@ conn_timers(struct upstream_conn *c, uint64_t now)
 		break;
 	case CONN_READY:
 		if (c->sent.count > 0) {
-			/* Move the queries on while they can still be answered. */
-			rest_nameserver(c->ns, now);
+			/* Move the queries on while they can still be answered. The
+			 * path, not the server, is suspect (a WAN reconnect kills
+			 * connections silently), so a new connection may be tried at
+			 * once; the smoothed time takes a penalty so that another
+			 * nameserver is preferred if there is one. */
+			update_srtt(c->ns, (uint64_t)conf->timeout_ms * 1000);
 			conn_fail(c, now, "no answer, connection judged dead", 0);
 		} else {
 			conn_close(c, now);

@@ -1,0 +1,51 @@
+/* Fuzz target: a client's message, as the UDP and TCP listeners see it.
+ * Checks dns_check_query's verdict is consistent with what it reports, and
+ * that every reply the proxy could make from it (error, truncated answer)
+ * is a well-formed response. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dns.h"
+#include "limits.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct dns_query_info qi;
+	static uint8_t out[DNS_QUERY_ROOM + 64];
+	enum dns_verdict v = dns_check_query(data, size, &qi);
+	uint16_t qend;
+	size_t n;
+
+	if (v == DNS_DROP)
+		return 0;
+	if (qi.qend > size || (qi.opt_off != 0 && qi.opt_off >= size) || qi.udp_size < 512)
+		abort();
+	n = dns_make_error(out, sizeof(out), data, size, &qi,
+	    v == DNS_FORWARD ? DNS_RCODE_SERVFAIL : DNS_RCODE_FORMERR);
+	if (qi.qend <= DNS_QUERY_ROOM && n == 0)
+		abort();
+	if (n > 0 && (dns_check_answer(out, n, &qend) != 0 || dns_get16(out) != qi.id))
+		abort();
+	if (v == DNS_FORWARD) {
+		/* The query is its own question's match, and truncating a
+		 * response built from it gives a response. */
+		uint8_t *copy = malloc(size);
+
+		if (copy == NULL)
+			return 0;
+		memcpy(copy, data, size);
+		copy[2] |= 0x80;
+		if (dns_check_answer(copy, size, &qend) != 0 || qend != qi.qend ||
+		    !dns_question_match(data, qi.qend, copy, size, qend))
+			abort();
+		n = dns_truncate(out, sizeof(out), copy, size, qend, qi.has_edns);
+		if (n == 0 || dns_check_answer(out, n, &qend) != 0 || (out[2] & 0x02) == 0)
+			abort();
+		free(copy);
+	}
+	return 0;
+}
