@@ -10,6 +10,8 @@ Modes:
   close-after     answer the first N queries on each connection, then close
                   it cleanly (TLS close_notify) with the rest unanswered
   reset-after     answer N, then reset the TCP connection (RST) mid-stream
+  reset-mid       answer N, then send half of the next answer's TLS record
+                  and reset the connection
   prefix-close    answer N, then send a length prefix and close
   stall           complete the handshake, read queries, never answer
   garbage         answer with random bytes of a plausible length
@@ -67,36 +69,95 @@ def answer_for(query, mode):
     return header + question + rr
 
 
-def recv_exact(conn, n):
-    buf = b""
-    while len(buf) < n:
-        chunk = conn.recv(n - len(buf))
-        if not chunk:
+class BioConn:
+    """TLS over memory BIOs on a plain socket, so the raw records can be cut
+    (Python's SSLSocket always writes whole records)."""
+
+    def __init__(self, ctx, sock):
+        self.sock = sock
+        self.inc = ssl.MemoryBIO()
+        self.out = ssl.MemoryBIO()
+        self.obj = ctx.wrap_bio(self.inc, self.out, server_side=True)
+        self._pump(self.obj.do_handshake)
+
+    def _flush(self):
+        data = self.out.read()
+        if data:
+            self.sock.sendall(data)
+
+    def _pump(self, op, *args):
+        while True:
+            try:
+                result = op(*args)
+                self._flush()
+                return result
+            except ssl.SSLWantReadError:
+                self._flush()
+                data = self.sock.recv(16384)
+                if not data:
+                    raise EOFError()
+                self.inc.write(data)
+
+    def recv_exact(self, n):
+        buf = b""
+        try:
+            while len(buf) < n:
+                chunk = self._pump(self.obj.read, n - len(buf))
+                if not chunk:
+                    return None
+                buf += chunk
+        except (EOFError, ssl.SSLZeroReturnError):
             return None
-        buf += chunk
-    return buf
+        return buf
+
+    def sendall(self, data):
+        self.obj.write(data)
+        self._flush()
+
+    def send_half_record(self, data):
+        self.obj.write(data)
+        raw = self.out.read()
+        self.sock.sendall(raw[:len(raw) // 2])
+
+    def close_notify(self):
+        try:
+            self.obj.unwrap()
+        except ssl.SSLWantReadError:
+            pass
+        self._flush()
+
+    def reset(self):
+        # Linger 0: close() sends RST instead of FIN.
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.sock.close()
+
+    def close(self):
+        self.sock.close()
 
 
 def serve(conn, cid, mode, n):
     answered = 0
     try:
         while True:
-            hdr = recv_exact(conn, 2)
+            hdr = conn.recv_exact(2)
             if hdr is None:
                 break
-            query = recv_exact(conn, struct.unpack(">H", hdr)[0])
+            query = conn.recv_exact(struct.unpack(">H", hdr)[0])
             if query is None:
                 break
             q = bump("query")
             log("query %d id=%d conn=%d" % (q, struct.unpack(">H", query[:2])[0], cid))
             if mode == "stall":
                 continue
-            if mode in ("close-after", "reset-after", "prefix-close") and answered >= n:
+            if mode in ("close-after", "reset-after", "reset-mid", "prefix-close") and answered >= n:
                 if mode == "close-after":
-                    conn.unwrap()
+                    conn.close_notify()
                 elif mode == "reset-after":
-                    # Linger 0: close() sends RST instead of FIN.
-                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    conn.reset()
+                elif mode == "reset-mid":
+                    msg = answer_for(query, "ok")
+                    conn.send_half_record(struct.pack(">H", len(msg)) + msg)
+                    conn.reset()
                 else:
                     conn.sendall(b"\x00\x40")
                 break
@@ -110,7 +171,7 @@ def serve(conn, cid, mode, n):
                 msg = answer_for(query, mode)
             conn.sendall(struct.pack(">H", len(msg)) + msg)
             answered += 1
-    except (OSError, ssl.SSLError):
+    except (OSError, ssl.SSLError, EOFError):
         pass
     finally:
         log("closed %d" % cid)
@@ -118,6 +179,17 @@ def serve(conn, cid, mode, n):
             conn.close()
         except OSError:
             pass
+
+
+def handle(ctx, raw, cid, mode, n):
+    try:
+        conn = BioConn(ctx, raw)
+    except (OSError, ssl.SSLError, EOFError) as e:
+        log("handshake failed %d %s" % (cid, e))
+        raw.close()
+        return
+    log("conn %d" % cid)
+    serve(conn, cid, mode, n)
 
 
 def main():
@@ -142,14 +214,7 @@ def main():
     while True:
         raw, _ = srv.accept()
         cid = bump("conn")
-        try:
-            conn = ctx.wrap_socket(raw, server_side=True)
-        except (OSError, ssl.SSLError) as e:
-            log("handshake failed %d %s" % (cid, e))
-            raw.close()
-            continue
-        log("conn %d" % cid)
-        threading.Thread(target=serve, args=(conn, cid, args.mode, args.n), daemon=True).start()
+        threading.Thread(target=handle, args=(ctx, raw, cid, args.mode, args.n), daemon=True).start()
 
 
 if __name__ == "__main__":
