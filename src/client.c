@@ -79,7 +79,7 @@ addr_text(const union pq_addr *a, char *buf, size_t len)
 	}
 }
 
-static void tcp_flush(struct client_tcp *c);
+static void tcp_flush(struct client_tcp *c, uint64_t now);
 
 /* Queue a framed message on a TCP client; written at the end of the turn,
  * with the other answers of the turn. When the buffer lacks room, write
@@ -90,7 +90,7 @@ static void
 tcp_queue(struct client_tcp *c, const uint8_t *msg, size_t len, uint64_t now)
 {
 	if (c->out_len + 2 + len > TCP_OUT_SIZE) {
-		tcp_flush(c);
+		tcp_flush(c, now);
 		if (c->fd == -1)
 			return;
 		if (c->out_off > 0) {
@@ -400,8 +400,10 @@ tcp_read(struct client_tcp *c, uint64_t now)
 	}
 }
 
+/* Write queued answers. Progress counts as activity for the idle timer, so
+ * a client that reads slowly is not closed, and one that never reads is. */
 static void
-tcp_flush(struct client_tcp *c)
+tcp_flush(struct client_tcp *c, uint64_t now)
 {
 	if (c->fd == -1)
 		return;
@@ -410,6 +412,7 @@ tcp_flush(struct client_tcp *c)
 
 		if (n > 0) {
 			c->out_off += (size_t)n;
+			c->idle_deadline = now + (uint64_t)conf->tcp_idle_ms * 1000;
 		} else if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 			return;
 		} else if (n == -1 && errno == EINTR) {
@@ -433,7 +436,7 @@ tcp_event(void *obj, uint32_t gen, short revents, uint64_t now)
 	if (c->fd == -1 || c->gen != gen)
 		return;
 	if (revents & POLLOUT) {
-		tcp_flush(c);
+		tcp_flush(c, now);
 		if (c->fd == -1)
 			return;
 	}
@@ -506,7 +509,7 @@ client_prepare(uint64_t now)
 		if (c->fd == -1)
 			continue;
 		if (c->out_len > c->out_off)
-			tcp_flush(c);
+			tcp_flush(c, now);
 		if (c->fd != -1 && c->in_len > 0 && !tcp_backpressured(c)) {
 			/* Queries that waited for back-pressure to ease: take them
 			 * now and run another turn at once to send them. */
@@ -517,14 +520,22 @@ client_prepare(uint64_t now)
 		}
 		if (c->fd == -1)
 			continue;
-		if (c->inflight == 0 && c->out_len == c->out_off) {
-			if (c->eof) {
+		if (c->inflight == 0) {
+			int unsent = c->out_len > c->out_off;
+
+			if (c->eof && !unsent) {
 				tcp_close(c);
 				continue;
 			}
+			/* Nothing read or written for the idle timeout: an idle
+			 * client, or one that does not read its answers. */
 			if (now >= c->idle_deadline) {
-				stats.tcp_idle++;
-				log_debug("client: closing idle TCP client fd=%d", c->fd);
+				if (unsent)
+					stats.tcp_slow++;
+				else
+					stats.tcp_idle++;
+				log_debug("client: closing %s TCP client fd=%d",
+				    unsent ? "a non-reading" : "an idle", c->fd);
 				tcp_close(c);
 				continue;
 			}

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Abusive clients are bounded by a limit or a timeout and never slow the
+# others: malformed UDP of every kind gets FORMERR/NOTIMP/REFUSED or is
+# dropped, and counted; over TCP a zero length prefix closes the connection,
+# a prefix followed by nothing or a query sent a byte at a time (slowloris)
+# is closed at the idle timeout, 1000 idle connections take only the
+# --max-tcp-clients slots and then time out, a client that never reads its
+# answers gets back-pressure and is closed. Meanwhile a normal client is
+# answered quickly.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/proxy.sh"
+t_init client-abuse
+p_setup
+p_start proxy -p "$P_PORT" -n "$NS" --ca-file "$T/ca.pem" --tcp-idle-timeout 1.5 --max-tcp-clients 64
+raw() { "$(dirname "$0")/dnsraw.py" "$@"; }
+abuse() { "$(dirname "$0")/abuse.py" "$@"; }
+HDR=abcd01000001000000000000   # ID 0xabcd, RD, QDCOUNT 1
+
+# --- UDP: every kind of malformed query.
+long_name=$(python3 -c 'print(("3f" + "61" * 63) * 4 + "00")')   # 4 labels of 63: 257 bytes
+t_assert_match "$(raw udp "$P_PORT" "${HDR}${long_name}00010001")" '^id=43981 rcode=1 ' "name over 255 bytes: FORMERR"
+# A good question, then an additional record whose name points at itself.
+t_assert_match "$(raw udp "$P_PORT" abcd01000001000000000001016104746573740000010001c018002902000000000000)" \
+    '^id=43981 rcode=1 ' "compression loop (a name pointing at itself): FORMERR"
+t_assert_match "$(raw udp "$P_PORT" abcd01000001000000000001016104746573740000010001c07f00290200000000000000)" \
+    '^id=43981 rcode=1 ' "compression pointer out of range: FORMERR"
+t_assert_match "$(raw udp "$P_PORT" abcd01000001000000000001016104746573740000010001002900)" \
+    '^id=43981 rcode=1 ' "truncated record: FORMERR"
+t_assert_match "$(raw udp "$P_PORT" abcd01000001000000000001016104746573740000010001000029020000000000ffff)" \
+    '^id=43981 rcode=1 ' "record data past the end: FORMERR"
+big=$(python3 -c 'print("abcd01000001000000000001016104746573740000010001" + "0000290200000000000" + "7d0" + "00" * 2000)')
+t_assert_match "$(raw udp "$P_PORT" "$big")" '^id=43981 rcode=5 ' "2 KB query (too big to hold): REFUSED"
+t_assert_match "$(raw udp "$P_PORT" abcd11000001000000000000016104746573740000010001)" \
+    '^id=43981 rcode=4 opcode=2' "opcode STATUS: NOTIMP"
+for n in 1 2 11; do
+    t_assert_eq "$(raw udp "$P_PORT" "$(python3 -c "print('ab' * $n)")")" noreply "$n-byte datagram: dropped"
+done
+t_assert_eq "$(p_stat errors dropped)" 3 "dropped datagrams counted"
+t_assert_eq "$(p_stat errors refused)" 1 "refused (too big) counted"
+
+# --- TCP.
+t_assert_eq "$(abuse zero "$P_PORT")" closed "zero length prefix: connection closed"
+t_assert_match "$(abuse silent "$P_PORT")" '^closed (1\.[4-9]|2\.[0-2])' "length prefix then nothing: closed at the 1.5 s idle timeout"
+t_assert_match "$(abuse slowloris "$P_PORT" 6)" '^closed (1\.[4-9]|2\.[0-4])' "one byte at a time: closed at the 1.5 s idle timeout"
+
+# 1000 idle connections while a normal client keeps asking.
+abuse idle "$P_PORT" 1000 4 >"$T/idle.out" &
+IDLE=$!
+worst=0
+for i in $(seq 1 15); do
+    start=$(t_now_us)
+    [[ $(p_dig "n$i.load.test" +short +time=2) == 192.0.2.100 ]] || t_fail "normal UDP client not answered during the flood"
+    ms=$(t_elapsed_ms "$start")
+    ((ms > worst)) && worst=$ms
+done
+t_assert_le "$worst" 500 "normal UDP client answered quickly during 1000 idle TCP connections (worst ms)"
+wait "$IDLE"
+out=$(cat "$T/idle.out")
+t_assert_match "$out" 'opened=1000 closed_at_once=936 closed_later=64 still_open=0' \
+    "1000 idle connections: 64 slots held then timed out, the rest closed at once"
+t_assert_le 936 "$(p_stat errors tcp_refused)" "connections over the limit counted"
+t_assert_eq "$(p_dig a.test +tcp +short)" 192.0.2.1 "TCP serves again after the flood"
+
+# A client that pipelines queries for 4 KB answers and never reads.
+abuse noread "$P_PORT" 3000 6 >"$T/noread.out" &
+NOREAD=$!
+worst=0
+for i in $(seq 1 10); do
+    start=$(t_now_us)
+    [[ $(p_dig "r$i.load.test" +tcp +short +time=2) == 192.0.2.100 ]] || t_fail "normal TCP client not answered beside a non-reader"
+    ms=$(t_elapsed_ms "$start")
+    ((ms > worst)) && worst=$ms
+done
+t_assert_le "$worst" 500 "normal TCP client answered quickly beside a client that does not read (worst ms)"
+wait "$NOREAD"
+t_wait_until 5 "the non-reading client closed" bash -c "kill -USR1 $P_PID; sleep 0.2; grep -- '--- Stats of errors' '$P_LOG' | tail -n 1 | grep -q 'tcp_slow [1-9]'" ||
+    t_fail "the non-reading client was not closed"
+t_pass "the non-reading client was closed and counted (tcp_slow)"
+t_alive "$P_PID" || t_fail "proxy died"
+t_pass "proxy still running"

@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""Abusive TCP clients for the integration tests. Each prints one result line.
+
+  abuse.py zero PORT              send a zero length prefix: "closed" expected
+  abuse.py silent PORT            a length prefix, then nothing: time to close
+  abuse.py slowloris PORT SECS    a query one byte every 0.2 s: time to close
+  abuse.py idle PORT N SECS       open N connections, hold them SECS; prints
+                                  how many the proxy closed at once, later, never
+  abuse.py noread PORT N SECS     pipeline N queries for the big TXT answer and
+                                  never read, for SECS seconds
+"""
+import socket
+import struct
+import sys
+import time
+
+
+def query(qid, name, qtype=1):
+    msg = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0)
+    for label in name.split("."):
+        msg += bytes([len(label)]) + label.encode()
+    return msg + b"\0" + struct.pack(">HH", qtype, 1)
+
+
+def conn(port, timeout=15):
+    return socket.create_connection(("127.0.0.1", port), timeout=timeout)
+
+
+def wait_close(s):
+    """Seconds until the peer closes (reads and discards whatever comes)."""
+    start = time.monotonic()
+    try:
+        while s.recv(65536):
+            pass
+        return "closed %.1f" % (time.monotonic() - start)
+    except socket.timeout:
+        return "open"
+    except ConnectionResetError:
+        return "closed %.1f" % (time.monotonic() - start)
+
+
+def main():
+    cmd, port = sys.argv[1], int(sys.argv[2])
+    if cmd == "zero":
+        s = conn(port, 5)
+        s.sendall(b"\x00\x00")
+        print(wait_close(s).split()[0])
+    elif cmd == "silent":
+        s = conn(port)
+        s.sendall(b"\x00\x20")
+        print(wait_close(s))
+    elif cmd == "slowloris":
+        s = conn(port)
+        q = query(1, "a.test")
+        data = struct.pack(">H", len(q)) + q
+        start = time.monotonic()
+        limit = float(sys.argv[3])
+        s.settimeout(0.2)
+        i = 0
+        while time.monotonic() - start < limit:
+            try:
+                if i < len(data) - 1:  # never the last byte
+                    s.send(data[i:i + 1])
+                    i += 1
+                if s.recv(1) == b"":
+                    print("closed %.1f" % (time.monotonic() - start))
+                    return
+            except socket.timeout:
+                continue
+            except (BrokenPipeError, ConnectionResetError):
+                print("closed %.1f" % (time.monotonic() - start))
+                return
+        print("open")
+    elif cmd == "idle":
+        n, hold = int(sys.argv[3]), float(sys.argv[4])
+        socks = []
+        for _ in range(n):
+            try:
+                socks.append(conn(port, 5))
+            except OSError:
+                pass
+        time.sleep(0.5)
+        at_once = later = 0
+        alive = []
+        for s in socks:
+            s.setblocking(False)
+            try:
+                if s.recv(1) == b"":
+                    at_once += 1
+                    continue
+            except BlockingIOError:
+                pass
+            except ConnectionResetError:
+                at_once += 1
+                continue
+            alive.append(s)
+        deadline = time.monotonic() + hold
+        while alive and time.monotonic() < deadline:
+            time.sleep(0.2)
+            still = []
+            for s in alive:
+                try:
+                    if s.recv(1) == b"":
+                        later += 1
+                        continue
+                except BlockingIOError:
+                    pass
+                except ConnectionResetError:
+                    later += 1
+                    continue
+                still.append(s)
+            alive = still
+        print("opened=%d closed_at_once=%d closed_later=%d still_open=%d" % (
+            len(socks), at_once, later, len(alive)))
+    elif cmd == "noread":
+        n, hold = int(sys.argv[3]), float(sys.argv[4])
+        s = conn(port, 30)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        blob = b""
+        for i in range(n):
+            q = query(i, "big.test", 16)
+            blob += struct.pack(">H", len(q)) + q
+        s.setblocking(False)
+        sent = 0
+        deadline = time.monotonic() + hold
+        while time.monotonic() < deadline:
+            try:
+                if sent < len(blob):
+                    sent += s.send(blob[sent:])
+            except BlockingIOError:
+                pass
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            time.sleep(0.05)
+        print("sent %d of %d bytes, read nothing" % (sent, len(blob)))
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main()
