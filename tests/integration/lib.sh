@@ -31,6 +31,7 @@
 #     KEEP_TMP=1            keep $T after the run
 #     T_WAIT_TIMEOUT=10     default bound (seconds) of the wait helpers
 #     T_UNBOUND_VERBOSITY=1 unbound's verbosity
+#     T_UNBOUND_ADDR=IP     address unbound listens on (default 127.0.0.1)
 #     T_UNBOUND_EXTRA=...   extra lines for unbound's "server:" clause, e.g.
 #                           $'tcp-idle-timeout: 2000\nedns-tcp-keepalive: yes'
 #
@@ -670,7 +671,7 @@ server:
     log-time-ascii: yes
 
     # DNS-over-TLS only: the proxy must really use TLS to get answers.
-    interface: 127.0.0.1@$port
+    interface: ${T_UNBOUND_ADDR:-127.0.0.1}@$port
     port: $port
     tls-port: $port
     tls-service-pem: "$cert"
@@ -748,7 +749,7 @@ _t_unbound_run() {
         sleep 0.05
     done
     T_UNBOUND_READY_MS=$(t_elapsed_ms "$t0")
-    t_log "unbound (pid $T_UNBOUND_PID) DoT on 127.0.0.1@$port ready in ${T_UNBOUND_READY_MS} ms"
+    t_log "unbound (pid $T_UNBOUND_PID) DoT on ${T_UNBOUND_ADDR:-127.0.0.1}@$port ready in ${T_UNBOUND_READY_MS} ms"
 }
 
 _t_unbound_dump() {

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/../.."
 export PROXY=${PROXY:-$PWD/dns-tls-proxy}
 [[ -x $PROXY ]] || { echo "run.sh: $PROXY is not built (make)" >&2; exit 2; }
 
-pass=() fail=()
+pass=() fail=() skip=()
 for t in tests/integration/[0-9]*.sh; do
     name=$(basename "$t" .sh)
     if (($# > 0)); then
@@ -16,13 +16,18 @@ for t in tests/integration/[0-9]*.sh; do
         ((want)) || continue
     fi
     start=$SECONDS
-    if bash "$t"; then
+    rc=0
+    bash "$t" || rc=$?
+    if ((rc == 0)); then
         pass+=("$name ($((SECONDS - start))s)")
+    elif ((rc == 77)); then
+        skip+=("$name") # the scenario said why
     else
         fail+=("$name")
     fi
 done
 echo
-echo "integration: ${#pass[@]} passed, ${#fail[@]} failed"
+echo "integration: ${#pass[@]} passed, ${#fail[@]} failed, ${#skip[@]} skipped"
+for f in "${skip[@]}"; do echo "  SKIPPED: $f"; done
 for f in "${fail[@]}"; do echo "  FAILED: $f"; done
 ((${#fail[@]} == 0 && ${#pass[@]} > 0))
