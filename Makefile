@@ -30,7 +30,7 @@ OBJ      := $(SRC:%.c=$(BUILD)/%.o) $(BUILD)/ca_bundle.o
 CERTS    := $(sort $(wildcard certs/*.pem))
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 
-.PHONY: all test check unit integration asan install clean lint fuzz
+.PHONY: all test check unit integration asan install clean lint fuzz soak
 all: $(BIN)
 
 $(BIN): $(OBJ) $(BUILD)/src/main.o
@@ -101,3 +101,7 @@ lint:
 	@# One file per run: clang-tidy 14 reports false valist errors across files.
 	set -e; for f in $(wildcard src/*.c port/*.c); do \
 	    clang-tidy --quiet $$f -- -std=c11 -D_POSIX_C_SOURCE=200809L -iquote src -iquote port; done
+
+# Soak: 10 minutes of mixed load with upstream faults (SOAK_SECONDS to change).
+soak: $(BIN)
+	PROXY=$(abspath $(BIN)) tests/soak/soak.sh
