@@ -26,6 +26,12 @@ for t in tests/integration/[0-9]*.sh; do
         fail+=("$name")
     fi
 done
+# Under make asan, sanitizer reports land in files: any at all is a failure,
+# even from a proxy a scenario killed at its end.
+if [[ -n ${SANITIZER_LOG_DIR:-} ]] && compgen -G "$SANITIZER_LOG_DIR/*" >/dev/null; then
+    cat "$SANITIZER_LOG_DIR"/*
+    fail+=("sanitizer reports (above)")
+fi
 echo
 echo "integration: ${#pass[@]} passed, ${#fail[@]} failed, ${#skip[@]} skipped"
 for f in "${skip[@]}"; do echo "  SKIPPED: $f"; done
