@@ -34,6 +34,7 @@ struct option_def {
 
 static int set_nameserver(struct conf *, const struct option_def *, const char *, char *, size_t);
 static int set_listen(struct conf *, const struct option_def *, const char *, char *, size_t);
+static int set_pin(struct conf *, const struct option_def *, const char *, char *, size_t);
 static int set_uint(struct conf *, const struct option_def *, const char *, char *, size_t);
 static int set_seconds(struct conf *, const struct option_def *, const char *, char *, size_t);
 static int set_flag(struct conf *, const struct option_def *, const char *, char *, size_t);
@@ -47,6 +48,9 @@ static const struct option_def options[] = {
 	  "(repeatable; IPv6 as [ADDR]:PORT:NAME; env: comma separated)" },
 	{ "listen", 'a', "LISTEN", ARG_VALUE, set_listen, 0, 0, 0, "ADDR",
 	  "listen on this address (repeatable; default 127.0.0.1)" },
+	{ "pin", 0, "PINS", ARG_VALUE, set_pin, 0, 0, 0, "NAME=sha256/BASE64",
+	  "accept NAME's certificate only with this public key (SHA-256 of its\n"
+	  "SubjectPublicKeyInfo, RFC 7858 4.2; repeatable)" },
 	{ "port", 'p', "PORT", ARG_VALUE, set_uint, F(port), 1, 65535, "PORT",
 	  "port to listen on for DNS queries (default 15353)" },
 	{ "tcp", 't', "ENABLE_TCP", ARG_FLAG, set_flag, F(tcp), 0, 0, NULL,
@@ -324,6 +328,47 @@ set_listen(struct conf *conf, const struct option_def *o, const char *v, char *e
 }
 
 static int
+add_pin(struct conf *conf, const char *item, char *err, size_t errlen)
+{
+	struct conf_pin *p;
+	const char *eq = strchr(item, '=');
+	size_t n = eq != NULL ? (size_t)(eq - item) : 0;
+
+	if (conf->pin_count >= MAX_PINS) {
+		errf(err, errlen, "more than %d pins", MAX_PINS);
+		return -1;
+	}
+	p = &conf->pins[conf->pin_count];
+	if (eq == NULL || n == 0 || n >= sizeof(p->name)) {
+		errf(err, errlen, "'%.80s': expected NAME=sha256/BASE64", item);
+		return -1;
+	}
+	memcpy(p->name, item, n);
+	p->name[n] = '\0';
+	if (p->name[n - 1] == '.')
+		p->name[n - 1] = '\0';
+	if (!valid_hostname(p->name)) {
+		errf(err, errlen, "'%.80s': '%s' is not a host name", item, p->name);
+		return -1;
+	}
+	if (tls_parse_pin(eq + 1, &p->key) != 0) {
+		errf(err, errlen, "'%.80s': '%.60s' is not sha256/ and the base64 of 32 bytes "
+		    "(openssl ... | openssl dgst -sha256 -binary | base64)", item, eq + 1);
+		return -1;
+	}
+	snprintf(p->text, sizeof(p->text), "%s", item);
+	conf->pin_count++;
+	return 0;
+}
+
+static int
+set_pin(struct conf *conf, const struct option_def *o, const char *v, char *err, size_t errlen)
+{
+	(void)o;
+	return for_each_item(conf, v, err, errlen, add_pin);
+}
+
+static int
 set_uint(struct conf *conf, const struct option_def *o, const char *v, char *err, size_t errlen)
 {
 	unsigned long n;
@@ -434,6 +479,8 @@ apply(struct conf *conf, const struct option_def *o, const char *value,
 			conf->ns_count = 0;
 		else if (o->set == set_listen)
 			conf->listen_count = 0;
+		else if (o->set == set_pin)
+			conf->pin_count = 0;
 	}
 	conf->source[idx] = (unsigned char)src;
 	return o->set(conf, o, value, err, errlen);
@@ -793,6 +840,17 @@ conf_finish(struct conf *conf, char *err, size_t errlen)
 	}
 	for (i = 0; i < conf->listen_count; i++)
 		set_port(&conf->listen[i].addr, conf->port);
+	/* A pin for a name no nameserver has is surely a typo: say so. */
+	for (i = 0; i < conf->pin_count; i++) {
+		int j, used = 0;
+
+		for (j = 0; j < conf->ns_count; j++)
+			used |= strcasecmp(conf->pins[i].name, conf->ns[j].name) == 0;
+		if (!used) {
+			errf(err, errlen, "--pin: no nameserver has the name '%s'", conf->pins[i].name);
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -812,6 +870,8 @@ conf_print(const struct conf *conf, FILE *out)
 
 	for (i = 0; i < conf->ns_count; i++)
 		fprintf(out, "nameserver %s\n", conf->ns[i].text);
+	for (i = 0; i < conf->pin_count; i++)
+		fprintf(out, "pin %s\n", conf->pins[i].text);
 	for (i = 0; i < conf->listen_count; i++)
 		fprintf(out, "listen %s\n", conf->listen[i].text);
 	fprintf(out, "port %u\n", conf->port);

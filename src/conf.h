@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "limits.h"
+#include "tls.h"
 
 #define CONF_NAME_MAX 254  /* an authentication name: a DNS name, 253 chars + NUL */
 #define CONF_PATH_MAX 1024
@@ -19,6 +20,12 @@ struct conf_nameserver {
 	socklen_t addrlen;
 	char name[CONF_NAME_MAX]; /* the name the server's certificate must carry */
 	char text[CONF_NAME_MAX + 64]; /* "IP:PORT:NAME" as it is printed back */
+};
+
+struct conf_pin {
+	char name[CONF_NAME_MAX];       /* the nameserver NAME it applies to */
+	struct tls_pin key;             /* SHA-256 of the SubjectPublicKeyInfo */
+	char text[CONF_NAME_MAX + 60];  /* "NAME=sha256/BASE64" as given */
 };
 
 struct conf_listen {
@@ -32,6 +39,8 @@ struct conf {
 	int ns_count;
 	struct conf_listen listen[MAX_LISTEN];
 	int listen_count;
+	struct conf_pin pins[MAX_PINS];
+	int pin_count;
 	unsigned port;
 	int tcp, udp;          /* -1 until given; conf_finish settles them to 0/1 */
 	int verbose, debug, stats;

@@ -58,6 +58,10 @@
  * are small, so 4 KiB of payload per record is plenty. */
 #define TLS_OUT_PAYLOAD 4096
 
+/* SPKI pins (RFC 7858 §4.2), all names together: a provider rotating keys
+ * publishes two or three per name. */
+#define MAX_PINS 16
+
 /* Listen addresses, each with a UDP and a TCP socket. */
 #define MAX_LISTEN 8
 

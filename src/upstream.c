@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 #include "loop.h"
 #include "port.h"
 #include "stats.h"
+#include "tls.h"
 #include "upstream.h"
 
 enum conn_state { CONN_IDLE, CONN_CONNECTING, CONN_HANDSHAKING, CONN_READY, CONN_CLOSING };
@@ -31,9 +33,13 @@ struct nameserver {
 	uint64_t rest_until;         /* no new connection before this */
 	uint64_t last_fail;
 	uint32_t srtt_us;            /* smoothed answer time, 0 until measured */
+	struct tls_pin pins[MAX_PINS]; /* keys its certificate may carry, if any */
+	size_t npins;
+	br_ssl_session_parameters session; /* to resume on the next connection */
+	int have_session;
 	struct up_ns_stats {
 		uint64_t queries, answers, timeouts, failures, auth_failures;
-		uint64_t reconnects, handshakes, bad_answers;
+		uint64_t reconnects, handshakes, resumed, bad_answers;
 	} st;
 };
 
@@ -50,8 +56,7 @@ struct upstream_conn {
 	struct pq_list sendq;    /* assigned, not yet wholly written to the engine */
 	struct pq_list sent;     /* written, awaiting answers, oldest first */
 	struct frame_reader asm; /* answer reassembly; buffer reserved at start-up */
-	br_ssl_client_context sc;
-	br_x509_minimal_context xc;
+	struct tls_conn tls;     /* BearSSL engine and certificate verifier */
 	unsigned char *iobuf;    /* engine input then output buffer */
 };
 
@@ -64,66 +69,11 @@ static struct pq_list waiting;   /* queries with no connection yet, FIFO */
 static uint64_t last_probe;
 static uint32_t rng_state;       /* xorshift32 for upstream IDs */
 
-/* ECDHE key exchange with AEAD ciphers only, TLS 1.2 (BearSSL has no 1.3). */
-static const uint16_t suites[] = {
-	BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
-	BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
-	BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
-	BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
-	BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
-	BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-};
-
-#define TLS_IN_SIZE BR_SSL_BUFSIZE_INPUT
-#define TLS_OUT_SIZE (TLS_OUT_PAYLOAD + 85) /* record header + MAC/IV overhead */
+#define TLS_OUT_BYTES TLS_OUT_SIZE(TLS_OUT_PAYLOAD)
 #define CLOSE_GRACE_US 1000000u
 
 static void conn_run(struct upstream_conn *c, uint64_t now);
 static void conn_event(void *obj, uint32_t gen, short revents, uint64_t now);
-
-static const char *
-tls_error_name(int err)
-{
-	static const struct { int code; const char *name; } names[] = {
-		{ BR_ERR_BAD_PARAM, "bad parameter" },
-		{ BR_ERR_UNSUPPORTED_VERSION, "server does not do TLS 1.2" },
-		{ BR_ERR_BAD_VERSION, "bad protocol version" },
-		{ BR_ERR_BAD_MAC, "bad record MAC" },
-		{ BR_ERR_NO_RANDOM, "no entropy" },
-		{ BR_ERR_UNEXPECTED, "unexpected message" },
-		{ BR_ERR_BAD_HANDSHAKE, "bad handshake message" },
-		{ BR_ERR_BAD_CIPHER_SUITE, "no common ECDHE+AEAD cipher suite" },
-		{ BR_ERR_BAD_SIGNATURE, "bad server key exchange signature" },
-		{ BR_ERR_IO, "I/O error" },
-		{ BR_ERR_X509_EXPIRED, "certificate expired or not yet valid" },
-		{ BR_ERR_X509_BAD_SERVER_NAME, "certificate does not match the name" },
-		{ BR_ERR_X509_NOT_TRUSTED, "certificate chain not trusted" },
-		{ BR_ERR_X509_NOT_CA, "issuer is not a CA" },
-		{ BR_ERR_X509_BAD_SIGNATURE, "bad certificate signature" },
-		{ BR_ERR_X509_WEAK_PUBLIC_KEY, "weak public key" },
-		{ BR_ERR_X509_UNSUPPORTED, "unsupported certificate feature" },
-		{ BR_ERR_X509_CRITICAL_EXTENSION, "unknown critical extension" },
-		{ BR_ERR_X509_FORBIDDEN_KEY_USAGE, "key usage forbids TLS server" },
-		{ BR_ERR_X509_EMPTY_CHAIN, "empty certificate chain" },
-		{ BR_ERR_X509_TIME_UNKNOWN, "no time to check validity against" },
-	};
-	size_t i;
-
-	if (err >= BR_ERR_SEND_FATAL_ALERT)
-		return "sent fatal alert";
-	if (err >= BR_ERR_RECV_FATAL_ALERT)
-		return "server sent fatal alert";
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (names[i].code == err)
-			return names[i].name;
-	return err >= BR_ERR_X509_OK && err < 64 ? "certificate error" : "TLS error";
-}
-
-static int
-is_auth_error(int err)
-{
-	return err > BR_ERR_X509_OK && err < 64;
-}
 
 static uint16_t
 next_id(void)
@@ -134,43 +84,10 @@ next_id(void)
 	return (uint16_t)(rng_state >> 8);
 }
 
-static void
-tls_setup(struct upstream_conn *c, const br_x509_trust_anchor *tas, size_t ntas)
-{
-	br_ssl_engine_context *eng = &c->sc.eng;
-	static const br_hash_class *const hashes[] = {
-		&br_sha1_vtable, &br_sha224_vtable, &br_sha256_vtable,
-		&br_sha384_vtable, &br_sha512_vtable,
-	};
-	size_t i;
-
-	br_ssl_client_zero(&c->sc);
-	br_ssl_engine_set_versions(eng, BR_TLS12, BR_TLS12);
-	br_ssl_engine_set_suites(eng, suites, sizeof(suites) / sizeof(suites[0]));
-	br_ssl_engine_set_default_ec(eng);
-	br_ssl_engine_set_default_rsavrfy(eng);
-	br_ssl_engine_set_default_ecdsa(eng);
-	br_ssl_engine_set_prf_sha256(eng, &br_tls12_sha256_prf);
-	br_ssl_engine_set_prf_sha384(eng, &br_tls12_sha384_prf);
-	br_ssl_engine_set_default_aes_gcm(eng);
-	br_ssl_engine_set_default_chapol(eng);
-
-	br_x509_minimal_init(&c->xc, &br_sha256_vtable, tas, ntas);
-	for (i = 0; i < sizeof(hashes) / sizeof(hashes[0]); i++) {
-		int id = (int)((hashes[i]->desc >> BR_HASHDESC_ID_OFF) & BR_HASHDESC_ID_MASK);
-		br_ssl_engine_set_hash(eng, id, hashes[i]);
-		br_x509_minimal_set_hash(&c->xc, id, hashes[i]);
-	}
-	br_x509_minimal_set_rsa(&c->xc, br_ssl_engine_get_rsavrfy(eng));
-	br_x509_minimal_set_ecdsa(&c->xc, br_ssl_engine_get_ec(eng), br_ssl_engine_get_ecdsa(eng));
-	br_ssl_engine_set_x509(eng, &c->xc.vtable);
-	br_ssl_engine_set_buffers_bidi(eng, c->iobuf, TLS_IN_SIZE, c->iobuf + TLS_IN_SIZE, TLS_OUT_SIZE);
-}
-
 size_t
 up_memory(const struct conf *cf)
 {
-	size_t per_conn = sizeof(struct upstream_conn) + TLS_IN_SIZE + TLS_OUT_SIZE + FRAME_BUF_SIZE;
+	size_t per_conn = sizeof(struct upstream_conn) + TLS_IN_SIZE + TLS_OUT_BYTES + FRAME_BUF_SIZE;
 
 	return (size_t)cf->ns_count * cf->pool_size * per_conn;
 }
@@ -187,8 +104,14 @@ up_init(const struct conf *cf, const br_x509_trust_anchor *tas, size_t ntas)
 	if (conns == NULL)
 		return -1;
 	for (i = 0; i < ns_count; i++) {
-		nameservers[i].cf = &cf->ns[i];
-		nameservers[i].pool = &conns[(size_t)i * cf->pool_size];
+		struct nameserver *ns = &nameservers[i];
+		int j;
+
+		ns->cf = &cf->ns[i];
+		ns->pool = &conns[(size_t)i * cf->pool_size];
+		for (j = 0; j < cf->pin_count; j++)
+			if (strcasecmp(cf->pins[j].name, ns->cf->name) == 0 && ns->npins < MAX_PINS)
+				ns->pins[ns->npins++] = cf->pins[j].key;
 	}
 	for (i = 0; i < conn_count; i++) {
 		struct upstream_conn *c = &conns[i];
@@ -196,11 +119,12 @@ up_init(const struct conf *cf, const br_x509_trust_anchor *tas, size_t ntas)
 		c->index = (uint16_t)i;
 		c->fd = -1;
 		c->ns = &nameservers[i / cf->pool_size];
-		c->iobuf = malloc(TLS_IN_SIZE + TLS_OUT_SIZE);
+		c->iobuf = malloc(TLS_IN_SIZE + TLS_OUT_BYTES);
 		c->asm.buf = malloc(FRAME_BUF_SIZE);
 		if (c->iobuf == NULL || c->asm.buf == NULL)
 			return -1;
-		tls_setup(c, tas, ntas);
+		tls_init(&c->tls, c->iobuf, TLS_IN_SIZE, c->iobuf + TLS_IN_SIZE, TLS_OUT_BYTES,
+		    tas, ntas);
 	}
 	if (port_entropy(&rng_state, sizeof(rng_state)) != 0 || rng_state == 0)
 		rng_state = (uint32_t)port_now_us() | 1;
@@ -272,6 +196,7 @@ conn_fail(struct upstream_conn *c, uint64_t now, const char *why, int auth)
 		    ns->cf->text, c->index, why, moved);
 	} else if (auth) {
 		ns->st.auth_failures++;
+		ns->have_session = 0;
 		log_error("upstream: AUTHENTICATION FAILED ns=%s conn=%u reason=\"%s\": "
 		    "no query was sent on this connection", ns->cf->text, c->index, why);
 		rest_nameserver(ns, now);
@@ -288,12 +213,11 @@ conn_fail(struct upstream_conn *c, uint64_t now, const char *why, int auth)
 static void
 conn_start_tls(struct upstream_conn *c, uint64_t now)
 {
-	unsigned char seed[32];
+	struct nameserver *ns = c->ns;
 
-	if (port_entropy(seed, sizeof(seed)) == 0)
-		br_ssl_engine_inject_entropy(&c->sc.eng, seed, sizeof(seed));
-	if (!br_ssl_client_reset(&c->sc, c->ns->cf->name, 0)) {
-		conn_fail(c, now, tls_error_name(br_ssl_engine_last_error(&c->sc.eng)), 0);
+	if (tls_start(&c->tls, ns->cf->name, ns->pins, ns->npins,
+	    ns->have_session ? &ns->session : NULL) != 0) {
+		conn_fail(c, now, tls_error_name(br_ssl_engine_last_error(&c->tls.sc.eng)), 0);
 		return;
 	}
 	c->state = CONN_HANDSHAKING;
@@ -329,7 +253,7 @@ conn_open(struct upstream_conn *c, uint64_t now)
 static void
 conn_close(struct upstream_conn *c, uint64_t now)
 {
-	br_ssl_engine_close(&c->sc.eng);
+	br_ssl_engine_close(&c->tls.sc.eng);
 	c->state = CONN_CLOSING;
 	c->deadline = now + CLOSE_GRACE_US;
 	conn_run(c, now);
@@ -409,9 +333,9 @@ read_answers(struct upstream_conn *c, uint64_t now)
 {
 	struct answer_ctx ctx = { c, now };
 	size_t avail;
-	uint8_t *buf = br_ssl_engine_recvapp_buf(&c->sc.eng, &avail);
+	uint8_t *buf = br_ssl_engine_recvapp_buf(&c->tls.sc.eng, &avail);
 
-	br_ssl_engine_recvapp_ack(&c->sc.eng, frame_feed(&c->asm, buf, avail, answer_cb, &ctx));
+	br_ssl_engine_recvapp_ack(&c->tls.sc.eng, frame_feed(&c->asm, buf, avail, answer_cb, &ctx));
 }
 
 /* Copy queued queries into the engine, each framed with its length
@@ -423,7 +347,7 @@ static int
 write_queries(struct upstream_conn *c, uint64_t now)
 {
 	size_t room, put = 0;
-	uint8_t *buf = br_ssl_engine_sendapp_buf(&c->sc.eng, &room);
+	uint8_t *buf = br_ssl_engine_sendapp_buf(&c->tls.sc.eng, &room);
 	struct pending_query *pq;
 
 	while ((pq = c->sendq.head) != NULL && 2 + (size_t)pq->qlen <= room - put) {
@@ -439,8 +363,8 @@ write_queries(struct upstream_conn *c, uint64_t now)
 	}
 	if (put == 0)
 		return 0;
-	br_ssl_engine_sendapp_ack(&c->sc.eng, put);
-	br_ssl_engine_flush(&c->sc.eng, 0);
+	br_ssl_engine_sendapp_ack(&c->tls.sc.eng, put);
+	br_ssl_engine_flush(&c->tls.sc.eng, 0);
 	return 1;
 }
 
@@ -448,7 +372,7 @@ write_queries(struct upstream_conn *c, uint64_t now)
 static void
 conn_run(struct upstream_conn *c, uint64_t now)
 {
-	br_ssl_engine_context *eng = &c->sc.eng;
+	br_ssl_engine_context *eng = &c->tls.sc.eng;
 
 	for (;;) {
 		unsigned st = br_ssl_engine_current_state(eng);
@@ -468,7 +392,7 @@ conn_run(struct upstream_conn *c, uint64_t now)
 				else
 					conn_fail(c, now, "closed by server", 0);
 			} else {
-				conn_fail(c, now, tls_error_name(err), is_auth_error(err));
+				conn_fail(c, now, tls_error_name(err), tls_is_auth_error(err));
 			}
 			return;
 		}
@@ -502,12 +426,20 @@ conn_run(struct upstream_conn *c, uint64_t now)
 			progress = 1;
 		}
 		if ((st & BR_SSL_SENDAPP) && c->state == CONN_HANDSHAKING) {
+			int resumed = tls_resumed(&c->tls);
+
 			c->state = CONN_READY;
 			c->ns->st.handshakes++;
+			c->ns->st.resumed += (uint64_t)resumed;
 			c->ns->fails = 0;
 			c->ns->rest_until = 0;
 			c->last_rx = c->idle_since = now;
-			log_info("upstream: connected ns=%s conn=%u", c->ns->cf->text, c->index);
+			/* Keep the session: the next connection resumes it and skips
+			 * the certificate work. */
+			br_ssl_engine_get_session_parameters(eng, &c->ns->session);
+			c->ns->have_session = 1;
+			log_info("upstream: connected ns=%s conn=%u%s", c->ns->cf->text, c->index,
+			    resumed ? " (resumed session)" : "");
 			progress = 1;
 		}
 		if ((st & BR_SSL_SENDAPP) && c->state == CONN_READY && c->sendq.head != NULL)
@@ -733,6 +665,10 @@ dispatch(uint64_t now)
 	struct pending_query *pq;
 	struct upstream_conn *c;
 
+	/* Connections are opened for queries, never ahead of them: an idle
+	 * proxy holds none open. */
+	if (waiting.head == NULL)
+		return;
 	while ((pq = waiting.head) != NULL && (c = pick_conn()) != NULL)
 		assign(c, pq);
 	if (grow_pool(now) || waiting.head == NULL)
@@ -845,7 +781,7 @@ up_prepare(uint64_t now)
 		if (c->state == CONN_CONNECTING) {
 			events = POLLOUT;
 		} else {
-			unsigned st = br_ssl_engine_current_state(&c->sc.eng);
+			unsigned st = br_ssl_engine_current_state(&c->tls.sc.eng);
 
 			if (st & BR_SSL_SENDREC)
 				events |= POLLOUT;
@@ -879,7 +815,7 @@ up_shutdown(void)
 
 		if (c->state == CONN_READY) {
 			/* Best effort close_notify; the process is leaving. */
-			br_ssl_engine_close(&c->sc.eng);
+			br_ssl_engine_close(&c->tls.sc.eng);
 			conn_run(c, port_now_us());
 		}
 		if (c->state != CONN_IDLE) {
@@ -905,12 +841,13 @@ up_log_stats(void)
 		}
 		log_stats("--- Stats of nameserver %s: queries %llu / answers %llu / "
 		    "failures %llu / auth_failures %llu / timeouts %llu / reconnects %llu / "
-		    "handshakes %llu / bad_answers %llu / inflight %u / connections %u / "
+		    "handshakes %llu / resumed %llu / bad_answers %llu / inflight %u / connections %u / "
 		    "srtt %.2fms%s",
 		    ns->cf->text, (unsigned long long)ns->st.queries,
 		    (unsigned long long)ns->st.answers, (unsigned long long)ns->st.failures,
 		    (unsigned long long)ns->st.auth_failures, (unsigned long long)ns->st.timeouts,
 		    (unsigned long long)ns->st.reconnects, (unsigned long long)ns->st.handshakes,
+		    (unsigned long long)ns->st.resumed,
 		    (unsigned long long)ns->st.bad_answers, inflight, open,
 		    ns->srtt_us / 1000.0, ns_resting(ns, port_now_us()) ? " / resting" : "");
 	}
