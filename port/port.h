@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 /* Monotonic time in microseconds; only differences mean anything. */
 uint64_t port_now_us(void);
@@ -26,6 +27,12 @@ void port_listen_opts(int fd, int family);
 
 /* Disable Nagle on a TCP socket: DNS messages are small and latency-bound. */
 void port_tcp_nodelay(int fd);
+
+/* Confine the process to dir (chroot(2) and chdir("/")), then leave every
+ * supplementary group but gid. Outside POSIX, present on every Unix. Both
+ * return 0, or -1 with errno set. */
+int port_chroot(const char *dir);
+int port_set_groups(gid_t gid);
 
 /* Name of this back end, for --version and the debug memory plan. */
 const char *port_name(void);

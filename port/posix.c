@@ -1,6 +1,10 @@
-/* Portable POSIX back end: what any Unix offers, with no extensions. */
+/* Portable POSIX back end: what any Unix offers. chroot(2) and setgroups(2)
+ * are outside POSIX but on every Unix; the feature macros below reveal them. */
+#define _DEFAULT_SOURCE
+#define _BSD_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <unistd.h>
 
 #include "port.h"
@@ -65,4 +69,16 @@ const char *
 port_name(void)
 {
 	return "posix";
+}
+
+int
+port_chroot(const char *dir)
+{
+	return chroot(dir) == 0 && chdir("/") == 0 ? 0 : -1;
+}
+
+int
+port_set_groups(gid_t gid)
+{
+	return setgroups(1, &gid);
 }

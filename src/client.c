@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "acl.h"
 #include "client.h"
 #include "dns.h"
 #include "log.h"
@@ -34,6 +35,7 @@ struct client_tcp {
 	uint32_t gen;           /* changes at every accept */
 	unsigned inflight;      /* its queries not yet answered */
 	int eof;                /* the client closed its side */
+	int denied;             /* outside --allow: every query gets REFUSED */
 	uint64_t idle_deadline; /* closed when idle past this */
 	size_t in_len;          /* bytes in in[] */
 	size_t skip;            /* bytes of an oversize query still to discard */
@@ -45,6 +47,7 @@ struct client_tcp {
 /* Where a query came from, to send its reply back. */
 struct origin {
 	int transport;
+	int denied;                     /* outside --allow */
 	struct listener *l;             /* UDP */
 	const union pq_addr *addr;      /* UDP */
 	socklen_t addrlen;
@@ -60,8 +63,8 @@ static unsigned free_count;
 static int listening = 1;      /* cleared at shutdown: no new queries */
 static uint8_t udp_buf[UDP_RECV_MAX]; /* one datagram at a time */
 static uint8_t reply_buf[DNS_QUERY_ROOM + 64]; /* replies the proxy makes itself */
-static uint64_t full_log_last, refuse_log_last;
-static unsigned full_log_suppressed, refuse_log_suppressed;
+static uint64_t full_log_last, refuse_log_last, acl_log_last;
+static unsigned full_log_suppressed, refuse_log_suppressed, acl_log_suppressed;
 
 static void tcp_close(struct client_tcp *c);
 
@@ -170,6 +173,17 @@ handle_query(const struct origin *o, const uint8_t *msg, size_t len, uint64_t no
 		break;
 	}
 	ls->requests++;
+	if (o->denied) {
+		/* Not forwarded: an open forwarder is an amplification tool. The
+		 * reply is no bigger than the query. */
+		ls->answered++;
+		stats.acl_refused++;
+		if (log_ratelimit(&acl_log_last, &acl_log_suppressed))
+			log_info("client: refused a query from outside --allow suppressed=%u",
+			    acl_log_suppressed);
+		reply_error(o, msg, len, &qi, DNS_RCODE_REFUSED, now);
+		return;
+	}
 	if (len > DNS_QUERY_MAX) {
 		ls->answered++;
 		stats.refused++;
@@ -189,6 +203,14 @@ handle_query(const struct origin *o, const uint8_t *msg, size_t len, uint64_t no
 	}
 	memcpy(pq->query, msg, len);
 	pq->qlen = (uint16_t)len;
+	if (qi.has_edns) {
+		/* Pad to hide the query's length (RFC 7830, RFC 8467), and ask the
+		 * server how long it keeps idle connections (RFC 7828). */
+		size_t padded = dns_pad_query(pq->query, len, sizeof(pq->query), qi.opt_off);
+
+		if (padded != 0)
+			pq->qlen = (uint16_t)padded;
+	}
 	pq->qend = qi.qend;
 	pq->client_id = qi.id;
 	pq->udp_size = qi.udp_size;
@@ -300,6 +322,7 @@ udp_event(void *obj, uint32_t gen, short revents, uint64_t now)
 		o.l = l;
 		o.addr = &from;
 		o.addrlen = fromlen;
+		o.denied = !acl_allows(conf->allow, conf->allow_count, &from.sa);
 		handle_query(&o, udp_buf, (size_t)n, now);
 	}
 }
@@ -330,6 +353,7 @@ tcp_parse(struct client_tcp *c, uint64_t now)
 	memset(&o, 0, sizeof(o));
 	o.transport = PQ_TCP;
 	o.c = c;
+	o.denied = c->denied;
 	while (c->fd != -1 && !tcp_backpressured(c)) {
 		size_t left = c->in_len - used, mlen;
 
@@ -481,6 +505,7 @@ accept_event(void *obj, uint32_t gen, short revents, uint64_t now)
 		c->fd = fd;
 		c->inflight = 0;
 		c->eof = 0;
+		c->denied = !acl_allows(conf->allow, conf->allow_count, &from.sa);
 		c->in_len = c->skip = 0;
 		c->out_off = c->out_len = 0;
 		c->idle_deadline = now + (uint64_t)conf->tcp_idle_ms * 1000;

@@ -35,6 +35,8 @@ struct option_def {
 static int set_nameserver(struct conf *, const struct option_def *, const char *, char *, size_t);
 static int set_listen(struct conf *, const struct option_def *, const char *, char *, size_t);
 static int set_pin(struct conf *, const struct option_def *, const char *, char *, size_t);
+static int set_allow(struct conf *, const struct option_def *, const char *, char *, size_t);
+static int set_user(struct conf *, const struct option_def *, const char *, char *, size_t);
 static int set_uint(struct conf *, const struct option_def *, const char *, char *, size_t);
 static int set_seconds(struct conf *, const struct option_def *, const char *, char *, size_t);
 static int set_flag(struct conf *, const struct option_def *, const char *, char *, size_t);
@@ -51,6 +53,9 @@ static const struct option_def options[] = {
 	{ "pin", 0, "PINS", ARG_VALUE, set_pin, 0, 0, 0, "NAME=sha256/BASE64",
 	  "accept NAME's certificate only with this public key (SHA-256 of its\n"
 	  "SubjectPublicKeyInfo, RFC 7858 4.2; repeatable)" },
+	{ "allow", 0, "ALLOW", ARG_VALUE, set_allow, 0, 0, 0, "CIDR",
+	  "answer clients in this prefix (repeatable; default: loopback, RFC 1918,\n"
+	  "RFC 6598, link-local, IPv6 ULA); others get REFUSED" },
 	{ "port", 'p', "PORT", ARG_VALUE, set_uint, F(port), 1, 65535, "PORT",
 	  "port to listen on for DNS queries (default 15353)" },
 	{ "tcp", 't', "ENABLE_TCP", ARG_FLAG, set_flag, F(tcp), 0, 0, NULL,
@@ -69,6 +74,10 @@ static const struct option_def options[] = {
 	  "seconds between stats lines (default 60)" },
 	{ "pool-size", 0, "POOL_SIZE", ARG_VALUE, set_uint, F(pool_size), 1, MAX_POOL_SIZE, "N",
 	  "TLS connections per nameserver, at most (default 2)" },
+	{ "user", 0, "DROP_USER", ARG_VALUE, set_user, F(user), 0, 0, "NAME",
+	  "after binding, drop root and run as this user" },
+	{ "chroot", 0, "CHROOT_DIR", ARG_VALUE, set_path, F(chroot), 0, 0, "DIR",
+	  "after binding, confine the process to DIR (with --user)" },
 	{ "ca-file", 0, "CA_FILE", ARG_VALUE, set_path, F(ca_file), 0, 0, "FILE",
 	  "trust the PEM roots in FILE instead of the compiled-in bundle" },
 	{ "timeout", 0, "TIMEOUT", ARG_VALUE, set_seconds, F(timeout_ms), 100, 60000, "SECONDS",
@@ -369,6 +378,43 @@ set_pin(struct conf *conf, const struct option_def *o, const char *v, char *err,
 }
 
 static int
+add_allow(struct conf *conf, const char *item, char *err, size_t errlen)
+{
+	if (conf->allow_count >= MAX_ALLOW) {
+		errf(err, errlen, "more than %d prefixes", MAX_ALLOW);
+		return -1;
+	}
+	if (acl_parse(item, &conf->allow[conf->allow_count]) != 0) {
+		errf(err, errlen, "'%.60s' is not an address or ADDR/BITS prefix "
+		    "(with no host bits set)", item);
+		return -1;
+	}
+	conf->allow_count++;
+	return 0;
+}
+
+static int
+set_allow(struct conf *conf, const struct option_def *o, const char *v, char *err, size_t errlen)
+{
+	(void)o;
+	return for_each_item(conf, v, err, errlen, add_allow);
+}
+
+static int
+set_user(struct conf *conf, const struct option_def *o, const char *v, char *err, size_t errlen)
+{
+	size_t n = strlen(v);
+
+	(void)o;
+	if (n == 0 || n >= sizeof(conf->user) || strpbrk(v, " \t#:/") != NULL) {
+		errf(err, errlen, "'%.60s' is not a user name", v);
+		return -1;
+	}
+	memcpy(conf->user, v, n + 1);
+	return 0;
+}
+
+static int
 set_uint(struct conf *conf, const struct option_def *o, const char *v, char *err, size_t errlen)
 {
 	unsigned long n;
@@ -481,6 +527,8 @@ apply(struct conf *conf, const struct option_def *o, const char *value,
 			conf->listen_count = 0;
 		else if (o->set == set_pin)
 			conf->pin_count = 0;
+		else if (o->set == set_allow)
+			conf->allow_count = 0;
 	}
 	conf->source[idx] = (unsigned char)src;
 	return o->set(conf, o, value, err, errlen);
@@ -523,6 +571,8 @@ conf_defaults(struct conf *conf)
 	for (i = 0; i < sizeof(default_ns) / sizeof(default_ns[0]); i++)
 		(void)add_nameserver(conf, default_ns[i], err, sizeof(err));
 	(void)add_listen(conf, "127.0.0.1", err, sizeof(err));
+	for (i = 0; acl_default[i] != NULL; i++)
+		(void)add_allow(conf, acl_default[i], err, sizeof(err));
 	conf->port = 15353;
 	conf->tcp = conf->udp = -1; /* not given: see conf_finish */
 	conf->stats_interval_s = DEF_STATS_INTERVAL_S;
@@ -840,6 +890,10 @@ conf_finish(struct conf *conf, char *err, size_t errlen)
 	}
 	for (i = 0; i < conf->listen_count; i++)
 		set_port(&conf->listen[i].addr, conf->port);
+	if (conf->chroot[0] != '\0' && conf->user[0] == '\0') {
+		errf(err, errlen, "--chroot: needs --user (a root process can leave a chroot)");
+		return -1;
+	}
 	/* A pin for a name no nameserver has is surely a typo: say so. */
 	for (i = 0; i < conf->pin_count; i++) {
 		int j, used = 0;
@@ -874,6 +928,16 @@ conf_print(const struct conf *conf, FILE *out)
 		fprintf(out, "pin %s\n", conf->pins[i].text);
 	for (i = 0; i < conf->listen_count; i++)
 		fprintf(out, "listen %s\n", conf->listen[i].text);
+	for (i = 0; i < conf->allow_count; i++) {
+		char text[64];
+
+		acl_format(&conf->allow[i], text, sizeof(text));
+		fprintf(out, "allow %s\n", text);
+	}
+	if (conf->user[0] != '\0')
+		fprintf(out, "user %s\n", conf->user);
+	if (conf->chroot[0] != '\0')
+		fprintf(out, "chroot %s\n", conf->chroot);
 	fprintf(out, "port %u\n", conf->port);
 	fprintf(out, "udp %s\n", conf->udp ? "yes" : "no");
 	fprintf(out, "tcp %s\n", conf->tcp ? "yes" : "no");

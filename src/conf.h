@@ -8,7 +8,8 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
-#include "limits.h"
+#include "acl.h"
+#include "bounds.h"
 #include "tls.h"
 
 #define CONF_NAME_MAX 254  /* an authentication name: a DNS name, 253 chars + NUL */
@@ -41,6 +42,8 @@ struct conf {
 	int listen_count;
 	struct conf_pin pins[MAX_PINS];
 	int pin_count;
+	struct acl_entry allow[MAX_ALLOW]; /* clients answered; others get REFUSED */
+	int allow_count;
 	unsigned port;
 	int tcp, udp;          /* -1 until given; conf_finish settles them to 0/1 */
 	int verbose, debug, stats;
@@ -55,6 +58,8 @@ struct conf {
 	char logfile[CONF_PATH_MAX];
 	char ca_file[CONF_PATH_MAX];
 	char config_file[CONF_PATH_MAX];
+	char user[64];         /* drop root to this user after binding */
+	char chroot[CONF_PATH_MAX];
 	int check;             /* --check: print the settings and exit */
 	/* Which source last set each option (enum conf_source), so that a list
 	 * given by a stronger source replaces rather than extends a weaker one. */

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "dns.h"
-#include "limits.h"
+#include "bounds.h"
 
 #define FLAG_QR 0x80 /* byte 2 */
 #define FLAG_TC 0x02 /* byte 2 */
@@ -238,4 +238,72 @@ dns_truncate(uint8_t *out, size_t cap, const uint8_t *answer, size_t alen,
 		put_opt(out + qend, ttl);
 	}
 	return n;
+}
+
+size_t
+dns_pad_query(uint8_t *msg, size_t len, size_t cap, uint16_t opt_off)
+{
+	size_t rd, rdlen, r, w, end, pad;
+
+	if (opt_off == 0 || (size_t)opt_off + 11 > len)
+		return 0;
+	rd = (size_t)opt_off + 11;
+	rdlen = dns_get16(msg + opt_off + 9);
+	if (rd + rdlen != len)
+		return 0; /* not the last record */
+	/* Keep every option but padding and keepalive, in place. */
+	for (r = w = rd; r < len;) {
+		size_t olen;
+		uint16_t code;
+
+		if (r + 4 > len)
+			return 0;
+		code = dns_get16(msg + r);
+		olen = dns_get16(msg + r + 2);
+		if (r + 4 + olen > len)
+			return 0;
+		if (code != DNS_OPT_PADDING && code != DNS_OPT_KEEPALIVE) {
+			memmove(msg + w, msg + r, 4 + olen);
+			w += 4 + olen;
+		}
+		r += 4 + olen;
+	}
+	end = w + 8; /* with the keepalive and padding option headers */
+	pad = (DNS_PAD_BLOCK - end % DNS_PAD_BLOCK) % DNS_PAD_BLOCK;
+	if (end + pad > cap || end + pad > DNS_MSG_MAX)
+		return 0;
+	dns_put16(msg + w, DNS_OPT_KEEPALIVE);
+	dns_put16(msg + w + 2, 0);
+	dns_put16(msg + w + 4, DNS_OPT_PADDING);
+	dns_put16(msg + w + 6, (uint16_t)pad);
+	memset(msg + end, 0, pad);
+	dns_put16(msg + opt_off + 9, (uint16_t)(end + pad - rd));
+	return end + pad;
+}
+
+int
+dns_keepalive(const uint8_t *msg, size_t len, uint16_t qend)
+{
+	uint16_t opt_off = 0;
+	size_t off = qend != 0 ? qend : DNS_HEADER_LEN, rd, end;
+	unsigned count;
+
+	if (len < DNS_HEADER_LEN || dns_get16(msg + 10) == 0)
+		return -1;
+	count = (unsigned)dns_get16(msg + 6) + dns_get16(msg + 8);
+	if (skip_rrs(msg, len, &off, count, NULL) != 0 ||
+	    skip_rrs(msg, len, &off, dns_get16(msg + 10), &opt_off) != 0 || opt_off == 0)
+		return -1;
+	rd = (size_t)opt_off + 11;
+	end = rd + dns_get16(msg + opt_off + 9);
+	while (rd + 4 <= end) {
+		uint16_t code = dns_get16(msg + rd), olen = dns_get16(msg + rd + 2);
+
+		if (rd + 4 + olen > end)
+			return -1;
+		if (code == DNS_OPT_KEEPALIVE && olen == 2)
+			return dns_get16(msg + rd + 4);
+		rd += 4 + (size_t)olen;
+	}
+	return -1;
 }

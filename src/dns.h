@@ -15,6 +15,10 @@
 #define DNS_RCODE_REFUSED 5
 
 #define DNS_TYPE_OPT 41
+#define DNS_OPT_KEEPALIVE 11 /* edns-tcp-keepalive, RFC 7828 */
+#define DNS_OPT_PADDING 12   /* RFC 7830 */
+/* Queries are padded to a multiple of this (RFC 8467 §4.1). */
+#define DNS_PAD_BLOCK 128
 /* UDP payload size the proxy advertises in OPT records it writes itself:
  * the DNS Flag Day 2020 figure, safe on every path MTU. */
 #define DNS_EDNS_OUR_SIZE 1232
@@ -63,6 +67,18 @@ size_t dns_make_error(uint8_t *out, size_t cap, const uint8_t *query, size_t qle
  * client used EDNS. Returns the length, or 0 when out is too small. */
 size_t dns_truncate(uint8_t *out, size_t cap, const uint8_t *answer, size_t alen,
     uint16_t answer_qend, int client_edns);
+
+/* Prepare a query with EDNS for a TLS upstream: drop any Padding and
+ * edns-tcp-keepalive options the client sent, add an empty
+ * edns-tcp-keepalive (RFC 7828 §3.2.1) and a Padding option (RFC 7830)
+ * that makes the message a multiple of DNS_PAD_BLOCK bytes. Only when the
+ * OPT record at opt_off is the message's last record (so never under TSIG).
+ * Returns the new length, or 0 to leave the query as it is. */
+size_t dns_pad_query(uint8_t *msg, size_t len, size_t cap, uint16_t opt_off);
+
+/* The edns-tcp-keepalive timeout in an answer (RFC 7828 §3.3.2: units of
+ * 100 ms), or -1 when it has none. */
+int dns_keepalive(const uint8_t *msg, size_t len, uint16_t qend);
 
 static inline uint16_t
 dns_get16(const uint8_t *p)

@@ -5,10 +5,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ca.h"
@@ -107,6 +109,35 @@ expire_queries(uint64_t now)
 		loop_deadline(pq->deadline_us);
 }
 
+/* After binding: chroot if asked, then become --user. A process asked to
+ * drop root that cannot does not go on as root. */
+static void
+drop_privileges(const struct conf *conf)
+{
+	const struct passwd *pw;
+	uid_t uid;
+	gid_t gid;
+
+	if (conf->user[0] == '\0') {
+		if (geteuid() == 0)
+			log_warnx("running as root: use --user to drop privileges after binding");
+		return;
+	}
+	if ((pw = getpwnam(conf->user)) == NULL)
+		fatalx("--user: no user '%s'", conf->user);
+	uid = pw->pw_uid;
+	gid = pw->pw_gid;
+	tzset(); /* log timestamps keep the local zone inside a chroot */
+	if (conf->chroot[0] != '\0' && port_chroot(conf->chroot) != 0)
+		fatalx("--chroot %s: %s", conf->chroot, strerror(errno));
+	if (port_set_groups(gid) != 0 || setgid(gid) != 0 || setuid(uid) != 0)
+		fatalx("--user %s: cannot drop privileges: %s", conf->user, strerror(errno));
+	if (uid != 0 && (setuid(0) != -1 || geteuid() == 0))
+		fatalx("--user %s: root could be regained after dropping it", conf->user);
+	log_info("running as user=%s uid=%u gid=%u%s%s", conf->user, (unsigned)uid,
+	    (unsigned)gid, conf->chroot[0] != '\0' ? " chroot=" : "", conf->chroot);
+}
+
 static void
 log_memory_plan(const struct conf *conf)
 {
@@ -167,6 +198,7 @@ main(int argc, char **argv)
 		fatalx("out of memory reserving buffers (see --max-inflight, --max-tcp-clients, --pool-size)");
 	if (client_init(&conf, err, sizeof(err)) != 0)
 		fatalx("%s", err);
+	drop_privileges(&conf);
 	log_memory_plan(&conf);
 
 	log_info("dns-tls-proxy %s started port=%u udp=%s tcp=%s nameservers=%d pool=%u anchors=%zu",

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <uthash.h>
 
-#include "limits.h"
+#include "bounds.h"
 
 struct pending_query;
 

@@ -48,12 +48,13 @@ stats_log(uint64_t now)
 	log_listener("UDP listener", &stats.udp, &last.udp, secs);
 	log_listener("TCP listener", &stats.tcp, &last.tcp, secs);
 	log_stats("--- Stats of errors: servfail %llu / timeouts %llu / fast_fail %llu / "
-	    "formerr %llu / notimp %llu / refused %llu / dropped %llu / truncated %llu / "
+	    "formerr %llu / notimp %llu / refused %llu / acl_refused %llu / dropped %llu / truncated %llu / "
 	    "table_full %llu / tcp_refused %llu / tcp_slow %llu / tcp_idle %llu / "
 	    "unmatched %llu / send_errors %llu",
 	    (unsigned long long)stats.servfail, (unsigned long long)stats.timeouts,
 	    (unsigned long long)stats.fast_fail, (unsigned long long)stats.formerr,
 	    (unsigned long long)stats.notimp, (unsigned long long)stats.refused,
+	    (unsigned long long)stats.acl_refused,
 	    (unsigned long long)stats.dropped, (unsigned long long)stats.truncated,
 	    (unsigned long long)stats.table_full, (unsigned long long)stats.tcp_refused,
 	    (unsigned long long)stats.tcp_slow, (unsigned long long)stats.tcp_idle,

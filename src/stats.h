@@ -20,6 +20,7 @@ struct stats {
 	uint64_t formerr;     /* malformed queries answered FORMERR */
 	uint64_t notimp;      /* opcodes other than QUERY */
 	uint64_t refused;     /* queries too large to hold */
+	uint64_t acl_refused; /* queries from clients --allow does not cover */
 	uint64_t dropped;     /* no header, QR set, zero-length TCP message */
 	uint64_t truncated;   /* UDP answers sent with TC set */
 	uint64_t table_full;  /* no free pending slot */

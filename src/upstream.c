@@ -52,6 +52,7 @@ struct upstream_conn {
 	uint64_t deadline;       /* CONNECTING/HANDSHAKING/CLOSING: give up then */
 	uint64_t last_rx;        /* READY: last answer, or the handshake's end */
 	uint64_t idle_since;     /* READY with nothing in flight since */
+	uint64_t idle_us;        /* close when idle this long (the server may lower it) */
 	int can_read;            /* poll reported readable; cleared on EAGAIN */
 	struct pq_list sendq;    /* assigned, not yet wholly written to the engine */
 	struct pq_list sent;     /* written, awaiting answers, oldest first */
@@ -296,6 +297,14 @@ handle_answer(struct upstream_conn *c, uint8_t *msg, size_t len, uint64_t now)
 	}
 	c->ns->st.answers++;
 	update_srtt(c->ns, now - pq->sent_us);
+	/* RFC 7828 §3.3.2: the server says how long it keeps an idle
+	 * connection; close ours before then (a value of 0: close when idle). */
+	if (dns_get16(msg + 10) != 0) {
+		int keepalive = dns_keepalive(msg, len, qend);
+
+		if (keepalive >= 0 && (uint64_t)keepalive * 100000 < c->idle_us)
+			c->idle_us = (uint64_t)keepalive * 100000;
+	}
 	client_answer(pq, msg, len, qend, now);
 	pq_free(pq);
 	if (conn_load(c) == 0)
@@ -434,6 +443,7 @@ conn_run(struct upstream_conn *c, uint64_t now)
 			c->ns->fails = 0;
 			c->ns->rest_until = 0;
 			c->last_rx = c->idle_since = now;
+			c->idle_us = (uint64_t)conf->up_idle_ms * 1000;
 			/* Keep the session: the next connection resumes it and skips
 			 * the certificate work. */
 			br_ssl_engine_get_session_parameters(eng, &c->ns->session);
@@ -717,7 +727,7 @@ conn_deadline(const struct upstream_conn *c)
 		if (c->sent.count > 0)
 			return c->last_rx + (uint64_t)conf->timeout_ms * 1000 / 2;
 		if (c->sendq.count == 0)
-			return c->idle_since + (uint64_t)conf->up_idle_ms * 1000;
+			return c->idle_since + c->idle_us;
 		return 0;
 	case CONN_IDLE:
 		break;

@@ -9,7 +9,7 @@
 
 #include "dns.h"
 #include "frame.h"
-#include "limits.h"
+#include "bounds.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

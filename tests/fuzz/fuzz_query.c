@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "dns.h"
-#include "limits.h"
+#include "bounds.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

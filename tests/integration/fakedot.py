@@ -20,8 +20,11 @@ Modes:
   long-answer     answer with a length prefix larger than the message that
                   follows, then stall
 
+--keepalive UNITS adds an edns-tcp-keepalive option (RFC 7828, units of
+100 ms) to every answer.
+
 The log (one line per event) lets tests count connections and queries:
-  "conn N", "query N id=I", "closed N".
+  "conn N", "query N id=I conn=C len=L opts=11,12", "closed N".
 """
 import argparse
 import os
@@ -55,7 +58,28 @@ def question_end(msg):
     return pos + 5
 
 
-def answer_for(query, mode):
+def opt_codes(msg):
+    """EDNS option codes in the OPT record of a query (assumed last)."""
+    pos = question_end(msg)
+    qd, an, ns, ar = struct.unpack(">HHHH", msg[4:12])
+    codes = []
+    for _ in range(an + ns + ar):
+        if pos + 11 > len(msg):
+            break
+        name0 = msg[pos]
+        rtype, _cls, _ttl, rdlen = struct.unpack(">HHIH", msg[pos + 1:pos + 11])
+        rd = pos + 11
+        if name0 == 0 and rtype == 41:
+            p = rd
+            while p + 4 <= rd + rdlen:
+                code, olen = struct.unpack(">HH", msg[p:p + 4])
+                codes.append(str(code))
+                p += 4 + olen
+        pos = rd + rdlen
+    return ",".join(codes) or "-"
+
+
+def answer_for(query, mode, keepalive=None):
     qid = query[:2]
     qend = question_end(query)
     question = query[12:qend]
@@ -66,7 +90,11 @@ def answer_for(query, mode):
     flags = 0x8180 | (struct.unpack(">H", query[2:4])[0] & 0x0100)
     header = qid + struct.pack(">HHHHH", flags, 1, 1, 0, 0)
     rr = b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 60, 4) + bytes([192, 0, 2, 53])
-    return header + question + rr
+    if keepalive is None:
+        return header + question + rr
+    header = header[:10] + struct.pack(">H", 1)
+    opt = b"\x00" + struct.pack(">HHIH", 41, 1232, 0, 6) + struct.pack(">HHH", 11, 2, keepalive)
+    return header + question + rr + opt
 
 
 class BioConn:
@@ -135,7 +163,7 @@ class BioConn:
         self.sock.close()
 
 
-def serve(conn, cid, mode, n):
+def serve(conn, cid, mode, n, keepalive):
     answered = 0
     try:
         while True:
@@ -146,7 +174,8 @@ def serve(conn, cid, mode, n):
             if query is None:
                 break
             q = bump("query")
-            log("query %d id=%d conn=%d" % (q, struct.unpack(">H", query[:2])[0], cid))
+            log("query %d id=%d conn=%d len=%d opts=%s" % (
+                q, struct.unpack(">H", query[:2])[0], cid, len(query), opt_codes(query)))
             if mode == "stall":
                 continue
             if mode in ("close-after", "reset-after", "reset-mid", "prefix-close") and answered >= n:
@@ -168,7 +197,7 @@ def serve(conn, cid, mode, n):
                 conn.sendall(struct.pack(">H", len(msg) + 100) + msg)
                 continue
             else:
-                msg = answer_for(query, mode)
+                msg = answer_for(query, mode, keepalive)
             conn.sendall(struct.pack(">H", len(msg)) + msg)
             answered += 1
     except (OSError, ssl.SSLError, EOFError):
@@ -181,7 +210,7 @@ def serve(conn, cid, mode, n):
             pass
 
 
-def handle(ctx, raw, cid, mode, n):
+def handle(ctx, raw, cid, mode, n, keepalive):
     try:
         conn = BioConn(ctx, raw)
     except (OSError, ssl.SSLError, EOFError) as e:
@@ -189,7 +218,7 @@ def handle(ctx, raw, cid, mode, n):
         raw.close()
         return
     log("conn %d" % cid)
-    serve(conn, cid, mode, n)
+    serve(conn, cid, mode, n, keepalive)
 
 
 def main():
@@ -201,6 +230,7 @@ def main():
     ap.add_argument("--mode", default="ok")
     ap.add_argument("--n", type=int, default=1)
     ap.add_argument("--log", default="-")
+    ap.add_argument("--keepalive", type=int, default=None)
     args = ap.parse_args()
     LOG = sys.stdout if args.log == "-" else open(args.log, "a")
 
@@ -214,7 +244,7 @@ def main():
     while True:
         raw, _ = srv.accept()
         cid = bump("conn")
-        threading.Thread(target=handle, args=(ctx, raw, cid, args.mode, args.n), daemon=True).start()
+        threading.Thread(target=handle, args=(ctx, raw, cid, args.mode, args.n, args.keepalive), daemon=True).start()
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "dns.h"
-#include "limits.h"
+#include "bounds.h"
 #include "unit.h"
 
 #define T_A 1

@@ -1,8 +1,8 @@
 /* Every static limit of dns-tls-proxy, each with the reason for its number.
  * Run-time sizes (slots, clients, pool) come from the configuration; these
  * are the fixed bounds and the defaults those sizes start from. */
-#ifndef LIMITS_H
-#define LIMITS_H
+#ifndef BOUNDS_H
+#define BOUNDS_H
 
 /* DNS header size (RFC 1035 §4.1.1): anything shorter cannot carry an ID. */
 #define DNS_HEADER_LEN 12
@@ -61,6 +61,9 @@
 /* SPKI pins (RFC 7858 §4.2), all names together: a provider rotating keys
  * publishes two or three per name. */
 #define MAX_PINS 16
+
+/* Allowed client prefixes (--allow): the nine private defaults and room. */
+#define MAX_ALLOW 32
 
 /* Listen addresses, each with a UDP and a TCP socket. */
 #define MAX_LISTEN 8

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Security and privacy features, each shown to work and to refuse:
+# SPKI pinning (right pin accepted, wrong pin refused as an authentication
+# failure), the build-time clock floor (a 1970 clock still validates), query
+# padding and edns-tcp-keepalive as the upstream sees them, honouring the
+# server's keepalive, TLS session resumption, the client ACL, dropping root,
+# and the hardened build.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/proxy.sh"
+t_init security
+p_setup
+pin_of() { # CERT -> sha256/BASE64 of its SubjectPublicKeyInfo, as in the README
+    openssl x509 -in "$1" -pubkey -noout | openssl pkey -pubin -outform der |
+        openssl dgst -sha256 -binary | base64
+}
+GOOD_PIN=sha256/$(pin_of "$T/server.pem")
+BAD_PIN=sha256/$(pin_of "$T/other-server.pem")
+proxy() { # NAME ARGS...
+    local name=$1
+    shift
+    P_PORT=$(t_free_port)
+    p_start "$name" -p "$P_PORT" --ca-file "$T/ca.pem" "$@"
+}
+
+# --- Pinning (RFC 7858 §4.2).
+proxy pin-good -n "$NS" --pin "dot.test=$GOOD_PIN"
+t_assert_eq "$(p_dig a.test +short)" 192.0.2.1 "right pin: answered"
+t_kill "$P_PID"
+proxy pin-rotation -n "$NS" --pin "dot.test=$BAD_PIN" --pin "dot.test=$GOOD_PIN"
+t_assert_eq "$(p_dig a.test +short)" 192.0.2.1 "one of two pins matches (key rotation): answered"
+t_kill "$P_PID"
+before=$(t_unbound_queries)
+proxy pin-bad -n "$NS" --pin "dot.test=$BAD_PIN"
+t_assert_eq "$(p_status "$(p_dig a.test)")" SERVFAIL "wrong pin: SERVFAIL"
+t_assert_eq "$(t_unbound_queries)" "$before" "wrong pin: no query reached the upstream"
+t_assert_match "$(grep 'AUTHENTICATION FAILED' "$P_LOG" | head -n 1)" 'public key matches no pin' \
+    "wrong pin: logged as an authentication failure"
+t_kill "$P_PID"
+
+# --- Boot-time clock: at 1970 the certificates still validate, against the
+# build time. (Far in the future they are expired: the clock is used.)
+if command -v faketime >/dev/null; then
+    export FAKETIME_DONT_FAKE_MONOTONIC=1 ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
+    P_PORT=$(t_free_port)
+    t_spawn clock-1970 faketime '1970-01-02 00:00:00' "$PROXY" -d -p "$P_PORT" -n "$NS" --ca-file "$T/ca.pem"
+    P_PID=$T_PID P_LOG=$T/clock-1970.log
+    t_wait_listen "$P_PORT" udp
+    t_assert_eq "$(p_dig a.test +short)" 192.0.2.1 "clock at 1970: certificate validated against the build time"
+    t_assert_match "$(cat "$P_LOG")" 'clock is before the build time' "clock at 1970: the floor is logged"
+    t_kill "$P_PID"
+    P_PORT=$(t_free_port)
+    t_spawn clock-2100 faketime '2100-01-01 00:00:00' "$PROXY" -d -p "$P_PORT" -n "$NS" --ca-file "$T/ca.pem"
+    P_PID=$T_PID P_LOG=$T/clock-2100.log
+    t_wait_listen "$P_PORT" udp
+    t_assert_eq "$(p_status "$(p_dig a.test)")" SERVFAIL "clock at 2100: certificate expired, refused"
+    t_kill "$P_PID"
+    unset FAKETIME_DONT_FAKE_MONOTONIC
+else
+    t_fail "faketime is not installed (apt-get install faketime)"
+fi
+
+# --- Padding and keepalive as the upstream sees them, and the server's
+# keepalive honoured (0.5 s here, against an 8 s default idle timeout).
+F_PORT=$(t_free_port)
+t_spawn fake python3 "$(dirname "$0")/fakedot.py" --port "$F_PORT" --cert "$T/server.pem" \
+    --key "$T/server.key" --mode ok --keepalive 5 --log "$T/fake.log"
+t_wait_listen "$F_PORT" tcp
+proxy padding -n "127.0.0.1:$F_PORT:dot.test"
+for name in a.test a-much-longer-name.example.test x.y.z.w.v.u.t.s.r.q.p.o.n.m.test; do
+    p_dig "$name" >/dev/null
+    p_dig "$name" +tcp >/dev/null
+done
+kdig @127.0.0.1 -p "$P_PORT" +retry=0 +padding=400 a.test >/dev/null # client's own padding replaced
+lens=$(sed -n 's/^query .* len=\([0-9]*\) opts=.*/\1/p' "$T/fake.log")
+t_assert_eq "$(wc -l <<<"$lens")" 7 "the upstream saw all 7 queries"
+t_assert_eq "$(awk '$1 % 128 != 0' <<<"$lens" | wc -l)" 0 "every query padded to a multiple of 128 bytes (lengths: $(echo $lens))"
+t_assert_eq "$(grep -c 'opts=.*11' "$T/fake.log")" 7 "every query carries edns-tcp-keepalive"
+t_assert_eq "$(grep -c 'opts=.*12' "$T/fake.log")" 7 "every query carries a Padding option"
+p_dig a.test +noedns >/dev/null
+t_assert_match "$(tail -n 1 "$T/fake.log")" 'len=24 opts=-' "a query without EDNS goes unchanged"
+start=$(t_now_us)
+t_wait_until 3 "the idle connection closed after the server's 0.5 s keepalive" \
+    bash -c "(( \$(grep -c '^closed' '$T/fake.log') >= \$(grep -c '^conn ' '$T/fake.log') ))" ||
+    t_fail "the connection was not closed within 3 s: the server's keepalive was ignored"
+t_pass "idle connection closed $(t_elapsed_ms "$start") ms after the last query (server keepalive 0.5 s; default 8 s)"
+t_kill "$P_PID"
+
+# --- Resumption: a forced reconnect (idle timeout) resumes the TLS session,
+# and an idle proxy does not reconnect on its own.
+proxy resume -n "$NS" --idle-timeout 0.3
+before=$(t_unbound_stat num.query.tls.resume)
+t_assert_eq "$(p_dig a.test +short)" 192.0.2.1 "first connection: answered"
+t_wait_until 5 "idle close" bash -c "! ss -Htn state established '( dport = :$U_PORT )' | grep -q ."
+t_assert_eq "$(p_dig a.test +short)" 192.0.2.1 "after the reconnect: answered"
+t_assert_eq "$(p_stat nameserver resumed)" 1 "the second handshake resumed the session"
+t_assert_le 1 "$(( $(t_unbound_stat num.query.tls.resume) - before ))" "unbound saw a query on a resumed session"
+t_wait_until 5 "idle close" bash -c "! ss -Htn state established '( dport = :$U_PORT )' | grep -q ."
+t_assert_eq "$(p_stat nameserver handshakes)" 2 "no connection opened while idle"
+t_kill "$P_PID"
+
+# --- Access control: only --allow'd clients are answered.
+proxy acl -n "$NS" --allow 127.0.0.2/32
+t_assert_eq "$(p_status "$(p_dig a.test)")" REFUSED "client outside --allow: REFUSED over UDP"
+t_assert_eq "$(p_status "$(p_dig a.test +tcp)")" REFUSED "client outside --allow: REFUSED over TCP"
+t_assert_eq "$(p_dig a.test +short -b 127.0.0.2)" 192.0.2.1 "client inside --allow: answered"
+t_assert_eq "$(p_stat errors acl_refused)" 2 "refused clients counted"
+t_kill "$P_PID"
+
+# --- Dropping root, with an empty chroot: nothing is needed from disk.
+if (($(id -u) == 0)); then
+    mkdir -p "$T/jail"
+    proxy drop -n "$NS" --user nobody --chroot "$T/jail"
+    t_assert_eq "$(awk '/^Uid:/ { print $2 $3 $4 $5 }' "/proc/$P_PID/status")" 65534655346553465534 \
+        "--user nobody: running as nobody"
+    t_assert_eq "$(readlink "/proc/$P_PID/root")" "$T/jail" "--chroot: confined to the jail"
+    t_assert_eq "$(p_dig a.test +short +tcp)" 192.0.2.1 "answers after dropping root in an empty chroot"
+    t_kill "$P_PID"
+fi
+
+# --- The build is hardened (not the sanitizer build: ASan replaces it).
+if ! nm "$PROXY" 2>/dev/null | grep -q __asan_init; then
+    t_assert_match "$(readelf -h "$PROXY")" 'Type: +DYN' "PIE"
+    t_assert_match "$(readelf -d "$PROXY")" 'BIND_NOW' "full RELRO (BIND_NOW)"
+    t_assert_match "$(readelf -l "$PROXY")" 'GNU_RELRO' "RELRO segment"
+    t_assert_match "$(nm -D "$PROXY")" '__stack_chk_fail' "stack protector"
+    t_assert_match "$(nm -D "$PROXY")" '__memcpy_chk|__snprintf_chk' "_FORTIFY_SOURCE"
+fi
