@@ -23,6 +23,8 @@
 /* A UDP datagram is read into a buffer this big so an oversize query is seen
  * whole (and refused) rather than silently cut. */
 #define UDP_RECV_MAX 65536
+/* Largest UDP payload over IPv4 (65535 - 20 - 8): the most a client can take. */
+#define UDP_PAYLOAD_MAX 65507
 
 /* Pending queries in flight, all clients together. Each slot is about
  * DNS_QUERY_ROOM + 200 bytes; 512 slots is about 0.7 MiB reserved, touched
@@ -88,6 +90,9 @@
 /* Work done per wake-up on one socket before others get a turn. */
 #define UDP_BURST 64
 #define ACCEPT_BURST 16
+/* accept() failing for want of descriptors or memory: wait this long before
+ * trying again rather than spin on a listener that stays readable. */
+#define ACCEPT_PAUSE_MS 100
 
 /* Log lines about a full table are limited to one per this interval. */
 #define LOG_RATELIMIT_MS 10000

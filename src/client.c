@@ -61,10 +61,10 @@ static struct client_tcp *clients;
 static unsigned *free_clients;  /* stack of free client indexes */
 static unsigned free_count;
 static int listening = 1;      /* cleared at shutdown: no new queries */
+static uint64_t accept_paused_until; /* after EMFILE and the like */
 static uint8_t udp_buf[UDP_RECV_MAX]; /* one datagram at a time */
 static uint8_t reply_buf[DNS_QUERY_ROOM + 64]; /* replies the proxy makes itself */
-static uint64_t full_log_last, refuse_log_last, acl_log_last;
-static unsigned full_log_suppressed, refuse_log_suppressed, acl_log_suppressed;
+static struct log_limit full_log, refuse_log, acl_log, accept_log;
 
 static void tcp_close(struct client_tcp *c);
 
@@ -151,6 +151,7 @@ handle_query(const struct origin *o, const uint8_t *msg, size_t len, uint64_t no
 	struct dns_query_info qi;
 	struct pending_query *pq;
 	struct listener_stats *ls = listener_stats_of(o->transport);
+	unsigned skipped;
 
 	switch (dns_check_query(msg, len, &qi)) {
 	case DNS_DROP:
@@ -178,9 +179,8 @@ handle_query(const struct origin *o, const uint8_t *msg, size_t len, uint64_t no
 		 * reply is no bigger than the query. */
 		ls->answered++;
 		stats.acl_refused++;
-		if (log_ratelimit(&acl_log_last, &acl_log_suppressed))
-			log_info("client: refused a query from outside --allow suppressed=%u",
-			    acl_log_suppressed);
+		if (log_ratelimit(&acl_log, &skipped))
+			log_info("client: refused a query from outside --allow (and %u more)", skipped);
 		reply_error(o, msg, len, &qi, DNS_RCODE_REFUSED, now);
 		return;
 	}
@@ -195,9 +195,9 @@ handle_query(const struct origin *o, const uint8_t *msg, size_t len, uint64_t no
 		ls->answered++;
 		stats.table_full++;
 		stats.servfail++;
-		if (log_ratelimit(&full_log_last, &full_log_suppressed))
+		if (log_ratelimit(&full_log, &skipped))
 			log_warnx("client: every pending slot is busy (max-inflight %u); "
-			    "answering SERVFAIL suppressed=%u", conf->max_inflight, full_log_suppressed);
+			    "answering SERVFAIL (and %u more)", conf->max_inflight, skipped);
 		reply_error(o, msg, len, &qi, DNS_RCODE_SERVFAIL, now);
 		return;
 	}
@@ -213,7 +213,9 @@ handle_query(const struct origin *o, const uint8_t *msg, size_t len, uint64_t no
 	}
 	pq->qend = qi.qend;
 	pq->client_id = qi.id;
-	pq->udp_size = qi.udp_size;
+	/* No UDP datagram carries more than 65507 bytes (IPv4): a client
+	 * claiming more still gets TC for anything bigger. */
+	pq->udp_size = qi.udp_size < UDP_PAYLOAD_MAX ? qi.udp_size : UDP_PAYLOAD_MAX;
 	pq->client_edns = qi.has_edns;
 	pq->transport = (uint8_t)o->transport;
 	if (o->transport == PQ_UDP) {
@@ -459,6 +461,14 @@ tcp_event(void *obj, uint32_t gen, short revents, uint64_t now)
 
 	if (c->fd == -1 || c->gen != gen)
 		return;
+	if (revents & (POLLERR | POLLHUP)) {
+		/* Reset or closed both ways: nothing more can be delivered, and
+		 * poll would report it again every turn. Its queries in flight
+		 * are dropped by generation when they come back. */
+		log_debug("client: TCP client gone fd=%d", c->fd);
+		tcp_close(c);
+		return;
+	}
 	if (revents & POLLOUT) {
 		tcp_flush(c, now);
 		if (c->fd == -1)
@@ -472,6 +482,7 @@ static void
 accept_event(void *obj, uint32_t gen, short revents, uint64_t now)
 {
 	struct listener *l = obj;
+	unsigned skipped;
 	int i;
 
 	(void)gen;
@@ -483,21 +494,28 @@ accept_event(void *obj, uint32_t gen, short revents, uint64_t now)
 		struct client_tcp *c;
 
 		if (fd == -1) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
-			    errno != ECONNABORTED)
-				log_warn("client: accept on %s", l->cf->text);
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ||
+			    errno == ECONNABORTED)
+				return;
+			/* Out of descriptors or memory: the connection stays in the
+			 * backlog and poll would say so at once, forever. Look
+			 * again a little later. */
+			accept_paused_until = now + ACCEPT_PAUSE_MS * 1000;
+			if (log_ratelimit(&accept_log, &skipped))
+				log_warn("client: accept on %s (pausing %d ms; and %u more)",
+				    l->cf->text, ACCEPT_PAUSE_MS, skipped);
 			return;
 		}
 		if (free_count == 0) {
 			close(fd);
 			stats.tcp_refused++;
-			if (log_ratelimit(&refuse_log_last, &refuse_log_suppressed)) {
+			if (log_ratelimit(&refuse_log, &skipped)) {
 				char peer[64];
 
 				addr_text(&from, peer, sizeof(peer));
 				log_warnx("client: TCP client limit reached (max-tcp-clients %u); "
-				    "closed connection from %s suppressed=%u",
-				    conf->max_tcp_clients, peer, refuse_log_suppressed);
+				    "closed connection from %s (and %u more)",
+				    conf->max_tcp_clients, peer, skipped);
 			}
 			continue;
 		}
@@ -525,6 +543,10 @@ client_prepare(uint64_t now)
 		 * the limit is accepted and closed at once, not left hanging. */
 		if (l->fd == -1 || !listening)
 			continue;
+		if (!l->is_udp && now < accept_paused_until) {
+			loop_deadline(accept_paused_until);
+			continue;
+		}
 		loop_watch(l->fd, POLLIN, l->is_udp ? udp_event : accept_event, l, 0);
 	}
 	for (i = 0; i < conf->max_tcp_clients; i++) {
@@ -566,7 +588,7 @@ client_prepare(uint64_t now)
 			}
 			loop_deadline(c->idle_deadline);
 		}
-		if (!c->eof && !tcp_backpressured(c))
+		if (!c->eof && !tcp_backpressured(c) && listening)
 			events |= POLLIN;
 		if (c->out_len > c->out_off)
 			events |= POLLOUT;
@@ -657,6 +679,16 @@ client_stop_listening(void)
 		}
 	}
 	listening = 0;
+}
+
+void
+client_flush_all(uint64_t now)
+{
+	unsigned i;
+
+	for (i = 0; i < conf->max_tcp_clients; i++)
+		if (clients[i].fd != -1 && clients[i].out_len > clients[i].out_off)
+			tcp_flush(&clients[i], now);
 }
 
 int

@@ -30,6 +30,8 @@ void client_fail(struct pending_query *pq, int rcode, uint64_t now);
 
 /* Stop taking new queries (shutdown): close the listeners. */
 void client_stop_listening(void);
+/* Write what TCP clients have queued, as far as their sockets take it. */
+void client_flush_all(uint64_t now);
 /* True when no TCP client has answers still to write. */
 int client_flushed(void);
 

@@ -133,14 +133,16 @@ fatalx(const char *fmt, ...)
 }
 
 int
-log_ratelimit(uint64_t *last_us, unsigned *suppressed)
+log_ratelimit(struct log_limit *l, unsigned *skipped)
 {
 	uint64_t now = port_now_us();
 
-	if (*last_us != 0 && now - *last_us < (uint64_t)LOG_RATELIMIT_MS * 1000) {
-		(*suppressed)++;
+	if (l->last_us != 0 && now - l->last_us < (uint64_t)LOG_RATELIMIT_MS * 1000) {
+		l->suppressed++;
 		return 0;
 	}
-	*last_us = now;
+	l->last_us = now;
+	*skipped = l->suppressed;
+	l->suppressed = 0;
 	return 1;
 }

@@ -24,9 +24,15 @@ void log_stats(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Start-up errors only: print one line and exit(1). */
 void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
-/* True at most once per LOG_RATELIMIT_MS for the event whose last time is
- * kept in *last_us; counts the suppressed calls in *suppressed. */
-int log_ratelimit(uint64_t *last_us, unsigned *suppressed);
+/* One rate-limited kind of log line. */
+struct log_limit {
+	uint64_t last_us;
+	unsigned suppressed;
+};
+
+/* True at most once per LOG_RATELIMIT_MS for this kind of line; then
+ * *skipped is how many were held back since the last one logged. */
+int log_ratelimit(struct log_limit *l, unsigned *skipped);
 
 #define log_error(...) log_msg(LOG_LEVEL_ERROR, __VA_ARGS__)
 #define log_warnx(...) log_msg(LOG_LEVEL_WARN, __VA_ARGS__)

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -138,6 +139,28 @@ drop_privileges(const struct conf *conf)
 	    (unsigned)gid, conf->chroot[0] != '\0' ? " chroot=" : "", conf->chroot);
 }
 
+/* Every descriptor the configuration can hold at once must fit under the
+ * process limit, or accept() would fail under load: raise the soft limit
+ * if the hard one allows, else refuse to start. */
+static void
+check_fd_limit(const struct conf *conf, unsigned loop_fds)
+{
+	/* stdio, the log file, the signal pipe, and a margin */
+	rlim_t need = (rlim_t)loop_fds + 3 + 1 + 2 + 8;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= need)
+		return;
+	if (rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need) {
+		rl.rlim_cur = need;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+			return;
+	}
+	fatalx("--max-tcp-clients %u with this configuration needs %llu file descriptors; "
+	    "the limit is %llu (ulimit -n)", conf->max_tcp_clients, (unsigned long long)need,
+	    (unsigned long long)rl.rlim_cur);
+}
+
 static void
 log_memory_plan(const struct conf *conf)
 {
@@ -162,9 +185,11 @@ main(int argc, char **argv)
 	static struct conf conf;
 	char err[CONF_ERR_MAX];
 	const br_x509_trust_anchor *tas = ca_bundle;
+	struct pending_query *pq;
 	br_x509_trust_anchor *loaded = NULL;
 	size_t ntas = ca_bundle_count, nloaded = 0;
 	uint64_t now, next_stats = 0, shutdown_by = 0;
+	unsigned loop_fds;
 	int i;
 
 	switch (conf_load(&conf, argc, argv, env_get, stdout, err, sizeof(err))) {
@@ -192,9 +217,11 @@ main(int argc, char **argv)
 	if (conf.logfile[0] != '\0' && log_open(conf.logfile) != 0)
 		fatalx("--logfile: cannot open %s: %s", conf.logfile, strerror(errno));
 
+	loop_fds = 1 + client_max_fds(&conf) + (unsigned)conf.ns_count * conf.pool_size;
+	check_fd_limit(&conf, loop_fds);
 	setup_signals();
 	if (pq_init(conf.max_inflight) != 0 || up_init(&conf, tas, ntas) != 0 ||
-	    loop_init(1 + client_max_fds(&conf) + (unsigned)conf.ns_count * conf.pool_size) != 0)
+	    loop_init(loop_fds) != 0)
 		fatalx("out of memory reserving buffers (see --max-inflight, --max-tcp-clients, --pool-size)");
 	if (client_init(&conf, err, sizeof(err)) != 0)
 		fatalx("%s", err);
@@ -249,6 +276,15 @@ main(int argc, char **argv)
 		loop_watch(signal_pipe[0], POLLIN, signal_event, NULL, 0);
 		loop_poll();
 	}
+	/* The grace time is over: whatever is still in flight gets SERVFAIL
+	 * rather than silence. */
+	now = port_now_us();
+	while ((pq = pq_oldest()) != NULL) {
+		up_forget(pq, 0, now);
+		client_fail(pq, DNS_RCODE_SERVFAIL, now);
+		pq_free(pq);
+	}
+	client_flush_all(now);
 	up_shutdown();
 	if (conf.stats)
 		stats_log(port_now_us());

@@ -137,6 +137,8 @@ tls_init(struct tls_conn *t, unsigned char *in, size_t inlen,
 
 	br_ssl_client_zero(&t->sc);
 	br_ssl_engine_set_versions(eng, BR_TLS12, BR_TLS12);
+	/* A DNS connection never needs renegotiation; refuse it. */
+	br_ssl_engine_add_flags(eng, BR_OPT_NO_RENEGOTIATION);
 	br_ssl_engine_set_suites(eng, suites, sizeof(suites) / sizeof(suites[0]));
 	br_ssl_engine_set_default_ec(eng);
 	br_ssl_engine_set_default_rsavrfy(eng);

@@ -50,7 +50,11 @@ struct upstream_conn {
 	uint16_t index;          /* in conns[]; the high half of the ID-hash key */
 	struct nameserver *ns;
 	uint64_t deadline;       /* CONNECTING/HANDSHAKING/CLOSING: give up then */
-	uint64_t last_rx;        /* READY: last answer, or the handshake's end */
+	uint64_t last_rx;        /* READY: last message received, or the first query sent */
+	uint64_t probe_sent;     /* when the liveness probe went out */
+	uint16_t probe_id;       /* its ID, kept out of the way of queries */
+	uint8_t probe_due;       /* write a probe at the next chance */
+	uint8_t probe_out;       /* a probe is unanswered */
 	uint64_t idle_since;     /* READY with nothing in flight since */
 	uint64_t idle_us;        /* close when idle this long (the server may lower it) */
 	int can_read;            /* poll reported readable; cleared on EAGAIN */
@@ -68,10 +72,16 @@ static struct upstream_conn *conns;
 static unsigned conn_count;
 static struct pq_list waiting;   /* queries with no connection yet, FIFO */
 static uint64_t last_probe;
+static unsigned requeued;        /* queries put back by failed connections */
 static uint32_t rng_state;       /* xorshift32 for upstream IDs */
 
 #define TLS_OUT_BYTES TLS_OUT_SIZE(TLS_OUT_PAYLOAD)
 #define CLOSE_GRACE_US 1000000u
+
+/* ". IN SOA" with RD, the ID written in when sent. */
+static const uint8_t probe_query[] = {
+	0, 0, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 6, 0, 1,
+};
 
 static void conn_run(struct upstream_conn *c, uint64_t now);
 static void conn_event(void *obj, uint32_t gen, short revents, uint64_t now);
@@ -168,6 +178,7 @@ requeue_all(struct upstream_conn *c)
 			pq_list_remove(pq);
 			pq_hash_del(pq);
 			pq->resends++;
+			requeued++;
 			pq_list_push_front(&waiting, pq);
 		}
 	}
@@ -254,6 +265,7 @@ conn_open(struct upstream_conn *c, uint64_t now)
 static void
 conn_close(struct upstream_conn *c, uint64_t now)
 {
+	log_debug("upstream: closing idle connection ns=%s conn=%u", c->ns->cf->text, c->index);
 	br_ssl_engine_close(&c->tls.sc.eng);
 	c->state = CONN_CLOSING;
 	c->deadline = now + CLOSE_GRACE_US;
@@ -282,6 +294,10 @@ handle_answer(struct upstream_conn *c, uint8_t *msg, size_t len, uint64_t now)
 	c->last_rx = now;
 	if (dns_check_answer(msg, len, &qend) != 0)
 		return -1;
+	if (c->probe_out && dns_get16(msg) == c->probe_id) {
+		c->probe_out = 0;
+		return 0;
+	}
 	pq = pq_hash_find((uint32_t)c->index << 16 | dns_get16(msg));
 	if (pq == NULL || pq->list != &c->sent) {
 		/* Late (the client already had SERVFAIL) or never asked. */
@@ -359,6 +375,17 @@ write_queries(struct upstream_conn *c, uint64_t now)
 	uint8_t *buf = br_ssl_engine_sendapp_buf(&c->tls.sc.eng, &room);
 	struct pending_query *pq;
 
+	if (c->probe_due && room >= 2 + sizeof(probe_query)) {
+		/* Liveness probe: the root's SOA, which every resolver has at hand
+		 * and answers at once, even while a slow recursion is pending. */
+		dns_put16(buf, sizeof(probe_query));
+		memcpy(buf + 2, probe_query, sizeof(probe_query));
+		dns_put16(buf + 2, c->probe_id);
+		put = 2 + sizeof(probe_query);
+		c->probe_due = 0;
+		c->probe_out = 1;
+		c->probe_sent = now;
+	}
 	while ((pq = c->sendq.head) != NULL && 2 + (size_t)pq->qlen <= room - put) {
 		dns_put16(buf + put, pq->qlen);
 		memcpy(buf + put + 2, pq->query, pq->qlen);
@@ -444,6 +471,7 @@ conn_run(struct upstream_conn *c, uint64_t now)
 			c->ns->rest_until = 0;
 			c->last_rx = c->idle_since = now;
 			c->idle_us = (uint64_t)conf->up_idle_ms * 1000;
+			c->probe_due = c->probe_out = 0;
 			/* Keep the session: the next connection resumes it and skips
 			 * the certificate work. */
 			br_ssl_engine_get_session_parameters(eng, &c->ns->session);
@@ -452,7 +480,8 @@ conn_run(struct upstream_conn *c, uint64_t now)
 			    resumed ? " (resumed session)" : "");
 			progress = 1;
 		}
-		if ((st & BR_SSL_SENDAPP) && c->state == CONN_READY && c->sendq.head != NULL)
+		if ((st & BR_SSL_SENDAPP) && c->state == CONN_READY &&
+		    (c->sendq.head != NULL || c->probe_due))
 			progress |= write_queries(c, now);
 		if ((st & BR_SSL_RECVREC) && c->can_read) {
 			size_t len;
@@ -647,19 +676,20 @@ grow_pool(uint64_t now)
 }
 
 static void
-assign(struct upstream_conn *c, struct pending_query *pq)
+assign(struct upstream_conn *c, struct pending_query *pq, uint64_t now)
 {
 	uint16_t id;
 
 	do {
 		id = next_id();
 		pq->key = (uint32_t)c->index << 16 | id;
-	} while (pq_hash_find(pq->key) != NULL);
+	} while (pq_hash_find(pq->key) != NULL || (c->probe_out && id == c->probe_id));
 	dns_put16(pq->query, id);
 	pq_list_remove(pq);
 	if (pq_hash_add(pq) != 0) {
-		/* Sized never to happen; the query times out rather than vanish. */
-		pq_list_push(&waiting, pq);
+		/* The arena is sized so that this cannot happen. */
+		client_fail(pq, DNS_RCODE_SERVFAIL, now);
+		pq_free(pq);
 		return;
 	}
 	pq->conn = c->index;
@@ -680,7 +710,7 @@ dispatch(uint64_t now)
 	if (waiting.head == NULL)
 		return;
 	while ((pq = waiting.head) != NULL && (c = pick_conn()) != NULL)
-		assign(c, pq);
+		assign(c, pq, now);
 	if (grow_pool(now) || waiting.head == NULL)
 		return;
 	while ((pq = waiting.head) != NULL) {
@@ -704,8 +734,12 @@ up_forget(struct pending_query *pq, int timed_out, uint64_t now)
 	if (pq->conn < 0)
 		return;
 	c = &conns[pq->conn];
-	if (timed_out)
+	if (timed_out) {
+		/* A nameserver that takes the whole deadline (or answers with
+		 * the wrong ID or question) loses its place to the others. */
 		c->ns->st.timeouts++;
+		update_srtt(c->ns, (uint64_t)conf->timeout_ms * 1000);
+	}
 	pq_list_remove(pq);
 	pq_hash_del(pq);
 	if (conn_load(c) == 0)
@@ -722,10 +756,16 @@ conn_deadline(const struct upstream_conn *c)
 	case CONN_CLOSING:
 		return c->deadline;
 	case CONN_READY:
-		/* Queries out and nothing back for half a query's deadline: the
-		 * path is dead (a WAN reconnect, a stalled server). */
-		if (c->sent.count > 0)
-			return c->last_rx + (uint64_t)conf->timeout_ms * 1000 / 2;
+		/* Queries out and nothing back for a third of a query's deadline:
+		 * probe. Nothing back for another third after the probe: the path
+		 * is dead (a WAN reconnect, a stalled server). */
+		if (c->sent.count > 0) {
+			uint64_t third = (uint64_t)conf->timeout_ms * 1000 / 3;
+
+			if (c->probe_out)
+				return (c->last_rx > c->probe_sent ? c->last_rx : c->probe_sent) + third;
+			return c->probe_due ? 0 : c->last_rx + third;
+		}
 		if (c->sendq.count == 0)
 			return c->idle_since + c->idle_us;
 		return 0;
@@ -750,14 +790,24 @@ conn_timers(struct upstream_conn *c, uint64_t now)
 		conn_fail(c, now, "handshake timed out", 0);
 		break;
 	case CONN_READY:
-		if (c->sent.count > 0) {
-			/* Move the queries on while they can still be answered. The
-			 * path, not the server, is suspect (a WAN reconnect kills
-			 * connections silently), so a new connection may be tried at
-			 * once; the smoothed time takes a penalty so that another
-			 * nameserver is preferred if there is one. */
+		if (c->sent.count > 0 && !c->probe_out) {
+			uint16_t id;
+
+			do
+				id = next_id();
+			while (pq_hash_find((uint32_t)c->index << 16 | id) != NULL);
+			c->probe_id = id;
+			c->probe_due = 1;
+			log_debug("upstream: no answer for a while, probing ns=%s conn=%u",
+			    c->ns->cf->text, c->index);
+		} else if (c->sent.count > 0) {
+			/* Silent even to the probe: move the queries on while they
+			 * can still be answered. The path, not the server, is
+			 * suspect (a WAN reconnect kills connections silently), so a
+			 * new connection may be tried at once; the smoothed time
+			 * takes a penalty so that another nameserver is preferred. */
 			update_srtt(c->ns, (uint64_t)conf->timeout_ms * 1000);
-			conn_fail(c, now, "no answer, connection judged dead", 0);
+			conn_fail(c, now, "no answer even to a probe, connection judged dead", 0);
 		} else {
 			conn_close(c, now);
 		}
@@ -775,19 +825,25 @@ up_prepare(uint64_t now)
 {
 	unsigned i;
 
+	/* Place new queries first, so an idle connection takes them before its
+	 * idle timer can close it; then the timers; then place what a failed
+	 * connection put back. */
+	dispatch(now);
 	for (i = 0; i < conn_count; i++)
 		conn_timers(&conns[i], now);
-	/* After the timers: a connection that failed put its queries back. */
 	dispatch(now);
+	requeued = 0;
 	for (i = 0; i < conn_count; i++) {
 		struct upstream_conn *c = &conns[i];
 		short events = 0;
+		uint64_t due;
 
-		if (c->state == CONN_READY && c->sendq.head != NULL)
+		if (c->state == CONN_READY && (c->sendq.head != NULL || c->probe_due))
 			conn_run(c, now);
 		if (c->state == CONN_IDLE)
 			continue;
-		loop_deadline(conn_deadline(c));
+		if ((due = conn_deadline(c)) != 0)
+			loop_deadline(due);
 		if (c->state == CONN_CONNECTING) {
 			events = POLLOUT;
 		} else {
@@ -800,19 +856,9 @@ up_prepare(uint64_t now)
 		}
 		loop_watch(c->fd, events, conn_event, c, c->gen);
 	}
-}
-
-int
-up_quiet(void)
-{
-	unsigned i;
-
-	if (waiting.head != NULL)
-		return 0;
-	for (i = 0; i < conn_count; i++)
-		if (conn_load(&conns[i]) != 0)
-			return 0;
-	return 1;
+	/* A write above may have failed and put queries back: another turn. */
+	if (requeued != 0)
+		loop_deadline(now);
 }
 
 void

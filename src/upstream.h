@@ -27,8 +27,6 @@ void up_forget(struct pending_query *pq, int timed_out, uint64_t now);
  * run timers, and register poll interest and deadlines. */
 void up_prepare(uint64_t now);
 
-/* True when no connection has queries on it or waiting. */
-int up_quiet(void);
 /* Close every connection (at exit). */
 void up_shutdown(void);
 

@@ -70,5 +70,7 @@ t_track $!
 t_wait_listen "$P_PORT" udp
 check_error "^dns-tls-proxy: --listen 127\.0\.0\.1 --port $P_PORT \(udp\): Address already in use" "port in use" "$PROXY" -p "$P_PORT"
 
+check_error '^dns-tls-proxy: --max-tcp-clients 64 .* needs [0-9]+ file descriptors; the limit is 32' \
+    "descriptor limit too low" bash -c "ulimit -n 32; exec '$PROXY'"
 t_assert_match "$(run "$PROXY" --help)" 'NAMESERVERS' "--help lists the environment variables"
 t_assert_match "$(run "$PROXY" -V)" '^dns-tls-proxy [0-9]+\.[0-9]+\.[0-9]+$' "--version"

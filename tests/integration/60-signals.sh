@@ -15,7 +15,7 @@ P_LOG=$LOG
 t_register_log "$LOG"
 t_wait_listen "$P_PORT" udp
 t_assert_eq "$(p_dig a.test +short)" 192.0.2.1 "answers with -l/-s/-v"
-t_assert_match "$(head -n 1 "$LOG")" ' - INFO - dns-tls-proxy [0-9.]+ started' "-l: logs go to the file"
+t_assert_match "$(grep started "$LOG")" ' - INFO - dns-tls-proxy [0-9.]+ started' "-l: logs go to the file"
 
 stats_lines() { grep -c -- '--- Stats of the proxy: #requests' "$LOG" || true; }
 t_wait_until 5 "two periodic stats lines" bash -c "(( \$(grep -c -- '--- Stats of the proxy' '$LOG') >= 2 ))" ||
@@ -47,3 +47,20 @@ t_assert_match "$out" '^closed 0\.[4-9]|^closed 1\.[0-5]' "idle TCP client close
 t_kill "$P_PID"
 t_assert_eq "$T_EXIT_STATUS" 0 "SIGTERM: clean exit, status 0"
 t_assert_match "$(cat "$LOG")" 'stopped' "SIGTERM: logged the stop"
+
+# SIGTERM with a query in flight (the server never answers): the client gets
+# SERVFAIL when the grace time ends, not silence.
+F_PORT=$(t_free_port)
+t_spawn fake python3 "$(dirname "$0")/fakedot.py" --port "$F_PORT" --cert "$T/server.pem" \
+    --key "$T/server.key" --mode stall --log "$T/fake.log"
+t_wait_listen "$F_PORT" tcp
+P_PORT=$(t_free_port)
+p_start stalled -p "$P_PORT" -n "127.0.0.1:$F_PORT:dot.test" --ca-file "$T/ca.pem" --timeout 5
+p_dig held.test +time=4 >"$T/held.out" &
+DIG=$!
+t_wait_until 5 "the query at the upstream" grep -q '^query ' "$T/fake.log" || t_fail "query did not reach the upstream"
+kill -TERM "$P_PID"
+wait "$DIG" || true
+t_assert_eq "$(p_status "$(cat "$T/held.out")")" SERVFAIL "in-flight query answered SERVFAIL at shutdown"
+t_wait_exit "$P_PID" 3 || t_fail "proxy did not exit after SIGTERM"
+t_assert_eq "$T_EXIT_STATUS" 0 "exit status 0"

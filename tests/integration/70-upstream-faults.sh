@@ -50,6 +50,18 @@ for mode in garbage wrong-id wrong-question long-answer; do
     t_kill "$P_PID"
 done
 
+# A slow but healthy resolver (2 s per answer, inside the 3 s deadline): the
+# answer is waited for, the connection is probed, not torn down.
+fake slow 2000
+proxy slow -n "127.0.0.1:$F_PORT:dot.test" --timeout 3
+for i in 1 2 3; do
+    start=$(t_now_us)
+    t_assert_eq "$(p_dig "slow$i.test" +short +time=5)" 192.0.2.53 "slow resolver: answer #$i arrives"
+    t_assert_le "$(t_elapsed_ms "$start")" 2800 "slow resolver: answer #$i within the deadline"
+done
+t_assert_eq "$(grep -c '^conn ' "$F_LOG")" 1 "slow resolver: one connection throughout (probed, not torn down)"
+t_kill "$P_PID"
+
 # A stalled nameserver and a lying one next to a good one: every query is
 # answered (by the good one, after a replay when needed), within the deadline.
 U_PORT=$(t_free_port)
@@ -62,6 +74,19 @@ for mode in stall garbage; do
         [[ $(p_dig "a.test" +short +time=4) == 192.0.2.1 ]] && ok=$((ok + 1))
     done
     t_assert_eq "$ok" 10 "$mode nameserver first in the list: the good one answers all 10 queries"
+    t_kill "$P_PID"
+done
+
+# A nameserver whose answers never match (wrong question or ID), first in
+# the list: after its first timeouts the good one takes the traffic.
+for mode in wrong-question wrong-id; do
+    fake "$mode" 0
+    proxy "liar-$mode" -n "127.0.0.1:$F_PORT:dot.test" -n "127.0.0.1:$U_PORT:dot.test" --timeout 1
+    ok=0
+    for i in $(seq 1 30); do
+        [[ $(p_dig "l$i.load.test" +short +time=2) == 192.0.2.100 ]] && ok=$((ok + 1))
+    done
+    t_assert_le 27 "$ok" "$mode nameserver first: the good one answers (of 30)"
     t_kill "$P_PID"
 done
 

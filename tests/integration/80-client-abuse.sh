@@ -79,3 +79,17 @@ t_wait_until 5 "the non-reading client closed" bash -c "kill -USR1 $P_PID; sleep
 t_pass "the non-reading client was closed and counted (tcp_slow)"
 t_alive "$P_PID" || t_fail "proxy died"
 t_pass "proxy still running"
+
+# A client that half-closes with a query in flight, then resets: the proxy
+# closes it rather than spin on the error poll keeps reporting.
+F_PORT=$(t_free_port)
+t_spawn fake python3 "$(dirname "$0")/fakedot.py" --port "$F_PORT" --cert "$T/server.pem" \
+    --key "$T/server.key" --mode stall --log "$T/fake.log"
+t_wait_listen "$F_PORT" tcp
+P_PORT=$(t_free_port)
+p_start stalled -p "$P_PORT" -n "127.0.0.1:$F_PORT:dot.test" --ca-file "$T/ca.pem" --timeout 3
+cpu() { awk '{ print $14 + $15 }' "/proc/$P_PID/stat"; }
+t_assert_eq "$(abuse rst "$P_PORT")" reset "client reset with a query in flight"
+before=$(cpu)
+sleep 1.5 # a spinning proxy burns 150 ticks of CPU in this time
+t_assert_le "$(( $(cpu) - before ))" 20 "no busy loop after a client reset (CPU ticks in 1.5 s)"

@@ -6,6 +6,8 @@
   abuse.py slowloris PORT SECS    a query one byte every 0.2 s: time to close
   abuse.py idle PORT N SECS       open N connections, hold them SECS; prints
                                   how many the proxy closed at once, later, never
+  abuse.py rst PORT                a query, a malformed message, half-close, then
+                                  close with the reply unread (the kernel sends RST)
   abuse.py noread PORT N SECS     pipeline N queries for the big TXT answer and
                                   never read, for SECS seconds
 """
@@ -112,6 +114,15 @@ def main():
             alive = still
         print("opened=%d closed_at_once=%d closed_later=%d still_open=%d" % (
             len(socks), at_once, later, len(alive)))
+    elif cmd == "rst":
+        s = conn(port, 5)
+        q = query(7, "a.test")
+        bad = b"\x00\x07" + b"\x00" * 12
+        s.sendall(struct.pack(">H", len(q)) + q + struct.pack(">H", len(bad)) + bad)
+        s.shutdown(socket.SHUT_WR)
+        time.sleep(0.2)
+        s.close()
+        print("reset")
     elif cmd == "noread":
         n, hold = int(sys.argv[3]), float(sys.argv[4])
         s = conn(port, 30)

@@ -14,6 +14,9 @@ Modes:
                   and reset the connection
   prefix-close    answer N, then send a length prefix and close
   stall           complete the handshake, read queries, never answer
+  slow            answer each query after N milliseconds (out of order:
+                  a later query may be answered first, as resolvers do),
+                  but questions for the root at once (as if cached)
   garbage         answer with random bytes of a plausible length
   wrong-id        answer with the ID changed
   wrong-question  answer with a different question name
@@ -33,6 +36,7 @@ import ssl
 import struct
 import sys
 import threading
+import time
 
 LOCK = threading.Lock()
 LOG = None
@@ -138,6 +142,26 @@ class BioConn:
             return None
         return buf
 
+    def read_some(self):
+        """Decrypted bytes available now: b"" when none came within the
+        socket's timeout, None at the end of the stream."""
+        while True:
+            try:
+                data = self.obj.read(16384)
+                self._flush()
+                return data if data else None
+            except ssl.SSLWantReadError:
+                self._flush()
+                try:
+                    raw = self.sock.recv(16384)
+                except socket.timeout:
+                    return b""
+                if not raw:
+                    return None
+                self.inc.write(raw)
+            except ssl.SSLZeroReturnError:
+                return None
+
     def sendall(self, data):
         self.obj.write(data)
         self._flush()
@@ -163,6 +187,39 @@ class BioConn:
         self.sock.close()
 
 
+def serve_slow(conn, cid, delay_ms, keepalive):
+    """Answer each query delay_ms after it arrived, from one thread (an
+    SSLObject is not to be shared between threads)."""
+    conn.sock.settimeout(0.01)
+    pending = []
+    buf = b""
+    try:
+        while True:
+            now = time.monotonic()
+            for item in [p for p in pending if p[0] <= now]:
+                pending.remove(item)
+                conn.sendall(struct.pack(">H", len(item[1])) + item[1])
+            data = conn.read_some()
+            if data is None:
+                break
+            buf += data
+            while len(buf) >= 2 and len(buf) >= 2 + struct.unpack(">H", buf[:2])[0]:
+                qlen = struct.unpack(">H", buf[:2])[0]
+                query, buf = buf[2:2 + qlen], buf[2 + qlen:]
+                q = bump("query")
+                log("query %d id=%d conn=%d len=%d opts=%s" % (
+                    q, struct.unpack(">H", query[:2])[0], cid, len(query), opt_codes(query)))
+                # The root's records are "cached": answered at once, as a
+                # real resolver does while another name recurses slowly.
+                delay = 0 if query[12:13] == b"\x00" else delay_ms / 1000.0
+                pending.append((time.monotonic() + delay, answer_for(query, "ok", keepalive)))
+    except (OSError, ssl.SSLError, EOFError):
+        pass
+    finally:
+        log("closed %d" % cid)
+        conn.close()
+
+
 def serve(conn, cid, mode, n, keepalive):
     answered = 0
     try:
@@ -178,6 +235,7 @@ def serve(conn, cid, mode, n, keepalive):
                 q, struct.unpack(">H", query[:2])[0], cid, len(query), opt_codes(query)))
             if mode == "stall":
                 continue
+
             if mode in ("close-after", "reset-after", "reset-mid", "prefix-close") and answered >= n:
                 if mode == "close-after":
                     conn.close_notify()
@@ -218,7 +276,10 @@ def handle(ctx, raw, cid, mode, n, keepalive):
         raw.close()
         return
     log("conn %d" % cid)
-    serve(conn, cid, mode, n, keepalive)
+    if mode == "slow":
+        serve_slow(conn, cid, n, keepalive)
+    else:
+        serve(conn, cid, mode, n, keepalive)
 
 
 def main():
