@@ -33,6 +33,8 @@ on_message(void *arg, uint8_t *msg, size_t len)
 		return *count > 1000 ? -1 : 0;
 	if (qend > len)
 		abort();
+	if (dns_keepalive(msg, len, qend) > 0xffff)
+		abort();
 	if (dns_question_match(query, QUERY_QEND, msg, len, qend)) {
 		size_t n;
 

@@ -46,6 +46,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (n == 0 || dns_check_answer(out, n, &qend) != 0 || (out[2] & 0x02) == 0)
 			abort();
 		free(copy);
+		/* Padding keeps it a well-formed query with the same question,
+		 * a multiple of 128 bytes long. */
+		if (qi.has_edns && size <= DNS_QUERY_MAX) {
+			static uint8_t padded[DNS_QUERY_ROOM];
+			struct dns_query_info pi;
+
+			memcpy(padded, data, size);
+			n = dns_pad_query(padded, size, sizeof(padded), qi.opt_off);
+			if (n != 0 && (n % DNS_PAD_BLOCK != 0 ||
+			    dns_check_query(padded, n, &pi) != DNS_FORWARD || pi.qend != qi.qend ||
+			    memcmp(padded, data, qi.qend) != 0 || pi.udp_size != qi.udp_size))
+				abort();
+		}
 	}
 	return 0;
 }
