@@ -120,3 +120,8 @@ lint:
 # Soak: 10 minutes of mixed load with upstream faults (SOAK_SECONDS to change).
 soak: $(BIN)
 	PROXY=$(abspath $(BIN)) tests/soak/soak.sh
+
+# Router builds (static musl binary, cross builds, footprint budget) and the
+# benchmark live in their own fragments.
+include port/router.mk
+include tests/bench/bench.mk

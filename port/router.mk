@@ -1,0 +1,1 @@
+# Static (musl) and cross builds, footprint budget: see the targets below.

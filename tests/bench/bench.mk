@@ -1,0 +1,1 @@
+# make bench: dnsperf through the proxy beside stubby, unbound and dnsdist.
