@@ -58,8 +58,10 @@ static const struct conf *conf;
 static struct listener listeners[2 * MAX_LISTEN];
 static unsigned listener_count;
 static struct client_tcp *clients;
-static unsigned *free_clients;  /* stack of free client indexes */
+static unsigned *free_clients;  /* stack of client slots used and freed */
 static unsigned free_count;
+static unsigned clients_used;   /* slots [0, clients_used) have been used */
+static uint8_t *out_block;      /* every client's output buffer, one block */
 static int listening = 1;      /* cleared at shutdown: no new queries */
 static uint64_t accept_paused_until; /* after EMFILE and the like */
 static uint8_t udp_buf[UDP_RECV_MAX]; /* one datagram at a time */
@@ -152,6 +154,7 @@ handle_query(const struct origin *o, const uint8_t *msg, size_t len, uint64_t no
 	struct pending_query *pq;
 	struct listener_stats *ls = listener_stats_of(o->transport);
 	unsigned skipped;
+	size_t need;
 
 	switch (dns_check_query(msg, len, &qi)) {
 	case DNS_DROP:
@@ -201,12 +204,26 @@ handle_query(const struct origin *o, const uint8_t *msg, size_t len, uint64_t no
 		reply_error(o, msg, len, &qi, DNS_RCODE_SERVFAIL, now);
 		return;
 	}
+	/* Room for the query once padded: 8 bytes of option headers, rounded
+	 * up to the padding block (dns_pad_query never needs more). */
+	need = qi.has_edns ? (len + 8 + DNS_PAD_BLOCK - 1) / DNS_PAD_BLOCK * DNS_PAD_BLOCK : len;
+	if (pq_reserve(pq, need) != 0) {
+		pq_free(pq);
+		ls->answered++;
+		stats.table_full++;
+		stats.servfail++;
+		if (log_ratelimit(&full_log, &skipped))
+			log_warnx("client: every buffer for large queries is busy; "
+			    "answering SERVFAIL (and %u more)", skipped);
+		reply_error(o, msg, len, &qi, DNS_RCODE_SERVFAIL, now);
+		return;
+	}
 	memcpy(pq->query, msg, len);
 	pq->qlen = (uint16_t)len;
 	if (qi.has_edns) {
 		/* Pad to hide the query's length (RFC 7830, RFC 8467), and ask the
 		 * server how long it keeps idle connections (RFC 7828). */
-		size_t padded = dns_pad_query(pq->query, len, sizeof(pq->query), qi.opt_off);
+		size_t padded = dns_pad_query(pq->query, len, pq->query_cap, qi.opt_off);
 
 		if (padded != 0)
 			pq->qlen = (uint16_t)padded;
@@ -506,7 +523,7 @@ accept_event(void *obj, uint32_t gen, short revents, uint64_t now)
 				    l->cf->text, ACCEPT_PAUSE_MS, skipped);
 			return;
 		}
-		if (free_count == 0) {
+		if (free_count == 0 && clients_used >= conf->max_tcp_clients) {
 			close(fd);
 			stats.tcp_refused++;
 			if (log_ratelimit(&refuse_log, &skipped)) {
@@ -519,7 +536,10 @@ accept_event(void *obj, uint32_t gen, short revents, uint64_t now)
 			}
 			continue;
 		}
-		c = &clients[free_clients[--free_count]];
+		/* Reuse a freed slot first; a new one only at a new peak, so
+		 * resident memory follows the peak number of clients. */
+		c = free_count > 0 ? &clients[free_clients[--free_count]] : &clients[clients_used++];
+		c->out = out_block + (size_t)(c - clients) * TCP_OUT_SIZE;
 		c->fd = fd;
 		c->inflight = 0;
 		c->eof = 0;
@@ -549,7 +569,7 @@ client_prepare(uint64_t now)
 		}
 		loop_watch(l->fd, POLLIN, l->is_udp ? udp_event : accept_event, l, 0);
 	}
-	for (i = 0; i < conf->max_tcp_clients; i++) {
+	for (i = 0; i < clients_used; i++) {
 		struct client_tcp *c = &clients[i];
 		short events = 0;
 
@@ -637,25 +657,17 @@ int
 client_init(const struct conf *cf, char *err, size_t errlen)
 {
 	int i;
-	unsigned j;
 
 	conf = cf;
 	clients = calloc(cf->max_tcp_clients, sizeof(*clients));
 	free_clients = calloc(cf->max_tcp_clients, sizeof(*free_clients));
-	if (clients == NULL || free_clients == NULL) {
+	/* One block for every output buffer: untouched pages cost nothing. */
+	if (cf->tcp)
+		out_block = malloc((size_t)cf->max_tcp_clients * TCP_OUT_SIZE);
+	if (clients == NULL || free_clients == NULL || (cf->tcp && out_block == NULL)) {
 		snprintf(err, errlen, "--max-tcp-clients %u: out of memory", cf->max_tcp_clients);
 		return -1;
 	}
-	for (j = cf->max_tcp_clients; j-- > 0;) {
-		clients[j].fd = -1;
-		if (cf->tcp && (clients[j].out = malloc(TCP_OUT_SIZE)) == NULL) {
-			snprintf(err, errlen, "--max-tcp-clients %u: out of memory", cf->max_tcp_clients);
-			return -1;
-		}
-		free_clients[free_count++] = j;
-	}
-	if (!cf->tcp)
-		free_count = 0;
 	for (i = 0; i < cf->listen_count; i++) {
 		if (cf->udp && open_listener(&listeners[listener_count++], &cf->listen[i], 1, err, errlen) != 0)
 			return -1;
@@ -686,7 +698,7 @@ client_flush_all(uint64_t now)
 {
 	unsigned i;
 
-	for (i = 0; i < conf->max_tcp_clients; i++)
+	for (i = 0; i < clients_used; i++)
 		if (clients[i].fd != -1 && clients[i].out_len > clients[i].out_off)
 			tcp_flush(&clients[i], now);
 }
@@ -696,7 +708,7 @@ client_flushed(void)
 {
 	unsigned i;
 
-	for (i = 0; i < conf->max_tcp_clients; i++)
+	for (i = 0; i < clients_used; i++)
 		if (clients[i].fd != -1 && clients[i].out_len > clients[i].out_off)
 			return 0;
 	return 1;

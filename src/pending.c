@@ -14,9 +14,13 @@
 
 static struct pending_query *slots;
 static unsigned slot_count;
-static struct pending_query *free_list; /* linked through q.next */
+static unsigned slots_touched;          /* slots[0..slots_touched) have been used */
+static struct pending_query *free_list; /* used and returned, linked through q.next */
 static unsigned in_use;
 static struct pq_list deadlines;        /* linked through d; FIFO = deadline order */
+static uint8_t *large;                  /* large query buffers, DNS_QUERY_ROOM each */
+static uint8_t **large_free;            /* stack of free large buffers */
+static unsigned large_count, large_free_count;
 static struct pending_query *id_hash;
 
 static unsigned char *arena;
@@ -89,10 +93,19 @@ hash_release(void *ptr)
 			(tbl)->noexpand = 1;            \
 	} while (0)
 
+static unsigned
+large_buffers(unsigned max)
+{
+	unsigned n = max / LARGE_QUERY_SHARE;
+
+	return n < LARGE_QUERY_MIN ? LARGE_QUERY_MIN : n;
+}
+
 size_t
 pq_memory(unsigned max)
 {
-	return (size_t)max * sizeof(struct pending_query) + arena_need(max);
+	return (size_t)max * sizeof(struct pending_query) + arena_need(max) +
+	    (size_t)large_buffers(max) * (DNS_QUERY_ROOM + sizeof(uint8_t *));
 }
 
 int
@@ -103,18 +116,22 @@ pq_init(unsigned max)
 	slots = calloc(max, sizeof(*slots));
 	arena_size = arena_need(max);
 	arena = malloc(arena_size);
-	if (slots == NULL || arena == NULL)
+	large_count = large_buffers(max);
+	large = malloc((size_t)large_count * DNS_QUERY_ROOM);
+	large_free = malloc(large_count * sizeof(*large_free));
+	if (slots == NULL || arena == NULL || large == NULL || large_free == NULL)
 		return -1;
+	for (i = 0; i < large_count; i++)
+		large_free[i] = large + (size_t)i * DNS_QUERY_ROOM;
+	large_free_count = large_count;
 	slot_count = max;
 	bucket_cap = HASH_INITIAL_NUM_BUCKETS;
 	while (bucket_cap < max)
 		bucket_cap *= 2;
+	/* Slots are handed out from the start of the table and only then
+	 * touched, so resident memory follows the peak load, not the limit. */
 	free_list = NULL;
-	for (i = max; i-- > 0;) {
-		slots[i].conn = -1;
-		slots[i].q.next = free_list;
-		free_list = &slots[i];
-	}
+	slots_touched = 0;
 	return 0;
 }
 
@@ -194,11 +211,16 @@ pq_alloc(uint64_t now, unsigned timeout_ms)
 {
 	struct pending_query *pq = free_list;
 
-	if (pq == NULL)
+	if (pq != NULL)
+		free_list = pq->q.next;
+	else if (slots_touched < slot_count)
+		pq = &slots[slots_touched++];
+	else
 		return NULL;
-	free_list = pq->q.next;
 	/* Only the header fields; the query bytes are written by the caller. */
-	memset(pq, 0, offsetof(struct pending_query, query));
+	memset(pq, 0, offsetof(struct pending_query, inline_query));
+	pq->query = pq->inline_query;
+	pq->query_cap = DNS_QUERY_INLINE;
 	pq->conn = -1;
 	pq->start_us = now;
 	pq->deadline_us = now + (uint64_t)timeout_ms * 1000;
@@ -207,9 +229,23 @@ pq_alloc(uint64_t now, unsigned timeout_ms)
 	return pq;
 }
 
+int
+pq_reserve(struct pending_query *pq, size_t need)
+{
+	if (need <= pq->query_cap)
+		return 0;
+	if (need > DNS_QUERY_ROOM || large_free_count == 0)
+		return -1;
+	pq->query = large_free[--large_free_count];
+	pq->query_cap = DNS_QUERY_ROOM;
+	return 0;
+}
+
 void
 pq_free(struct pending_query *pq)
 {
+	if (pq->query != pq->inline_query)
+		large_free[large_free_count++] = pq->query;
 	pq_list_remove(pq);
 	if (pq->conn >= 0)
 		pq_hash_del(pq);

@@ -51,7 +51,9 @@ struct pending_query {
 	socklen_t addrlen;        /* UDP client address */
 	union pq_addr addr;
 	uint32_t tcp_client, tcp_gen; /* TCP: client slot and its generation */
-	uint8_t query[DNS_QUERY_ROOM];
+	uint8_t *query;           /* the query as sent upstream: inline_query or a large buffer */
+	uint16_t query_cap;       /* bytes query can hold */
+	uint8_t inline_query[DNS_QUERY_INLINE];
 };
 
 /* Reserve max slots and the hash's memory. Start-up only; -1 on no memory. */
@@ -61,6 +63,10 @@ size_t pq_memory(unsigned max);
 /* A free slot, put on the deadline FIFO with deadline now + timeout, or NULL
  * when every slot is busy. */
 struct pending_query *pq_alloc(uint64_t now, unsigned timeout_ms);
+/* Make pq->query hold at least need bytes (need <= DNS_QUERY_ROOM): a
+ * large buffer when the inline room is too small. Returns -1 when every
+ * large buffer is in use. */
+int pq_reserve(struct pending_query *pq, size_t need);
 /* Return a slot: off its list, the hash and the deadline FIFO. */
 void pq_free(struct pending_query *pq);
 /* The slot allocated first, or NULL when none is in use: the one whose

@@ -71,11 +71,15 @@ static unsigned ns_count;
 static struct upstream_conn *conns;
 static unsigned conn_count;
 static struct pq_list waiting;   /* queries with no connection yet, FIFO */
+static unsigned char *conn_block; /* TLS buffers and answer assembly, all connections */
+static const br_x509_trust_anchor *anchors;
+static size_t anchor_count;
 static uint64_t last_probe;
 static unsigned requeued;        /* queries put back by failed connections */
 static uint32_t rng_state;       /* xorshift32 for upstream IDs */
 
 #define TLS_OUT_BYTES TLS_OUT_SIZE(TLS_OUT_PAYLOAD)
+#define CONN_BUF_BYTES (TLS_IN_SIZE + TLS_OUT_BYTES + FRAME_BUF_SIZE)
 #define CLOSE_GRACE_US 1000000u
 
 /* ". IN SOA" with RD, the ID written in when sent. */
@@ -98,7 +102,7 @@ next_id(void)
 size_t
 up_memory(const struct conf *cf)
 {
-	size_t per_conn = sizeof(struct upstream_conn) + TLS_IN_SIZE + TLS_OUT_BYTES + FRAME_BUF_SIZE;
+	size_t per_conn = sizeof(struct upstream_conn) + CONN_BUF_BYTES;
 
 	return (size_t)cf->ns_count * cf->pool_size * per_conn;
 }
@@ -120,23 +124,24 @@ up_init(const struct conf *cf, const br_x509_trust_anchor *tas, size_t ntas)
 
 		ns->cf = &cf->ns[i];
 		ns->pool = &conns[(size_t)i * cf->pool_size];
+		for (j = 0; j < (int)cf->pool_size; j++) {
+			struct upstream_conn *c = &ns->pool[j];
+
+			c->index = (uint16_t)(i * cf->pool_size + (unsigned)j);
+			c->fd = -1;
+			c->ns = ns;
+		}
 		for (j = 0; j < cf->pin_count; j++)
 			if (strcasecmp(cf->pins[j].name, ns->cf->name) == 0 && ns->npins < MAX_PINS)
 				ns->pins[ns->npins++] = cf->pins[j].key;
 	}
-	for (i = 0; i < conn_count; i++) {
-		struct upstream_conn *c = &conns[i];
-
-		c->index = (uint16_t)i;
-		c->fd = -1;
-		c->ns = &nameservers[i / cf->pool_size];
-		c->iobuf = malloc(TLS_IN_SIZE + TLS_OUT_BYTES);
-		c->asm.buf = malloc(FRAME_BUF_SIZE);
-		if (c->iobuf == NULL || c->asm.buf == NULL)
-			return -1;
-		tls_init(&c->tls, c->iobuf, TLS_IN_SIZE, c->iobuf + TLS_IN_SIZE, TLS_OUT_BYTES,
-		    tas, ntas);
-	}
+	/* One block for every connection's buffers; a connection is set up
+	 * (and its memory touched) when first opened. */
+	conn_block = malloc((size_t)conn_count * CONN_BUF_BYTES);
+	if (conn_block == NULL)
+		return -1;
+	anchors = tas;
+	anchor_count = ntas;
 	if (port_entropy(&rng_state, sizeof(rng_state)) != 0 || rng_state == 0)
 		rng_state = (uint32_t)port_now_us() | 1;
 	return 0;
@@ -241,6 +246,14 @@ conn_open(struct upstream_conn *c, uint64_t now)
 {
 	const struct conf_nameserver *cf = c->ns->cf;
 
+	if (c->iobuf == NULL) {
+		unsigned char *buf = conn_block + (size_t)c->index * CONN_BUF_BYTES;
+
+		c->iobuf = buf;
+		c->asm.buf = buf + TLS_IN_SIZE + TLS_OUT_BYTES;
+		tls_init(&c->tls, c->iobuf, TLS_IN_SIZE, c->iobuf + TLS_IN_SIZE, TLS_OUT_BYTES,
+		    anchors, anchor_count);
+	}
 	c->gen++;
 	c->fd = port_socket(cf->addr.ss_family, SOCK_STREAM);
 	if (c->fd == -1) {

@@ -77,11 +77,15 @@ for name in a.test a-much-longer-name.example.test x.y.z.w.v.u.t.s.r.q.p.o.n.m.t
     p_dig "$name" +tcp >/dev/null
 done
 kdig @127.0.0.1 -p "$P_PORT" +retry=0 +padding=400 a.test >/dev/null # client's own padding replaced
+# A 450-byte query (a big EDNS option) takes a large buffer, and is padded too.
+t_assert_eq "$(p_dig big-option.test +short +ednsopt=65001:"$(printf 'ab%.0s' $(seq 1 400))")" \
+    192.0.2.53 "a 450-byte query is forwarded"
 lens=$(sed -n 's/^query .* len=\([0-9]*\) opts=.*/\1/p' "$T/fake.log")
-t_assert_eq "$(wc -l <<<"$lens")" 7 "the upstream saw all 7 queries"
+t_assert_eq "$(wc -l <<<"$lens")" 8 "the upstream saw all 8 queries"
 t_assert_eq "$(awk '$1 % 128 != 0' <<<"$lens" | wc -l)" 0 "every query padded to a multiple of 128 bytes (lengths: $(echo $lens))"
-t_assert_eq "$(grep -c 'opts=.*11' "$T/fake.log")" 7 "every query carries edns-tcp-keepalive"
-t_assert_eq "$(grep -c 'opts=.*12' "$T/fake.log")" 7 "every query carries a Padding option"
+t_assert_eq "$(grep -c 'opts=.*11' "$T/fake.log")" 8 "every query carries edns-tcp-keepalive"
+t_assert_eq "$(grep -c 'opts=.*12' "$T/fake.log")" 8 "every query carries a Padding option"
+t_assert_match "$(grep -E 'opts=([0-9]+,)*65001' "$T/fake.log")" 'len=512 ' "the 450-byte query went out padded to 512 bytes"
 p_dig a.test +noedns >/dev/null
 t_assert_match "$(tail -n 1 "$T/fake.log")" 'len=24 opts=-' "a query without EDNS goes unchanged"
 start=$(t_now_us)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bounds.h"
 #include "pending.h"
 #include "unit.h"
 
@@ -487,6 +488,47 @@ test_hash_arena_collisions(void)
 	free_all(pqs, n);
 }
 
+/* Large queries borrow from a pool of SLOTS / LARGE_QUERY_SHARE buffers:
+ * each slot starts inline, pq_reserve switches to a pool buffer only when
+ * needed, refuses when the pool is empty, and pq_free gives it back. */
+static void
+test_reserve_large(void)
+{
+	enum { POOL = SLOTS / LARGE_QUERY_SHARE };
+	struct pending_query *pqs[POOL + 2];
+	unsigned i;
+
+	if (setup() != 0)
+		return;
+	for (i = 0; i < POOL + 2; i++) {
+		pqs[i] = pq_alloc(100, 1000);
+		CHECK(pqs[i] != NULL && pqs[i]->query == pqs[i]->inline_query,
+		    "slot %u does not start with its inline buffer", i);
+	}
+	CHECK_EQ_INT(pq_reserve(pqs[0], DNS_QUERY_INLINE), 0);
+	CHECK(pqs[0]->query == pqs[0]->inline_query, "a fitting query left the inline buffer");
+	for (i = 0; i < POOL; i++) {
+		CHECK_EQ_INT(pq_reserve(pqs[i], DNS_QUERY_INLINE + 1), 0);
+		CHECK(pqs[i]->query != pqs[i]->inline_query && pqs[i]->query_cap == DNS_QUERY_ROOM,
+		    "slot %u did not get a large buffer", i);
+		memset(pqs[i]->query, 0xab, DNS_QUERY_ROOM); /* the whole buffer is usable */
+	}
+	CHECK(pq_reserve(pqs[POOL], DNS_QUERY_INLINE + 1) == -1, "more large buffers than the pool");
+	CHECK(pq_reserve(pqs[POOL], DNS_QUERY_ROOM + 1) == -1, "a query over DNS_QUERY_ROOM");
+	pq_free(pqs[0]);
+	CHECK_EQ_INT(pq_reserve(pqs[POOL], DNS_QUERY_ROOM), 0);
+	for (i = 1; i < POOL + 2; i++)
+		pq_free(pqs[i]);
+	/* Every buffer is back: the pool can be taken whole again. */
+	for (i = 0; i < POOL; i++) {
+		pqs[i] = pq_alloc(200, 1000);
+		CHECK(pqs[i] != NULL && pq_reserve(pqs[i], DNS_QUERY_ROOM) == 0,
+		    "large buffer %u not returned by pq_free", i);
+	}
+	for (i = 0; i < POOL; i++)
+		pq_free(pqs[i]);
+}
+
 const struct unit_test pending_tests[] = {
 	{ "pending_alloc_until_full", test_alloc_until_full },
 	{ "pending_alloc_resets", test_alloc_resets },
@@ -498,5 +540,6 @@ const struct unit_test pending_tests[] = {
 	{ "pending_hash_arena_empties", test_hash_arena_empties },
 	{ "pending_hash_arena_cycles", test_hash_arena_cycles },
 	{ "pending_hash_arena_collisions", test_hash_arena_collisions },
+	{ "pending_reserve_large", test_reserve_large },
 	{ NULL, NULL },
 };
