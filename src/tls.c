@@ -14,14 +14,24 @@
 #endif
 const int64_t tls_build_time = BUILD_EPOCH;
 
-/* ECDHE key exchange with AEAD ciphers only, TLS 1.2 (BearSSL has no 1.3). */
-static const uint16_t suites[] = {
+/* ECDHE key exchange with AEAD ciphers only, TLS 1.2 (BearSSL has no 1.3).
+ * ChaCha20 first where the CPU has no AES instructions (most router CPUs),
+ * AES-GCM first where it has them, since it is then several times faster. */
+static const uint16_t suites_chacha_first[] = {
 	BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
 	BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
 	BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
 	BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
 	BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
 	BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+};
+static const uint16_t suites_aes_first[] = {
+	BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
 };
 
 /* Days from 0000-01-01 (BearSSL's epoch for X.509 time) to 1970-01-01. */
@@ -139,7 +149,12 @@ tls_init(struct tls_conn *t, unsigned char *in, size_t inlen,
 	br_ssl_engine_set_versions(eng, BR_TLS12, BR_TLS12);
 	/* A DNS connection never needs renegotiation; refuse it. */
 	br_ssl_engine_add_flags(eng, BR_OPT_NO_RENEGOTIATION);
-	br_ssl_engine_set_suites(eng, suites, sizeof(suites) / sizeof(suites[0]));
+	if (br_aes_x86ni_ctr_get_vtable() != NULL || br_aes_pwr8_ctr_get_vtable() != NULL)
+		br_ssl_engine_set_suites(eng, suites_aes_first,
+		    sizeof(suites_aes_first) / sizeof(suites_aes_first[0]));
+	else
+		br_ssl_engine_set_suites(eng, suites_chacha_first,
+		    sizeof(suites_chacha_first) / sizeof(suites_chacha_first[0]));
 	br_ssl_engine_set_default_ec(eng);
 	br_ssl_engine_set_default_rsavrfy(eng);
 	br_ssl_engine_set_default_ecdsa(eng);

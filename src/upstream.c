@@ -489,8 +489,8 @@ conn_run(struct upstream_conn *c, uint64_t now)
 			 * the certificate work. */
 			br_ssl_engine_get_session_parameters(eng, &c->ns->session);
 			c->ns->have_session = 1;
-			log_info("upstream: connected ns=%s conn=%u%s", c->ns->cf->text, c->index,
-			    resumed ? " (resumed session)" : "");
+			log_info("upstream: connected ns=%s conn=%u suite=0x%04x%s", c->ns->cf->text,
+			    c->index, c->ns->session.cipher_suite, resumed ? " (resumed session)" : "");
 			progress = 1;
 		}
 		if ((st & BR_SSL_SENDAPP) && c->state == CONN_READY &&
