@@ -81,6 +81,8 @@ EOF
 }
 
 # lib SRC OUT.a: compile every module with $CC into OUT.a's directory.
+# Nothing is done when OUT.a exists and was built from the same tree with
+# the same compiler and flags (OUT.a.flags says with what).
 lib() {
 	src=$1 out=$2
 	[ -f "$src/inc/bearssl.h" ] || die "$src is not a BearSSL source tree"
@@ -88,8 +90,13 @@ lib() {
 	cflags=${BEARSSL_CFLAGS:--Os}
 	mkdir -p "$(dirname "$out")"
 	out=$(cd "$(dirname "$out")" && pwd)/$(basename "$out")
+	stamp="$ORIG_SHA256 $cc $ar $cflags"
+	if [ -f "$out" ] && [ "$(cat "$out.flags" 2>/dev/null)" = "$stamp" ]; then
+		return 0
+	fi
+	printf 'bearssl-src.sh: building %s with %s %s\n' "$out" "$cc" "$cflags" >&2
 	objdir=${out%.a}.obj
-	rm -rf "$objdir" "$out"
+	rm -rf "$objdir" "$out" "$out.flags"
 	mkdir -p "$objdir"
 	# One object per source file, named after its path (names are unique).
 	# shellcheck disable=SC2016  # the inner script expands its own variables
@@ -104,7 +111,9 @@ lib() {
 			done' sh ||
 		die "compiling BearSSL with $cc failed"
 	(cd "$objdir" && $ar rcs "$out.tmp" ./*.o) || die "$ar failed"
+	rm -rf "$objdir"
 	mv "$out.tmp" "$out"
+	printf '%s\n' "$stamp" >"$out.flags"
 }
 
 case ${1:-} in

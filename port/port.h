@@ -9,6 +9,9 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+/* Most datagrams one batch call moves. */
+#define PORT_BATCH_MAX 64
+
 /* Monotonic time in microseconds; only differences mean anything. */
 uint64_t port_now_us(void);
 
@@ -21,6 +24,24 @@ int port_socket(int domain, int type);
 
 /* accept() returning a non-blocking, close-on-exec socket, or -1. */
 int port_accept(int lfd, struct sockaddr *sa, socklen_t *salen);
+
+/* One datagram for the batch calls below. */
+struct port_dgram {
+	void *buf;
+	size_t cap;                    /* receive: the buffer's size */
+	size_t len;                    /* receive: bytes received; send: bytes to send */
+	int truncated;                 /* receive: the datagram was bigger than cap */
+	struct sockaddr_storage addr;  /* receive: the sender; send: the destination */
+	socklen_t addrlen;
+};
+
+/* Receive up to n datagrams without blocking (recvmmsg(2) where there is
+ * one). Returns how many (0 when none waits), or -1 with errno set. */
+int port_recv_batch(int fd, struct port_dgram *d, unsigned n);
+/* Send n datagrams (sendmmsg(2) where there is one). Returns how many were
+ * handed to the kernel (the rest would block or failed), or -1 with errno
+ * set when not even the first went. */
+int port_send_batch(int fd, struct port_dgram *d, unsigned n);
 
 /* Socket options for a listening socket (address reuse after restart). */
 void port_listen_opts(int fd, int family);

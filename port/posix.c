@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "port.h"
@@ -81,4 +83,45 @@ int
 port_set_groups(gid_t gid)
 {
 	return setgroups(1, &gid);
+}
+
+int
+port_recv_batch(int fd, struct port_dgram *d, unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		struct iovec iov = { d[i].buf, d[i].cap };
+		struct msghdr msg;
+		ssize_t got;
+
+		memset(&msg, 0, sizeof(msg));
+		msg.msg_name = &d[i].addr;
+		msg.msg_namelen = sizeof(d[i].addr);
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		got = recvmsg(fd, &msg, 0);
+		if (got < 0) {
+			if (i > 0 || errno == EAGAIN || errno == EWOULDBLOCK)
+				return (int)i;
+			return -1;
+		}
+		d[i].len = (size_t)got;
+		d[i].truncated = (msg.msg_flags & MSG_TRUNC) != 0;
+		d[i].addrlen = msg.msg_namelen;
+	}
+	return (int)n;
+}
+
+int
+port_send_batch(int fd, struct port_dgram *d, unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		if (sendto(fd, d[i].buf, d[i].len, 0, (struct sockaddr *)&d[i].addr,
+		    d[i].addrlen) < 0)
+			return i > 0 ? (int)i : -1;
+	}
+	return (int)n;
 }

@@ -28,9 +28,13 @@
 #define DNS_QUERY_INLINE 256
 #define LARGE_QUERY_SHARE 16
 #define LARGE_QUERY_MIN 4
-/* A UDP datagram is read into a buffer this big so an oversize query is seen
- * whole (and refused) rather than silently cut. */
-#define UDP_RECV_MAX 65536
+/* UDP datagrams are read and answers sent this many per system call
+ * (recvmmsg/sendmmsg where the platform has them). Each receive buffer
+ * holds DNS_QUERY_MAX + 1 bytes: anything bigger is seen as truncated and
+ * refused. Answers wait for the end of the turn in an arena this big;
+ * bigger ones are sent at once. */
+#define UDP_BATCH 32
+#define UDP_TX_ARENA 32768
 /* Largest UDP payload over IPv4 (65535 - 20 - 8): the most a client can take. */
 #define UDP_PAYLOAD_MAX 65507
 
@@ -96,7 +100,7 @@
 #define SHUTDOWN_GRACE_MS 1000
 
 /* Work done per wake-up on one socket before others get a turn. */
-#define UDP_BURST 64
+#define UDP_BURST 128
 #define ACCEPT_BURST 16
 /* accept() failing for want of descriptors or memory: wait this long before
  * trying again rather than spin on a listener that stays readable. */

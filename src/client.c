@@ -49,7 +49,7 @@ struct origin {
 	int transport;
 	int denied;                     /* outside --allow */
 	struct listener *l;             /* UDP */
-	const union pq_addr *addr;      /* UDP */
+	const struct sockaddr *sa;      /* UDP */
 	socklen_t addrlen;
 	struct client_tcp *c;           /* TCP */
 };
@@ -64,7 +64,15 @@ static unsigned clients_used;   /* slots [0, clients_used) have been used */
 static uint8_t *out_block;      /* every client's output buffer, one block */
 static int listening = 1;      /* cleared at shutdown: no new queries */
 static uint64_t accept_paused_until; /* after EMFILE and the like */
-static uint8_t udp_buf[UDP_RECV_MAX]; /* one datagram at a time */
+/* UDP in: one batch of datagrams per system call. */
+static uint8_t rx_bufs[UDP_BATCH][DNS_QUERY_MAX + 1];
+static struct port_dgram rx[UDP_BATCH];
+/* UDP out: replies of this turn for one socket, sent together. */
+static struct port_dgram tx[UDP_BATCH];
+static unsigned tx_count;
+static int tx_fd = -1;
+static uint8_t tx_arena[UDP_TX_ARENA];
+static size_t tx_used;
 static uint8_t reply_buf[DNS_QUERY_ROOM + 64]; /* replies the proxy makes itself */
 static struct log_limit full_log, refuse_log, acl_log, accept_log;
 
@@ -116,17 +124,57 @@ tcp_queue(struct client_tcp *c, const uint8_t *msg, size_t len, uint64_t now)
 	c->idle_deadline = now + (uint64_t)conf->tcp_idle_ms * 1000;
 }
 
+/* Send this turn's UDP replies in one system call. A reply the kernel
+ * will not take now is dropped, as UDP may be: the client asks again. */
 static void
-send_reply(const struct origin *o, const uint8_t *msg, size_t len, uint64_t now)
+udp_flush(void)
 {
-	if (o->transport == PQ_UDP) {
-		if (sendto(o->l->fd, msg, len, 0, &o->addr->sa, o->addrlen) == -1) {
+	int sent;
+
+	if (tx_count == 0)
+		return;
+	sent = port_send_batch(tx_fd, tx, tx_count);
+	if (sent < (int)tx_count) {
+		stats.send_errors += tx_count - (unsigned)(sent < 0 ? 0 : sent);
+		log_debug("client: %u UDP replies not sent: %s", tx_count - (unsigned)(sent < 0 ? 0 : sent),
+		    sent < 0 ? strerror(errno) : "send buffer full");
+	}
+	tx_count = 0;
+	tx_used = 0;
+}
+
+static void
+udp_queue(int fd, const struct sockaddr *sa, socklen_t salen, const uint8_t *msg, size_t len)
+{
+	struct port_dgram *d;
+
+	if (len > UDP_TX_ARENA / 4) {
+		/* Too big to be worth batching. */
+		if (sendto(fd, msg, len, 0, sa, salen) == -1) {
 			stats.send_errors++;
 			log_debug("client: sendto failed len=%zu: %s", len, strerror(errno));
 		}
-	} else {
-		tcp_queue(o->c, msg, len, now);
+		return;
 	}
+	if (tx_count == UDP_BATCH || tx_used + len > UDP_TX_ARENA || (tx_count > 0 && fd != tx_fd))
+		udp_flush();
+	d = &tx[tx_count++];
+	d->buf = tx_arena + tx_used;
+	d->len = len;
+	memcpy(d->buf, msg, len);
+	memcpy(&d->addr, sa, salen);
+	d->addrlen = salen;
+	tx_used += len;
+	tx_fd = fd;
+}
+
+static void
+send_reply(const struct origin *o, const uint8_t *msg, size_t len, uint64_t now)
+{
+	if (o->transport == PQ_UDP)
+		udp_queue(o->l->fd, o->sa, o->addrlen, msg, len);
+	else
+		tcp_queue(o->c, msg, len, now);
 }
 
 static void
@@ -155,8 +203,13 @@ handle_query(const struct origin *o, const uint8_t *msg, size_t len, uint64_t no
 	struct listener_stats *ls = listener_stats_of(o->transport);
 	unsigned skipped;
 	size_t need;
+	enum dns_verdict verdict = dns_check_query(msg, len, &qi);
 
-	switch (dns_check_query(msg, len, &qi)) {
+	/* Too big to hold (over UDP we may only have its first bytes): refuse
+	 * it whatever the rest looks like. */
+	if (len > DNS_QUERY_MAX && verdict != DNS_DROP)
+		verdict = DNS_FORWARD;
+	switch (verdict) {
 	case DNS_DROP:
 		stats.dropped++;
 		log_debug("client: dropped a message that is not a query len=%zu", len);
@@ -237,7 +290,7 @@ handle_query(const struct origin *o, const uint8_t *msg, size_t len, uint64_t no
 	pq->transport = (uint8_t)o->transport;
 	if (o->transport == PQ_UDP) {
 		pq->listener = (uint8_t)(o->l - listeners);
-		pq->addr = *o->addr;
+		memcpy(&pq->addr, o->sa, o->addrlen);
 		pq->addrlen = o->addrlen;
 	} else {
 		pq->tcp_client = (uint32_t)(o->c - clients);
@@ -255,7 +308,7 @@ origin_of(struct pending_query *pq, struct origin *o)
 	o->transport = pq->transport;
 	if (pq->transport == PQ_UDP) {
 		o->l = &listeners[pq->listener];
-		o->addr = &pq->addr;
+		o->sa = &pq->addr.sa;
 		o->addrlen = pq->addrlen;
 		return o->l->fd != -1;
 	}
@@ -321,28 +374,42 @@ static void
 udp_event(void *obj, uint32_t gen, short revents, uint64_t now)
 {
 	struct listener *l = obj;
-	int i;
+	unsigned done = 0;
 
 	(void)gen;
 	(void)revents;
-	for (i = 0; i < UDP_BURST; i++) {
-		union pq_addr from;
-		socklen_t fromlen = sizeof(from);
-		struct origin o;
-		ssize_t n = recvfrom(l->fd, udp_buf, sizeof(udp_buf), 0, &from.sa, &fromlen);
+	while (done < UDP_BURST) {
+		int i, n;
 
+		for (i = 0; i < UDP_BATCH; i++) {
+			rx[i].buf = rx_bufs[i];
+			rx[i].cap = sizeof(rx_bufs[i]);
+		}
+		n = port_recv_batch(l->fd, rx, UDP_BATCH);
 		if (n < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-				log_warn("client: recvfrom on %s", l->cf->text);
+			if (errno != EINTR)
+				log_warn("client: receiving on %s", l->cf->text);
 			return;
 		}
-		memset(&o, 0, sizeof(o));
-		o.transport = PQ_UDP;
-		o.l = l;
-		o.addr = &from;
-		o.addrlen = fromlen;
-		o.denied = !acl_allows(conf->allow, conf->allow_count, &from.sa);
-		handle_query(&o, udp_buf, (size_t)n, now);
+		for (i = 0; i < n; i++) {
+			struct origin o;
+			const struct sockaddr *sa = (const struct sockaddr *)&rx[i].addr;
+
+			if (rx[i].addrlen > sizeof(union pq_addr))
+				continue; /* not an IP client */
+			memset(&o, 0, sizeof(o));
+			o.transport = PQ_UDP;
+			o.l = l;
+			o.sa = sa;
+			o.addrlen = rx[i].addrlen;
+			o.denied = !acl_allows(conf->allow, conf->allow_count, sa);
+			/* A datagram bigger than any query we hold is handled as the
+			 * oversize query it is (REFUSED), from the bytes we have. */
+			handle_query(&o, rx_bufs[i], rx[i].truncated ? DNS_QUERY_MAX + 1 : rx[i].len, now);
+		}
+		done += (unsigned)n;
+		if (n < UDP_BATCH)
+			return;
 	}
 }
 
@@ -556,6 +623,7 @@ client_prepare(uint64_t now)
 {
 	unsigned i;
 
+	udp_flush();
 	for (i = 0; i < listener_count; i++) {
 		struct listener *l = &listeners[i];
 
@@ -644,7 +712,7 @@ size_t
 client_memory(const struct conf *cf)
 {
 	return (size_t)cf->max_tcp_clients * (sizeof(struct client_tcp) + TCP_OUT_SIZE + sizeof(unsigned)) +
-	    sizeof(udp_buf) + sizeof(reply_buf);
+	    sizeof(rx_bufs) + sizeof(tx_arena) + sizeof(reply_buf);
 }
 
 unsigned
@@ -698,6 +766,7 @@ client_flush_all(uint64_t now)
 {
 	unsigned i;
 
+	udp_flush();
 	for (i = 0; i < clients_used; i++)
 		if (clients[i].fd != -1 && clients[i].out_len > clients[i].out_off)
 			tcp_flush(&clients[i], now);

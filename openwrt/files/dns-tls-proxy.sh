@@ -1,0 +1,320 @@
+#!/bin/sh
+# /lib/functions/dns-tls-proxy.sh: shared by /etc/init.d/dns-tls-proxy and
+# /etc/hotplug.d/iface/90-dns-tls-proxy. Definitions only, nothing runs when
+# sourced. Needs /lib/functions.sh (config_load, config_get, ...) loaded first.
+#
+#   dtp_build_args      /etc/config/dns-tls-proxy (already config_load-ed) ->
+#                       DTP_ARGS, the proxy's arguments as a shell-quoted string
+#                       (use: eval "set -- $DTP_ARGS")
+#   dtp_check ARGS...   run the proxy's own --check on ARGS, log its complaint
+#   dtp_dnsmasq_apply   point dnsmasq at the proxy (backup of its settings first)
+#   dtp_dnsmasq_restore put dnsmasq's own settings back
+#   dtp_hotplug ACTION INTERFACE   the iface hotplug handler
+#
+# busybox ash: POSIX sh plus `local`.
+# shellcheck shell=sh disable=SC3043
+
+DTP_NAME=dns-tls-proxy
+DTP_PROG=/usr/sbin/dns-tls-proxy
+DTP_DEFAULT_PORT=15353
+# The dnsmasq instance we manage, and the options we keep our backup of its
+# settings in (in /etc/config/dhcp itself, so the backup survives a reboot or
+# power cut exactly as long as the change it undoes).
+DTP_DHCP='dhcp.@dnsmasq[0]'
+DTP_BACKUP=dns_tls_proxy_backup
+
+dtp_log() { # LEVEL MESSAGE   (LEVEL: err, warn, notice, info)
+	logger -t "$DTP_NAME" -p "daemon.$1" "$2"
+}
+
+dtp_dnsmasq_restart() {
+	/etc/init.d/dnsmasq restart >/dev/null 2>&1
+}
+
+dtp_initd() {
+	"/etc/init.d/$DTP_NAME" "$@"
+}
+
+# Append each argument to DTP_ARGS as one single-quoted shell word.
+dtp_arg() {
+	local a
+	for a in "$@"; do
+		case "$a" in
+			*\'*) a=$(printf '%s' "$a" | sed "s/'/'\\\\''/g") ;;
+		esac
+		DTP_ARGS="${DTP_ARGS:+$DTP_ARGS }'$a'"
+	done
+}
+
+# Call FUNCTION VALUE ARGS... for each value of SECTION.OPTION, whether it is
+# written as a `list` (one value per line) or as one `option` (values
+# separated by spaces).
+dtp_foreach() { # SECTION OPTION FUNCTION [ARGS...]
+	local section="$1" option="$2" fn="$3" len value v
+	config_get len "$section" "${option}_LENGTH"
+	if [ -n "$len" ]; then
+		config_list_foreach "$@"
+		return
+	fi
+	shift 3
+	config_get value "$section" "$option"
+	for v in $value; do
+		"$fn" "$v" "$@"
+	done
+}
+
+# main.OPTION -> FLAG VALUE, when the option is set.
+dtp_opt() { # OPTION FLAG
+	local v
+	config_get v main "$1"
+	[ -n "$v" ] && dtp_arg "$2" "$v"
+	return 0
+}
+
+dtp_add_listen() {
+	dtp_arg -a "$1"
+	DTP_LISTEN="${DTP_LISTEN:+$DTP_LISTEN }$1"
+}
+
+dtp_add_allow() {
+	dtp_arg --allow "$1"
+	DTP_ALLOW="${DTP_ALLOW:+$DTP_ALLOW }$1"
+}
+
+dtp_add_pin() { # PIN NAME
+	local pin="$1" name="$2"
+	case "$pin" in
+		sha256/*) ;;
+		*) pin="sha256/$pin" ;;
+	esac
+	# two resolvers with one name may list the same pin: pass it once
+	case " $DTP_PINS " in
+		*" $name=$pin "*) return 0 ;;
+	esac
+	DTP_PINS="${DTP_PINS:+$DTP_PINS }$name=$pin"
+	dtp_arg --pin "$name=$pin"
+}
+
+# One `config resolver` section -> -n ADDRESS:PORT:NAME [--pin NAME=...].
+dtp_add_resolver() {
+	local cfg="$1" enabled address port name
+	config_get_bool enabled "$cfg" enabled 1
+	[ "$enabled" = 1 ] || return 0
+	config_get address "$cfg" address
+	config_get port "$cfg" port 853
+	config_get name "$cfg" auth_name
+	if [ -z "$address" ]; then
+		dtp_log warn "resolver '$cfg': no address, skipped"
+		return 0
+	fi
+	if [ -z "$name" ]; then
+		dtp_log warn "resolver '$cfg' ($address): no auth_name (the name its certificate must carry), skipped"
+		return 0
+	fi
+	case "$address" in
+		\[*\]) ;;
+		*:*) address="[$address]" ;;
+	esac
+	dtp_arg -n "$address:$port:$name"
+	DTP_RESOLVERS=$((DTP_RESOLVERS + 1))
+	dtp_foreach "$cfg" pin dtp_add_pin "$name"
+}
+
+# The address dnsmasq should send to: loopback if the proxy listens there (or
+# on a wildcard), else the first listen address.
+dtp_server_addr() {
+	local a
+	for a in ${DTP_LISTEN:-127.0.0.1}; do
+		case "$a" in
+			127.0.0.1 | 0.0.0.0) echo 127.0.0.1; return ;;
+		esac
+	done
+	for a in $DTP_LISTEN; do
+		case "$a" in
+			::1 | ::) echo ::1; return ;;
+			127.*) echo "$a"; return ;;
+		esac
+	done
+	# shellcheck disable=SC2086 # addresses hold no spaces
+	set -- $DTP_LISTEN
+	echo "$1"
+}
+
+# Build the proxy's command line from the loaded config. Sets:
+#   DTP_ARGS            the arguments (shell-quoted words)
+#   DTP_PORT            the port the proxy listens on
+#   DTP_DNSMASQ_SERVER  ADDR#PORT for dnsmasq, empty when integration is off
+#   DTP_ERROR           why, when it returns 1
+# (DTP_ERROR and DTP_DNSMASQ_SERVER are read by the init script.)
+# shellcheck disable=SC2034
+dtp_build_args() {
+	local proto log_level stats dnsmasq addr a
+	DTP_ARGS='' DTP_PINS='' DTP_LISTEN='' DTP_ALLOW='' DTP_ERROR='' DTP_DNSMASQ_SERVER=''
+	DTP_RESOLVERS=0
+
+	config_foreach dtp_add_resolver resolver
+	if [ "$DTP_RESOLVERS" -eq 0 ]; then
+		DTP_ERROR="no usable 'config resolver' section (each needs address and auth_name)"
+		return 1
+	fi
+
+	dtp_foreach main listen_addr dtp_add_listen
+	dtp_opt port -p
+	config_get DTP_PORT main port "$DTP_DEFAULT_PORT"
+
+	config_get proto main proto both
+	case "$proto" in
+		both) ;;
+		udp) dtp_arg -u ;;
+		tcp) dtp_arg -t ;;
+		*) DTP_ERROR="proto: '$proto' is not udp, tcp or both"; return 1 ;;
+	esac
+
+	dtp_foreach main allow dtp_add_allow
+	config_get_bool dnsmasq main dnsmasq_config_update 0
+	if [ "$dnsmasq" = 1 ]; then
+		addr=$(dtp_server_addr)
+		DTP_DNSMASQ_SERVER="$addr#$DTP_PORT"
+		# A custom allow list must still let dnsmasq in over loopback.
+		if [ -n "$DTP_ALLOW" ]; then
+			case "$addr" in
+				127.*) a="$addr/32" ;;
+				::1) a=::1/128 ;;
+				*) a= ;;
+			esac
+			case " $DTP_ALLOW " in
+				*" $addr "* | *" $a "* | *" 127.0.0.0/8 "*) a= ;;
+			esac
+			[ -n "$a" ] && dtp_add_allow "$a"
+		fi
+	fi
+
+	dtp_opt pool_size --pool-size
+	dtp_opt timeout --timeout
+	dtp_opt connect_timeout --connect-timeout
+	dtp_opt idle_timeout --idle-timeout
+	dtp_opt tcp_idle_timeout --tcp-idle-timeout
+	dtp_opt max_inflight --max-inflight
+	dtp_opt max_tcp_clients --max-tcp-clients
+
+	config_get_bool stats main stats 0
+	[ "$stats" = 1 ] && dtp_arg -s
+	dtp_opt stats_interval --stats-interval
+
+	config_get log_level main log_level warn
+	case "$log_level" in
+		err | error | warn | warning | notice) ;;
+		info) dtp_arg -v ;;
+		debug) dtp_arg -d ;;
+		*) DTP_ERROR="log_level: '$log_level' is not error, warn, info or debug"; return 1 ;;
+	esac
+	dtp_opt logfile -l
+	dtp_opt ca_file --ca-file
+	dtp_opt user --user
+	dtp_opt chroot --chroot
+	return 0
+}
+
+# The proxy's own check of a command line (nothing is bound): its one-line
+# complaint goes to the log. A clean environment, as procd gives the daemon.
+dtp_check() {
+	local err
+	if ! err=$(env -i "$DTP_PROG" "$@" --check 2>&1 >/dev/null); then
+		dtp_log err "configuration rejected: ${err:-$DTP_PROG --check failed}"
+		return 1
+	fi
+	return 0
+}
+
+dtp_dhcp_get() { # OPTION
+	uci -q get "$DTP_DHCP.$1"
+}
+
+# Point dnsmasq at SERVER (ADDR#PORT): noresolv, and SERVER as its only
+# upstream (domain-specific entries, /domain/addr, are kept). The first time,
+# dnsmasq's own server list and noresolv are copied into backup options of
+# the same section. Commits and restarts dnsmasq only when something changed.
+dtp_dnsmasq_apply() { # SERVER
+	local ours="$1" cur noresolv s want='' changed=0
+	if [ -z "$(uci -q get "$DTP_DHCP")" ]; then
+		dtp_log warn "no dnsmasq section in /etc/config/dhcp: dnsmasq integration skipped"
+		return 1
+	fi
+	cur=$(dtp_dhcp_get server)
+	noresolv=$(dtp_dhcp_get noresolv)
+	if [ -z "$(dtp_dhcp_get "$DTP_BACKUP")" ]; then
+		uci -q set "$DTP_DHCP.$DTP_BACKUP=1"
+		[ -n "$noresolv" ] && uci -q set "$DTP_DHCP.${DTP_BACKUP}_noresolv=$noresolv"
+		for s in $cur; do
+			uci -q add_list "$DTP_DHCP.${DTP_BACKUP}_server=$s"
+		done
+		changed=1
+	fi
+	for s in $cur; do
+		case "$s" in
+			/*) want="$want $s" ;;
+		esac
+	done
+	want="${want# }${want:+ }$ours"
+	# shellcheck disable=SC2086 # word splitting normalises the list
+	set -- $cur
+	if [ "$*" != "$want" ]; then
+		uci -q delete "$DTP_DHCP.server"
+		for s in $want; do
+			uci -q add_list "$DTP_DHCP.server=$s"
+		done
+		changed=1
+	fi
+	if [ "$noresolv" != 1 ]; then
+		uci -q set "$DTP_DHCP.noresolv=1"
+		changed=1
+	fi
+	[ "$changed" = 1 ] || return 0
+	uci commit dhcp
+	dtp_log notice "dnsmasq now forwards to $ours (no-resolv)"
+	dtp_dnsmasq_restart
+}
+
+# Undo dtp_dnsmasq_apply, if it was applied.
+dtp_dnsmasq_restore() {
+	local servers noresolv s
+	[ -n "$(dtp_dhcp_get "$DTP_BACKUP")" ] || return 0
+	servers=$(dtp_dhcp_get "${DTP_BACKUP}_server")
+	noresolv=$(dtp_dhcp_get "${DTP_BACKUP}_noresolv")
+	uci -q delete "$DTP_DHCP.server"
+	for s in $servers; do
+		uci -q add_list "$DTP_DHCP.server=$s"
+	done
+	if [ -n "$noresolv" ]; then
+		uci -q set "$DTP_DHCP.noresolv=$noresolv"
+	else
+		uci -q delete "$DTP_DHCP.noresolv"
+	fi
+	uci -q delete "$DTP_DHCP.$DTP_BACKUP"
+	uci -q delete "$DTP_DHCP.${DTP_BACKUP}_server"
+	uci -q delete "$DTP_DHCP.${DTP_BACKUP}_noresolv"
+	uci commit dhcp
+	dtp_log notice "dnsmasq settings restored"
+	dtp_dnsmasq_restart
+}
+
+# iface hotplug: on ifup of a WAN interface (main.wan_interface, default
+# 'wan'), restart a running, enabled proxy so its pooled upstream connections
+# are rebuilt at once rather than found dead one by one. The restart keeps
+# the dnsmasq settings as they are (see stop_service).
+dtp_hotplug() { # ACTION INTERFACE
+	local action="$1" iface="$2" restart wan
+	[ "$action" = ifup ] || return 0
+	config_load "$DTP_NAME"
+	config_get_bool restart main restart_on_wan_up 1
+	[ "$restart" = 1 ] || return 0
+	config_get wan main wan_interface wan
+	case " $wan " in
+		*" $iface "*) ;;
+		*) return 0 ;;
+	esac
+	dtp_initd enabled || return 0
+	dtp_initd running || return 0
+	dtp_log info "$iface is up: restarting to rebuild the upstream connections"
+	dtp_initd restart
+}
