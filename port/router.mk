@@ -1,1 +1,106 @@
-# Static (musl) and cross builds, footprint budget: see the targets below.
+# Router builds: a static musl binary, cross builds for routers' CPUs, and the
+# footprint budget. Each build has its own tree and its own BearSSL, compiled
+# from Debian's source package with that build's compiler (the host's
+# libbearssl.a is for glibc on x86_64 only). The default build is untouched.
+#
+#   make static [TINY=1]      build-static[-tiny]/dns-tls-proxy: x86_64, musl,
+#                             static, stripped (the unstripped one: .full)
+#   make footprint [TINY=1]   that binary against the budget: size (CA bundle
+#                             included) and peak RSS under load
+#   make cross ARCH=A         build-cross/A/dns-tls-proxy and the unit-test
+#                             runner, static glibc, for A = mips (big-endian),
+#                             mipsel, armhf or arm64
+#   make cross-test ARCH=A    the same, then under qemu-user: the unit tests,
+#                             the fuzz corpus and a real query through the
+#                             proxy to a local DoT server
+#   make cross-test-all       cross-test for every ARCH
+#   make bearssl-src          only fetch and unpack the BearSSL source
+#
+# TINY=1 adds -DDTP_TINY (the reduced build for small routers) and builds in
+# its own tree. Needs musl-tools; the cross builds gcc-<triplet> and
+# libc6-dev-<arch>-cross; cross-test qemu-user and the integration tests'
+# tools (unbound, dig, openssl, python3).
+
+.PHONY: static footprint cross cross-test cross-test-all bearssl-src clean-router
+
+ROUTER_ARCHS := mips mipsel armhf arm64
+ROUTER_TRIPLET_mips := mips-linux-gnu
+ROUTER_TRIPLET_mipsel := mipsel-linux-gnu
+ROUTER_TRIPLET_armhf := arm-linux-gnueabihf
+ROUTER_TRIPLET_arm64 := aarch64-linux-gnu
+ROUTER_QEMU_mips := qemu-mips
+ROUTER_QEMU_mipsel := qemu-mipsel
+ROUTER_QEMU_armhf := qemu-arm
+ROUTER_QEMU_arm64 := qemu-aarch64
+
+# The source package is fetched once (Debian archive only) and kept here.
+BSSL_CACHE := build/bearssl-src
+BSSL_TREE := $(BSSL_CACHE)/bearssl-0.6
+UTHASH_H ?= /usr/include/uthash.h
+# The host's tools, for ca_gen: it runs on the build machine whatever CC is.
+ROUTER_HOSTCC := $(HOSTCC)
+
+# Size: -Os, one section per function so the linker drops what nothing
+# calls, no unwind tables (C, no exceptions; 17 KiB). Static, not PIE: a
+# static PIE needs the dynamic linker's relocation code in the binary. RELRO
+# is left out: only a dynamic linker applies it, in a static binary it is
+# padding. separate-code would page-align text apart from headers (8 KiB).
+ROUTER_OPT := -Os -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables \
+              -fno-unwind-tables $(if $(TINY),-DDTP_TINY)
+ROUTER_LD := -static -Wl,--gc-sections -Wl,--build-id=none -Wl,-z,norelro \
+             -Wl,-z,noseparate-code
+ROUTER_SUFFIX := $(if $(TINY),-tiny)
+
+# $(call router_build,DIR,CC,AR,HARDEN,TARGETS): BearSSL for CC, then the
+# top Makefile in DIR with CC. ca_gen is built first with the host's
+# compiler and libbearssl so the cross make finds it up to date. Binaries
+# are always relinked (they do not depend on the library file), each with a
+# link map beside it (BINARY.map) for the footprint report.
+define router_build
+	CC='$(2)' AR='$(3)' BEARSSL_CFLAGS='$(ROUTER_OPT)' \
+	    port/bearssl-src.sh lib $(BSSL_TREE) $(1)/bearssl/libbearssl.a
+	@mkdir -p $(1)/include
+	cmp -s $(UTHASH_H) $(1)/include/uthash.h || cp $(UTHASH_H) $(1)/include/uthash.h
+	$(MAKE) --no-print-directory BUILD=$(1) CC='$(ROUTER_HOSTCC)' $(1)/ca_gen
+	rm -f $(1)/dns-tls-proxy.full $(1)/run $(1)/fuzz-replay-*
+	$(MAKE) --no-print-directory BUILD=$(1) BIN=$(1)/dns-tls-proxy.full RUNNER=$(1)/run \
+	    CC='$(2)' HOSTCC='$(ROUTER_HOSTCC)' \
+	    CFLAGS='$(ROUTER_OPT) -isystem $(BSSL_TREE)/inc -isystem $(1)/include' \
+	    HARDEN='$(4)' HARDEN_LD='$(ROUTER_LD) -Wl,-Map=$$@.map' \
+	    BEARSSL_LIBS='$(1)/bearssl/libbearssl.a' $(5)
+endef
+
+bearssl-src: $(BSSL_TREE)/.complete
+$(BSSL_TREE)/.complete:
+	port/bearssl-src.sh fetch $(BSSL_CACHE)
+
+# x86_64 with musl. musl has no _FORTIFY_SOURCE (its headers ignore it), so
+# only the stack protector is asked for; musl's libc provides its canary.
+STATIC_DIR := build-static$(ROUTER_SUFFIX)
+static: $(BSSL_TREE)/.complete
+	$(call router_build,$(STATIC_DIR),musl-gcc,ar,-fstack-protector-strong,$(STATIC_DIR)/dns-tls-proxy.full)
+	strip -R .comment -o $(STATIC_DIR)/dns-tls-proxy $(STATIC_DIR)/dns-tls-proxy.full
+	@echo "$(STATIC_DIR)/dns-tls-proxy: $$(stat -c %s $(STATIC_DIR)/dns-tls-proxy) bytes, stripped"
+
+footprint: static
+	tests/cross/footprint.sh $(STATIC_DIR)
+
+# Cross builds: Debian's cross compilers with their static glibc (qemu-user
+# runs them without a target root file system).
+ARCH ?=
+CROSS_DIR = build-cross/$(ARCH)$(ROUTER_SUFFIX)
+CROSS_TRIPLET = $(ROUTER_TRIPLET_$(ARCH))
+cross: $(BSSL_TREE)/.complete
+	@test -n "$(CROSS_TRIPLET)" || { echo "ARCH must be one of: $(ROUTER_ARCHS)" >&2; exit 2; }
+	$(call router_build,$(CROSS_DIR),$(CROSS_TRIPLET)-gcc,$(CROSS_TRIPLET)-ar,-fstack-protector-strong -D_FORTIFY_SOURCE=2,$(CROSS_DIR)/dns-tls-proxy.full $(CROSS_DIR)/run $(FUZZ_TARGETS:%=$(CROSS_DIR)/fuzz-replay-%))
+	$(CROSS_TRIPLET)-strip -R .comment -o $(CROSS_DIR)/dns-tls-proxy $(CROSS_DIR)/dns-tls-proxy.full
+
+cross-test: cross
+	tests/cross/cross-test.sh $(ARCH) $(CROSS_DIR) $(ROUTER_QEMU_$(ARCH))
+
+cross-test-all:
+	set -e; for a in $(ROUTER_ARCHS); do $(MAKE) --no-print-directory cross-test ARCH=$$a; done
+
+clean: clean-router
+clean-router:
+	rm -rf build-static build-static-tiny build-cross

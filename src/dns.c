@@ -166,6 +166,11 @@ dns_question_match(const uint8_t *query, uint16_t query_qend,
 	}
 	if (answer_qend != query_qend || answer_qend > answer_len)
 		return 0;
+	/* Servers echo the question as asked: the byte compare nearly always
+	 * settles it. */
+	if (memcmp(query + DNS_HEADER_LEN, answer + DNS_HEADER_LEN,
+	    (size_t)answer_qend - DNS_HEADER_LEN) == 0)
+		return 1;
 	/* Length bytes are at most 63, below 'A', so folding leaves them be. */
 	for (i = DNS_HEADER_LEN; i + 4 < answer_qend; i++)
 		if (lower(query[i]) != lower(answer[i]))
