@@ -24,7 +24,9 @@ HARDEN   ?= -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
 HARDEN_LD ?= -pie -Wl,-z,relro,-z,now
 # Certificates are never checked against a time before the build (routers boot
 # at 1970). Reproducible: the last commit's time unless SOURCE_DATE_EPOCH says.
-SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
+ifeq ($(SOURCE_DATE_EPOCH),)
+SOURCE_DATE_EPOCH := $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
+endif
 CPPFLAGS += -D_POSIX_C_SOURCE=200809L -iquote src -iquote port -DBUILD_EPOCH=$(SOURCE_DATE_EPOCH)
 ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(HARDEN)
 ALL_LDFLAGS = $(LDFLAGS) $(HARDEN_LD)

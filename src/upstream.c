@@ -55,6 +55,7 @@ struct upstream_conn {
 	uint16_t probe_id;       /* its ID, kept out of the way of queries */
 	uint8_t probe_due;       /* write a probe at the next chance */
 	uint8_t probe_out;       /* a probe is unanswered */
+	uint32_t received;       /* messages received since the handshake */
 	uint64_t idle_since;     /* READY with nothing in flight since */
 	uint64_t idle_us;        /* close when idle this long (the server may lower it) */
 	int can_read;            /* poll reported readable; cleared on EAGAIN */
@@ -211,6 +212,13 @@ conn_fail(struct upstream_conn *c, uint64_t now, const char *why, int auth)
 		ns->st.reconnects++;
 		log_info("upstream: connection lost ns=%s conn=%u reason=\"%s\" requeued=%u",
 		    ns->cf->text, c->index, why, moved);
+		/* Lost with queries on it before a single answer: a server that
+		 * takes connections but does not serve. Rest it like one that
+		 * refuses them, or the queries would reconnect in a loop. */
+		if (c->received == 0 && moved > 0) {
+			ns->st.failures++;
+			rest_nameserver(ns, now);
+		}
 	} else if (auth) {
 		ns->st.auth_failures++;
 		ns->have_session = 0;
@@ -305,6 +313,7 @@ handle_answer(struct upstream_conn *c, uint8_t *msg, size_t len, uint64_t now)
 	uint16_t qend;
 
 	c->last_rx = now;
+	c->received++;
 	if (dns_check_answer(msg, len, &qend) != 0)
 		return -1;
 	if (c->probe_out && dns_get16(msg) == c->probe_id) {
@@ -485,6 +494,7 @@ conn_run(struct upstream_conn *c, uint64_t now)
 			c->last_rx = c->idle_since = now;
 			c->idle_us = (uint64_t)conf->up_idle_ms * 1000;
 			c->probe_due = c->probe_out = 0;
+			c->received = 0;
 			/* Keep the session: the next connection resumes it and skips
 			 * the certificate work. */
 			br_ssl_engine_get_session_parameters(eng, &c->ns->session);

@@ -39,15 +39,16 @@ t_assert_eq "$(raw pipeline "$P_PORT" 20)" "answers=20 distinct=20 matched=20" \
     "server resets after 3 answers: every pipelined query answered once"
 t_kill "$P_PID"
 
-# A server that never answers: SERVFAIL at the 2 s deadline, not before and
-# not much after; the silent connection is judged dead on the way.
+# A server that never answers: SERVFAIL by the 2 s deadline, not later; the
+# silent connection is probed, then judged dead (a connection that never
+# answered also rests its nameserver, so the SERVFAIL may come sooner).
 fake stall 0
 P_PORT=$(t_free_port)
 p_start stall -p "$P_PORT" -n "127.0.0.1:$F_PORT:dot.test" --ca-file "$T/ca.pem" --timeout 2
 start=$(t_now_us)
 t_assert_eq "$(p_status "$(p_dig a.test +time=5)")" SERVFAIL "silent server: SERVFAIL"
 ms=$(t_elapsed_ms "$start")
-t_assert_le 1900 "$ms" "silent server: SERVFAIL waited for the deadline"
-t_assert_le "$ms" 2900 "silent server: SERVFAIL came at the deadline"
-t_assert_le 2 "$(grep -c '^conn ' "$F_LOG")" "silent connection judged dead and replaced"
-t_assert_le 1 "$(p_stat nameserver timeouts)" "the timeout is counted"
+t_assert_le 600 "$ms" "silent server: the proxy waited for an answer first"
+t_assert_le "$ms" 2300 "silent server: SERVFAIL no later than the deadline"
+t_assert_le 2 "$(grep -c '^query ' "$F_LOG")" "silent connection probed"
+t_assert_match "$(cat "$P_LOG")" 'no answer even to a probe, connection judged dead' "silent connection judged dead"

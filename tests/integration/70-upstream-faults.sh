@@ -35,6 +35,16 @@ for mode in reset-mid prefix-close; do
     t_kill "$P_PID"
 done
 
+# A server that completes the handshake and closes before answering: the
+# nameserver rests like one that refuses connections (no reconnect loop).
+fake close-after 0
+proxy close-at-once -n "127.0.0.1:$F_PORT:dot.test" --timeout 3
+start=$(t_now_us)
+t_assert_eq "$(p_status "$(p_dig a.test +time=5)")" SERVFAIL "server closing before any answer: SERVFAIL"
+t_assert_le "$(t_elapsed_ms "$start")" 1000 "server closing before any answer: SERVFAIL within a second"
+t_assert_le "$(grep -c '^conn ' "$F_LOG")" 3 "server closing before any answer: no reconnect loop"
+t_kill "$P_PID"
+
 # Bad answers: the client gets SERVFAIL, never the bad bytes.
 for mode in garbage wrong-id wrong-question long-answer; do
     fake "$mode" 0
@@ -44,7 +54,7 @@ for mode in garbage wrong-id wrong-question long-answer; do
     t_assert_match "$out" 'ANSWER: 0,' "$mode: nothing from the bad answer reached the client"
     case $mode in
     wrong-id) t_assert_le 1 "$(p_stat errors unmatched)" "$mode: counted as unmatched" ;;
-    long-answer) t_assert_le 1 "$(p_stat errors timeouts)" "$mode: the query timed out" ;;
+    long-answer) t_assert_match "$(cat "$P_LOG")" 'connection judged dead' "$mode: the connection judged dead" ;;
     *) t_assert_le 1 "$(p_stat nameserver bad_answers)" "$mode: counted as a bad answer" ;;
     esac
     t_kill "$P_PID"

@@ -121,7 +121,9 @@ t_kill "$P_PID"
 # --- Dropping root, with an empty chroot: nothing is needed from disk.
 if (($(id -u) == 0)); then
     mkdir -p "$T/jail"
-    proxy drop -n "$NS" --user nobody --chroot "$T/jail"
+    # (LeakSanitizer cannot work without /proc: off for this one, if built in.)
+    ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+        proxy drop -n "$NS" --user nobody --chroot "$T/jail"
     t_assert_eq "$(awk '/^Uid:/ { print $2 $3 $4 $5 }' "/proc/$P_PID/status")" 65534655346553465534 \
         "--user nobody: running as nobody"
     t_assert_eq "$(readlink "/proc/$P_PID/root")" "$T/jail" "--chroot: confined to the jail"
@@ -130,7 +132,8 @@ if (($(id -u) == 0)); then
 fi
 
 # --- The build is hardened (not the sanitizer build: ASan replaces it).
-if ! nm "$PROXY" 2>/dev/null | grep -q __asan_init; then
+syms=$(nm "$PROXY" 2>/dev/null || true)
+if [[ $syms != *__asan_init* ]]; then
     t_assert_match "$(readelf -h "$PROXY")" 'Type: +DYN' "PIE"
     t_assert_match "$(readelf -d "$PROXY")" 'BIND_NOW' "full RELRO (BIND_NOW)"
     t_assert_match "$(readelf -l "$PROXY")" 'GNU_RELRO' "RELRO segment"
