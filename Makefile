@@ -40,7 +40,7 @@ OBJ      := $(SRC:%.c=$(BUILD)/%.o) $(BUILD)/ca_bundle.o
 CERTS    := $(sort $(wildcard certs/*.pem))
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 
-.PHONY: all test check unit integration asan install clean lint fuzz soak
+.PHONY: all test check unit integration asan install uninstall clean lint fuzz soak
 all: $(BIN)
 
 $(BIN): $(OBJ) $(BUILD)/src/main.o
@@ -104,9 +104,28 @@ asan:
 	SANITIZER_LOG_DIR=$(SANLOG) $(MAKE) BUILD=build-asan BIN=build-asan/dns-tls-proxy RUNNER=build-asan/run CC=clang CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	    HARDEN= HARDEN_LD= LDFLAGS="-fsanitize=address,undefined" test
 
-install: dns-tls-proxy
-	install -d $(DESTDIR)$(PREFIX)/sbin
-	install -m 0755 dns-tls-proxy $(DESTDIR)$(PREFIX)/sbin/dns-tls-proxy
+# make install [PREFIX=/usr/local] [DESTDIR=]: copies files, enables nothing.
+# The unit goes where systemd looks for units that are not the administrator's
+# own: $(PREFIX)/lib/systemd/system for PREFIX=/usr and /usr/local, else
+# /etc/systemd/system (other prefixes are not on systemd's search path).
+SBINDIR        ?= $(PREFIX)/sbin
+MANDIR         ?= $(PREFIX)/share/man
+DOCDIR         ?= $(PREFIX)/share/doc/dns-tls-proxy
+SYSTEMDUNITDIR ?= $(if $(filter /usr /usr/local,$(PREFIX)),$(PREFIX)/lib/systemd/system,/etc/systemd/system)
+
+install: $(BIN)
+	@mkdir -p $(BUILD)/dist
+	sed 's|@SBINDIR@|$(SBINDIR)|g' port/dist/dns-tls-proxy.service >$(BUILD)/dist/dns-tls-proxy.service
+	sed 's/^\.Os .*/.Os dns-tls-proxy $(VERSION)/' port/dist/dns-tls-proxy.8 >$(BUILD)/dist/dns-tls-proxy.8
+	install -D -m 0755 $(BIN) $(DESTDIR)$(SBINDIR)/dns-tls-proxy
+	install -D -m 0644 $(BUILD)/dist/dns-tls-proxy.8 $(DESTDIR)$(MANDIR)/man8/dns-tls-proxy.8
+	install -D -m 0644 $(BUILD)/dist/dns-tls-proxy.service $(DESTDIR)$(SYSTEMDUNITDIR)/dns-tls-proxy.service
+	install -D -m 0644 port/dist/dns-tls-proxy.default $(DESTDIR)$(DOCDIR)/dns-tls-proxy.default
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/dns-tls-proxy $(DESTDIR)$(MANDIR)/man8/dns-tls-proxy.8 \
+	    $(DESTDIR)$(SYSTEMDUNITDIR)/dns-tls-proxy.service $(DESTDIR)$(DOCDIR)/dns-tls-proxy.default
+	-rmdir $(DESTDIR)$(DOCDIR)
 
 clean:
 	rm -rf build build-asan build-fuzz dns-tls-proxy tests/run
