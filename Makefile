@@ -40,7 +40,7 @@ OBJ      := $(SRC:%.c=$(BUILD)/%.o) $(BUILD)/ca_bundle.o
 CERTS    := $(sort $(wildcard certs/*.pem))
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 
-.PHONY: all test check unit integration asan install uninstall clean lint fuzz soak
+.PHONY: all test check unit integration openwrt-test asan install uninstall clean lint fuzz soak
 all: $(BIN)
 
 $(BIN): $(OBJ) $(BUILD)/src/main.o
@@ -92,7 +92,12 @@ fuzz:
 integration: $(BIN)
 	PROXY=$(abspath $(BIN)) ./tests/integration/run.sh
 
-test check: unit integration
+# The OpenWrt package's scripts: shell checks and the UCI-to-command-line
+# cases, each command line checked by the proxy's own --check.
+openwrt-test: $(BIN)
+	PROXY=$(abspath $(BIN)) tests/openwrt/run.sh
+
+test check: unit openwrt-test integration
 
 # Sanitizers: a separate build tree, the same tests.
 # Sanitizer reports go to files that the test runners check: a report from

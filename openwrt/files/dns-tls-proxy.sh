@@ -23,12 +23,18 @@ DTP_DEFAULT_PORT=15353
 DTP_DHCP='dhcp.@dnsmasq[0]'
 DTP_BACKUP=dns_tls_proxy_backup
 
-dtp_log() { # LEVEL MESSAGE   (LEVEL: err, warn, notice, info)
+dtp_log() { # LEVEL MESSAGE   (LEVEL: err, warning, notice, info)
 	logger -t "$DTP_NAME" -p "daemon.$1" "$2"
 }
 
 dtp_dnsmasq_restart() {
 	/etc/init.d/dnsmasq restart >/dev/null 2>&1
+}
+
+# main.chroot must exist (on OpenWrt /var is a tmpfs: /var/empty is not
+# there after a boot). An empty directory is all the proxy needs in it.
+dtp_make_chroot() { # DIR
+	[ -d "$1" ] || { mkdir -p "$1" && chmod 0755 "$1"; }
 }
 
 dtp_initd() {
@@ -104,11 +110,11 @@ dtp_add_resolver() {
 	config_get port "$cfg" port 853
 	config_get name "$cfg" auth_name
 	if [ -z "$address" ]; then
-		dtp_log warn "resolver '$cfg': no address, skipped"
+		dtp_log warning "resolver '$cfg': no address, skipped"
 		return 0
 	fi
 	if [ -z "$name" ]; then
-		dtp_log warn "resolver '$cfg' ($address): no auth_name (the name its certificate must carry), skipped"
+		dtp_log warning "resolver '$cfg' ($address): no auth_name (the name its certificate must carry), skipped"
 		return 0
 	fi
 	case "$address" in
@@ -178,12 +184,19 @@ dtp_build_args() {
 		# A custom allow list must still let dnsmasq in over loopback.
 		if [ -n "$DTP_ALLOW" ]; then
 			case "$addr" in
-				127.*) a="$addr/32" ;;
-				::1) a=::1/128 ;;
-				*) a= ;;
-			esac
-			case " $DTP_ALLOW " in
-				*" $addr "* | *" $a "* | *" 127.0.0.0/8 "*) a= ;;
+				127.*)
+					a="$addr/32"
+					case " $DTP_ALLOW " in
+						*" $addr "* | *" $a "* | *" 127.0.0.0/8 "*) a='' ;;
+					esac
+					;;
+				::1)
+					a=::1/128
+					case " $DTP_ALLOW " in
+						*" ::1 "* | *" ::1/128 "*) a='' ;;
+					esac
+					;;
+				*) a='' ;;
 			esac
 			[ -n "$a" ] && dtp_add_allow "$a"
 		fi
@@ -237,7 +250,7 @@ dtp_dhcp_get() { # OPTION
 dtp_dnsmasq_apply() { # SERVER
 	local ours="$1" cur noresolv s want='' changed=0
 	if [ -z "$(uci -q get "$DTP_DHCP")" ]; then
-		dtp_log warn "no dnsmasq section in /etc/config/dhcp: dnsmasq integration skipped"
+		dtp_log warning "no dnsmasq section in /etc/config/dhcp: dnsmasq integration skipped"
 		return 1
 	fi
 	cur=$(dtp_dhcp_get server)

@@ -1,0 +1,2 @@
+use_config custom.uci
+rc start

@@ -1,0 +1,4 @@
+use_config disabled.uci
+dhcp_init server=8.8.8.8
+rc start
+dhcp_show

@@ -1,0 +1,18 @@
+# The iface hotplug script: a restart on ifup of a WAN interface when the
+# service is enabled and running; nothing otherwise.
+use_config hotplug.uci
+hotplug ifup wan
+hotplug ifup wwan
+hotplug ifdown wan
+hotplug ifupdate wan
+hotplug ifup lan
+FAKE_RUNNING=0
+hotplug ifup wan
+FAKE_RUNNING=1 FAKE_ENABLED=0
+hotplug ifup wan
+FAKE_ENABLED=1
+use_config hotplug-off.uci
+hotplug ifup wan
+use_config "$ROOT/openwrt/files/dns-tls-proxy.config"
+hotplug ifup wan
+hotplug ifup wan6

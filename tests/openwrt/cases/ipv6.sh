@@ -1,0 +1,2 @@
+use_config ipv6.uci
+rc start

@@ -1,0 +1,2 @@
+use_config missing-name.uci
+rc start

@@ -1,0 +1,2 @@
+use_config pins.uci
+rc start
