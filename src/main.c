@@ -173,7 +173,7 @@ log_memory_plan(const struct conf *conf)
 	log_debug("memory: upstream %zu KiB (%d nameservers x %u connections: TLS buffers "
 	    "+ 64 KiB answer assembly each)", up / 1024, conf->ns_count, conf->pool_size);
 	log_debug("memory: clients %zu KiB (%u TCP clients with 72 KiB output each%s, "
-	    "+ 64 KiB UDP receive buffer)", cl / 1024, conf->max_tcp_clients,
+	    "+ UDP receive and reply batches)", cl / 1024, conf->max_tcp_clients,
 	    conf->tcp ? "" : ": TCP off, not reserved");
 	log_debug("memory: total reserved %zu KiB; pages are touched only as load needs them",
 	    (pq + up + cl) / 1024);
