@@ -7,7 +7,8 @@
 
 VERSION  := $(shell sed -n 's/.*DNS_TLS_PROXY_VERSION "\(.*\)"/\1/p' src/version.h)
 CC       ?= cc
-HOSTCC   ?= $(CC)
+# ca_gen runs on the build machine: the host's compiler and BearSSL, whatever CC is.
+HOSTCC   ?= cc
 PREFIX   ?= /usr/local
 BUILD    ?= build
 BIN      ?= dns-tls-proxy
@@ -32,6 +33,7 @@ ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(HARDEN)
 ALL_LDFLAGS = $(LDFLAGS) $(HARDEN_LD)
 # BearSSL goes in statically so the binary needs nothing but libc at run time.
 BEARSSL_LIBS ?= -Wl,-Bstatic -lbearssl -Wl,-Bdynamic
+HOST_BEARSSL_LIBS ?= -Wl,-Bstatic -lbearssl -Wl,-Bdynamic
 LDLIBS   += $(BEARSSL_LIBS)
 
 SRC      := src/acl.c src/ca.c src/client.c src/conf.c src/dns.c src/frame.c src/log.c src/loop.c \
@@ -54,7 +56,7 @@ $(BUILD)/%.o: %.c $(wildcard src/*.h port/*.h) Makefile
 # ships no brssl). ca_gen runs on the build machine, hence HOSTCC.
 $(BUILD)/ca_gen: src/ca_gen.c src/ca.c src/ca.h
 	@mkdir -p $(BUILD)
-	$(HOSTCC) $(CPPFLAGS) -std=c11 $(WARN) -O2 -o $@ src/ca_gen.c src/ca.c $(BEARSSL_LIBS)
+	$(HOSTCC) $(CPPFLAGS) -std=c11 $(WARN) -O2 -o $@ src/ca_gen.c src/ca.c $(HOST_BEARSSL_LIBS)
 
 $(BUILD)/ca_bundle.c: $(BUILD)/ca_gen $(CERTS)
 	$(BUILD)/ca_gen $@ ca_bundle $(CERTS)

@@ -55,6 +55,12 @@ void port_tcp_nodelay(int fd);
 int port_chroot(const char *dir);
 int port_set_groups(gid_t gid);
 
+/* The uid and gid of a user: NAME from the password file, or a number
+ * ("65534", "65534:65534"). Only /etc/passwd is read, not NSS: a router or
+ * container has no other source, and a numeric id works for any user.
+ * Returns 0, or -1 when there is no such user. */
+int port_lookup_user(const char *name, uid_t *uid, gid_t *gid);
+
 /* Name of this back end, for --version and the debug memory plan. */
 const char *port_name(void);
 

@@ -1,13 +1,14 @@
 # Router builds: a static musl binary, cross builds for routers' CPUs, and the
-# footprint budget. Each build has its own tree and its own BearSSL, compiled
-# from Debian's source package with that build's compiler (the host's
-# libbearssl.a is for glibc on x86_64 only). The default build is untouched.
+# footprint budget. Each has a tree of its own under build/ (so `make clean`
+# takes it) with its own BearSSL, compiled from Debian's source package by
+# that build's compiler: the host's libbearssl.a is for glibc on x86_64 only.
+# The default build is untouched.
 #
-#   make static [TINY=1]      build-static[-tiny]/dns-tls-proxy: x86_64, musl,
+#   make static [TINY=1]      build/static[-tiny]/dns-tls-proxy: x86_64, musl,
 #                             static, stripped (the unstripped one: .full)
 #   make footprint [TINY=1]   that binary against the budget: size (CA bundle
 #                             included) and peak RSS under load
-#   make cross ARCH=A         build-cross/A/dns-tls-proxy and the unit-test
+#   make cross ARCH=A         build/cross/A/dns-tls-proxy and the unit-test
 #                             runner, static glibc, for A = mips (big-endian),
 #                             mipsel, armhf or arm64
 #   make cross-test ARCH=A    the same, then under qemu-user: the unit tests,
@@ -17,11 +18,13 @@
 #   make bearssl-src          only fetch and unpack the BearSSL source
 #
 # TINY=1 adds -DDTP_TINY (the reduced build for small routers) and builds in
-# its own tree. Needs musl-tools; the cross builds gcc-<triplet> and
-# libc6-dev-<arch>-cross; cross-test qemu-user and the integration tests'
-# tools (unbound, dig, openssl, python3).
+# its own tree. Debian packages, beside those of the default build (ca_gen
+# still uses the host's libbearssl-dev): xz-utils; musl-tools for static;
+# gcc-<triplet> and libc6-dev-<arch>-cross for cross; qemu-user for
+# cross-test; footprint and cross-test also use the integration tests'
+# unbound, dig, openssl, python3 and iproute2, footprint dnsperf too.
 
-.PHONY: static footprint cross cross-test cross-test-all bearssl-src clean-router
+.PHONY: static footprint cross cross-test cross-test-all bearssl-src
 
 ROUTER_ARCHS := mips mipsel armhf arm64
 ROUTER_TRIPLET_mips := mips-linux-gnu
@@ -41,25 +44,37 @@ UTHASH_H ?= /usr/include/uthash.h
 ROUTER_HOSTCC := $(HOSTCC)
 
 # Size: -Os, one section per function so the linker drops what nothing
-# calls, no unwind tables (C, no exceptions; 17 KiB). Static, not PIE: a
-# static PIE needs the dynamic linker's relocation code in the binary. RELRO
-# is left out: only a dynamic linker applies it, in a static binary it is
-# padding. separate-code would page-align text apart from headers (8 KiB).
-ROUTER_OPT := -Os -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables \
-              -fno-unwind-tables $(if $(TINY),-DDTP_TINY)
-ROUTER_LD := -static -Wl,--gc-sections -Wl,--build-id=none -Wl,-z,norelro \
-             -Wl,-z,noseparate-code
+# calls, no unwind tables (C, no exceptions: 17 KiB). Static, not PIE: a
+# static PIE carries the dynamic linker's relocation code. No RELRO: only a
+# dynamic linker applies it; in a static binary it is page padding. Without
+# separate-code, text is not page-aligned apart from the headers (8 KiB);
+# with a 64-byte common page size, data starts in the file right after text
+# instead of at the next 4 KiB (the last page of text is mapped a second
+# time as the first of data, the classic layout).
+# 64-bit file offsets for 32-bit glibc (musl always has them): a log file may
+# pass 2 GiB, and readdir fails with EOVERFLOW on 64-bit directory cookies
+# (qemu-user on an x86_64 kernel).
+# Link-time optimisation across our code and BearSSL (4.5 KiB; gcc-ar keeps
+# the archive's LTO symbols visible), in one partition (a little smaller).
+ROUTER_OPT := -Os -flto -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables \
+              -fno-unwind-tables -D_FILE_OFFSET_BITS=64 $(if $(TINY),-DDTP_TINY)
+ROUTER_LD := -static -flto -flto-partition=one -Os -Wl,--gc-sections -Wl,--build-id=none -Wl,-z,norelro \
+             -Wl,-z,noseparate-code -Wl,-z,common-page-size=64
 ROUTER_SUFFIX := $(if $(TINY),-tiny)
 
 # $(call router_build,DIR,CC,AR,HARDEN,TARGETS): BearSSL for CC, then the
 # top Makefile in DIR with CC. ca_gen is built first with the host's
-# compiler and libbearssl so the cross make finds it up to date. Binaries
-# are always relinked (they do not depend on the library file), each with a
-# link map beside it (BINARY.map) for the footprint report.
+# compiler and libbearssl, so the cross make finds it up to date. Objects
+# are thrown away when the flags change (the top Makefile does not track
+# flags; DIR/.flags does). Binaries are always relinked (they do not depend
+# on the library file), each with a link map beside it (BINARY.map) for the
+# footprint report.
 define router_build
 	CC='$(2)' AR='$(3)' BEARSSL_CFLAGS='$(ROUTER_OPT)' \
 	    port/bearssl-src.sh lib $(BSSL_TREE) $(1)/bearssl/libbearssl.a
 	@mkdir -p $(1)/include
+	@f='$(2) $(ROUTER_OPT) $(4) $(ROUTER_LD)'; [ "$$(cat $(1)/.flags 2>/dev/null)" = "$$f" ] || \
+	    { echo "$(1): new flags, rebuilding"; rm -rf $(1)/src $(1)/port $(1)/ca_bundle.o; echo "$$f" >$(1)/.flags; }
 	cmp -s $(UTHASH_H) $(1)/include/uthash.h || cp $(UTHASH_H) $(1)/include/uthash.h
 	$(MAKE) --no-print-directory BUILD=$(1) CC='$(ROUTER_HOSTCC)' $(1)/ca_gen
 	rm -f $(1)/dns-tls-proxy.full $(1)/run $(1)/fuzz-replay-*
@@ -76,9 +91,9 @@ $(BSSL_TREE)/.complete:
 
 # x86_64 with musl. musl has no _FORTIFY_SOURCE (its headers ignore it), so
 # only the stack protector is asked for; musl's libc provides its canary.
-STATIC_DIR := build-static$(ROUTER_SUFFIX)
+STATIC_DIR := build/static$(ROUTER_SUFFIX)
 static: $(BSSL_TREE)/.complete
-	$(call router_build,$(STATIC_DIR),musl-gcc,ar,-fstack-protector-strong,$(STATIC_DIR)/dns-tls-proxy.full)
+	$(call router_build,$(STATIC_DIR),musl-gcc,gcc-ar,-fstack-protector-strong,$(STATIC_DIR)/dns-tls-proxy.full)
 	strip -R .comment -o $(STATIC_DIR)/dns-tls-proxy $(STATIC_DIR)/dns-tls-proxy.full
 	@echo "$(STATIC_DIR)/dns-tls-proxy: $$(stat -c %s $(STATIC_DIR)/dns-tls-proxy) bytes, stripped"
 
@@ -88,11 +103,11 @@ footprint: static
 # Cross builds: Debian's cross compilers with their static glibc (qemu-user
 # runs them without a target root file system).
 ARCH ?=
-CROSS_DIR = build-cross/$(ARCH)$(ROUTER_SUFFIX)
+CROSS_DIR = build/cross/$(ARCH)$(ROUTER_SUFFIX)
 CROSS_TRIPLET = $(ROUTER_TRIPLET_$(ARCH))
 cross: $(BSSL_TREE)/.complete
 	@test -n "$(CROSS_TRIPLET)" || { echo "ARCH must be one of: $(ROUTER_ARCHS)" >&2; exit 2; }
-	$(call router_build,$(CROSS_DIR),$(CROSS_TRIPLET)-gcc,$(CROSS_TRIPLET)-ar,-fstack-protector-strong -D_FORTIFY_SOURCE=2,$(CROSS_DIR)/dns-tls-proxy.full $(CROSS_DIR)/run $(FUZZ_TARGETS:%=$(CROSS_DIR)/fuzz-replay-%))
+	$(call router_build,$(CROSS_DIR),$(CROSS_TRIPLET)-gcc,$(CROSS_TRIPLET)-gcc-ar,-fstack-protector-strong -D_FORTIFY_SOURCE=2,$(CROSS_DIR)/dns-tls-proxy.full $(CROSS_DIR)/run $(FUZZ_TARGETS:%=$(CROSS_DIR)/fuzz-replay-%))
 	$(CROSS_TRIPLET)-strip -R .comment -o $(CROSS_DIR)/dns-tls-proxy $(CROSS_DIR)/dns-tls-proxy.full
 
 cross-test: cross
@@ -100,7 +115,3 @@ cross-test: cross
 
 cross-test-all:
 	set -e; for a in $(ROUTER_ARCHS); do $(MAKE) --no-print-directory cross-test ARCH=$$a; done
-
-clean: clean-router
-clean-router:
-	rm -rf build-static build-static-tiny build-cross

@@ -34,6 +34,8 @@
  * refused. Answers wait for the end of the turn in an arena this big;
  * bigger ones are sent at once. */
 #define UDP_BATCH 32
+/* UDP receive buffer asked of the kernel: a second of a busy LAN's queries. */
+#define UDP_SOCKET_BUFFER (1024 * 1024)
 #define UDP_TX_ARENA 32768
 /* Largest UDP payload over IPv4 (65535 - 20 - 8): the most a client can take. */
 #define UDP_PAYLOAD_MAX 65507
@@ -67,6 +69,17 @@
 /* A further pooled connection is opened only when every ready one carries at
  * least this many queries, so light load stays on a single connection. */
 #define CONN_SPREAD_AT 32
+/* The reduced build for tiny routers (make static TINY=1) starts smaller: a
+ * home router's dnsmasq rarely has more than a few dozen queries out. */
+#if defined(DTP_TINY)
+#undef DEF_MAX_INFLIGHT
+#define DEF_MAX_INFLIGHT 128
+#undef DEF_MAX_TCP_CLIENTS
+#define DEF_MAX_TCP_CLIENTS 16
+#undef DEF_POOL_SIZE
+#define DEF_POOL_SIZE 1
+#endif
+
 /* TLS output buffer. BearSSL needs the full 16 KiB + overhead for input, but
  * output may be smaller: records it sends are then at most this big. Queries
  * are small, so 4 KiB of payload per record is plenty. */

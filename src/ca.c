@@ -2,11 +2,13 @@
  * br_x509_trust_anchor, C emission of anchor tables for the compiled-in
  * bundle, and readable DNs for logs and generated comments. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <bearssl.h>
 
@@ -461,15 +463,22 @@ ca_load_file(const char *path, br_x509_trust_anchor **tas, size_t *count,
 	struct bytebuf file = { NULL, 0, 0, 0 };
 	unsigned char chunk[8192];
 	char why[CA_WHY_MAX];
-	FILE *f;
+	ssize_t got;
 	size_t n;
-	int rc = -1;
+	int rc = -1, fd;
 
-	if ((f = fopen(path, "rb")) == NULL) {
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		seterr(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+	while ((got = read(fd, chunk, sizeof chunk)) != 0) {
+		if (got == -1) {
+			if (errno == EINTR)
+				continue;
+			seterr(err, errlen, "%s: %s", path, strerror(errno));
+			goto out;
+		}
+		n = (size_t)got;
 		if (file.len + n > CA_FILE_MAX) {
 			seterr(err, errlen, "%s: larger than %zu bytes", path,
 			    CA_FILE_MAX);
@@ -481,10 +490,6 @@ ca_load_file(const char *path, br_x509_trust_anchor **tas, size_t *count,
 			goto out;
 		}
 	}
-	if (ferror(f)) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
-		goto out;
-	}
 	if (ca_load_pem(file.buf, file.len, tas, count, why,
 	    sizeof why) == -1) {
 		seterr(err, errlen, "%s: %s", path, why);
@@ -492,7 +497,7 @@ ca_load_file(const char *path, br_x509_trust_anchor **tas, size_t *count,
 	}
 	rc = 0;
 out:
-	fclose(f);
+	close(fd);
 	free(file.buf);
 	return rc;
 }

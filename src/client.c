@@ -697,6 +697,13 @@ open_listener(struct listener *l, const struct conf_listen *cf, int is_udp, char
 		return -1;
 	}
 	port_listen_opts(fd, cf->addr.ss_family);
+	if (is_udp) {
+		/* Room for a burst of queries while a turn runs (the kernel caps
+		 * it at net.core.rmem_max). */
+		int size = UDP_SOCKET_BUFFER;
+
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	}
 	if (bind(fd, (const struct sockaddr *)&cf->addr, cf->addrlen) == -1 ||
 	    (!is_udp && listen(fd, 128) == -1)) {
 		snprintf(err, errlen, "--listen %s --port %u (%s): %s", cf->text, conf->port,

@@ -3,6 +3,7 @@
  * back as one line naming the option, never as a half-applied setting. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "version.h"
@@ -43,6 +45,8 @@ static int set_flag(struct conf *, const struct option_def *, const char *, char
 static int set_path(struct conf *, const struct option_def *, const char *, char *, size_t);
 
 #define F(field) offsetof(struct conf, field)
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 static const struct option_def options[] = {
 	{ "nameserver", 'n', "NAMESERVERS", ARG_VALUE, set_nameserver, 0, 0, 0, "IP:PORT:NAME",
@@ -73,7 +77,7 @@ static const struct option_def options[] = {
 	{ "stats-interval", 0, "STATS_INTERVAL", ARG_VALUE, set_uint, F(stats_interval_s), 1, 86400, "SECONDS",
 	  "seconds between stats lines (default 60)" },
 	{ "pool-size", 0, "POOL_SIZE", ARG_VALUE, set_uint, F(pool_size), 1, MAX_POOL_SIZE, "N",
-	  "TLS connections per nameserver, at most (default 2)" },
+	  "TLS connections per nameserver, at most (default " STR(DEF_POOL_SIZE) ")" },
 	{ "user", 0, "DROP_USER", ARG_VALUE, set_user, F(user), 0, 0, "NAME",
 	  "after binding, drop root and run as this user" },
 	{ "chroot", 0, "CHROOT_DIR", ARG_VALUE, set_path, F(chroot), 0, 0, "DIR",
@@ -89,9 +93,9 @@ static const struct option_def options[] = {
 	{ "tcp-idle-timeout", 0, "TCP_IDLE_TIMEOUT", ARG_VALUE, set_seconds, F(tcp_idle_ms), 100, 3600000, "SECONDS",
 	  "close a TCP client idle for this long (default 10)" },
 	{ "max-inflight", 0, "MAX_INFLIGHT", ARG_VALUE, set_uint, F(max_inflight), 1, MAX_MAX_INFLIGHT, "N",
-	  "queries in flight at once, all clients together (default 512)" },
+	  "queries in flight at once, all clients together (default " STR(DEF_MAX_INFLIGHT) ")" },
 	{ "max-tcp-clients", 0, "MAX_TCP_CLIENTS", ARG_VALUE, set_uint, F(max_tcp_clients), 1, MAX_MAX_TCP_CLIENTS, "N",
-	  "TCP client connections at once (default 64)" },
+	  "TCP client connections at once (default " STR(DEF_MAX_TCP_CLIENTS) ")" },
 	{ "config", 'c', NULL, ARG_ACTION, NULL, 0, 0, 0, "FILE",
 	  "read options from FILE: one \"option value\" per line, # comments" },
 	{ "check", 0, NULL, ARG_ACTION, NULL, 0, 0, 0, NULL,
@@ -145,17 +149,16 @@ set_port(struct sockaddr_storage *ss, unsigned port)
 		((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
 }
 
-/* Strict unsigned decimal: digits only, no sign, no overflow. */
+/* Strict unsigned decimal: digits only, no sign, at most 9 digits (every
+ * number we take is far below that, and it cannot overflow). */
 static int
 parse_uint(const char *s, unsigned long *out)
 {
-	char *end;
+	const char *p = s;
 
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	*out = strtoul(s, &end, 10);
-	return errno != 0 || *end != '\0' ? -1 : 0;
+	for (*out = 0; *p >= '0' && *p <= '9' && p - s < 9; p++)
+		*out = *out * 10 + (unsigned long)(*p - '0');
+	return p == s || *p != '\0' ? -1 : 0;
 }
 
 /* A DNS host name as certificates carry it (RFC 1123 §2.1): labels of
@@ -406,7 +409,7 @@ set_user(struct conf *conf, const struct option_def *o, const char *v, char *err
 	size_t n = strlen(v);
 
 	(void)o;
-	if (n == 0 || n >= sizeof(conf->user) || strpbrk(v, " \t#:/") != NULL) {
+	if (n == 0 || n >= sizeof(conf->user) || strpbrk(v, " \t#/") != NULL) {
 		errf(err, errlen, "'%.60s' is not a user name", v);
 		return -1;
 	}
@@ -490,6 +493,16 @@ set_flag(struct conf *conf, const struct option_def *o, const char *v, char *err
 	return 0;
 }
 
+/* Does '#' follow a blank somewhere in s (a comment in a config file)? */
+static int
+comment_after_blank(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((s[0] == ' ' || s[0] == '\t') && s[1] == '#')
+			return 1;
+	return 0;
+}
+
 static int
 set_path(struct conf *conf, const struct option_def *o, const char *v, char *err, size_t errlen)
 {
@@ -503,7 +516,7 @@ set_path(struct conf *conf, const struct option_def *o, const char *v, char *err
 	}
 	/* Such a path could not be written back in a config file (--check). */
 	if (v[0] == ' ' || v[0] == '\t' || v[n - 1] == ' ' || v[n - 1] == '\t' ||
-	    strstr(v, " #") != NULL || strstr(v, "\t#") != NULL) {
+	    comment_after_blank(v)) {
 		errf(err, errlen, "'%.40s': a path may not start or end with a blank, "
 		    "nor have '#' after a blank", v);
 		return -1;
@@ -652,21 +665,23 @@ load_file(struct conf *conf, const char *path, char *err, size_t errlen)
 {
 	/* A config file is a few lines; 64 KiB is far more than one needs. */
 	static char text[65536];
-	FILE *f = fopen(path, "r");
-	size_t n;
+	size_t n = 0;
+	ssize_t got = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	if (f == NULL) {
+	if (fd == -1) {
 		errf(err, errlen, "--config: cannot open %s: %s", path, strerror(errno));
 		return -1;
 	}
-	n = fread(text, 1, sizeof(text) - 1, f);
-	if (ferror(f) || n == sizeof(text) - 1) {
+	while (n < sizeof(text) - 1 &&
+	    ((got = read(fd, text + n, sizeof(text) - 1 - n)) > 0 || (got == -1 && errno == EINTR)))
+		n += got > 0 ? (size_t)got : 0;
+	close(fd);
+	if (got == -1 || n == sizeof(text) - 1) {
 		errf(err, errlen, "--config: %s: %s", path,
-		    ferror(f) ? strerror(errno) : "file too large (64 KiB at most)");
-		fclose(f);
+		    got == -1 ? strerror(errno) : "file too large (64 KiB at most)");
 		return -1;
 	}
-	fclose(f);
 	text[n] = '\0';
 	if (memchr(text, '\0', n) != NULL) {
 		errf(err, errlen, "--config: %s: not a text file", path);

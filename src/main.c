@@ -5,13 +5,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "ca.h"
@@ -115,7 +113,6 @@ expire_queries(uint64_t now)
 static void
 drop_privileges(const struct conf *conf)
 {
-	const struct passwd *pw;
 	uid_t uid;
 	gid_t gid;
 
@@ -124,11 +121,9 @@ drop_privileges(const struct conf *conf)
 			log_warnx("running as root: use --user to drop privileges after binding");
 		return;
 	}
-	if ((pw = getpwnam(conf->user)) == NULL)
-		fatalx("--user: no user '%s'", conf->user);
-	uid = pw->pw_uid;
-	gid = pw->pw_gid;
-	tzset(); /* log timestamps keep the local zone inside a chroot */
+	if (port_lookup_user(conf->user, &uid, &gid) != 0)
+		fatalx("--user: no user '%s' in /etc/passwd (a number, UID or UID:GID, works too)",
+		    conf->user);
 	if (conf->chroot[0] != '\0' && port_chroot(conf->chroot) != 0)
 		fatalx("--chroot %s: %s", conf->chroot, strerror(errno));
 	if (port_set_groups(gid) != 0 || setgid(gid) != 0 || setuid(uid) != 0)

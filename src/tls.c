@@ -16,7 +16,15 @@ const int64_t tls_build_time = BUILD_EPOCH;
 
 /* ECDHE key exchange with AEAD ciphers only, TLS 1.2 (BearSSL has no 1.3).
  * ChaCha20 first where the CPU has no AES instructions (most router CPUs),
- * AES-GCM first where it has them, since it is then several times faster. */
+ * AES-GCM first where it has them, since it is then several times faster.
+ * The reduced build (DTP_TINY) keeps ChaCha20 only: every public DoT
+ * resolver offers it, and AES without AES instructions is slow anyway. */
+#if defined(DTP_TINY)
+static const uint16_t suites_chacha_first[] = {
+	BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+};
+#else
 static const uint16_t suites_chacha_first[] = {
 	BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
 	BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
@@ -33,6 +41,7 @@ static const uint16_t suites_aes_first[] = {
 	BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
 	BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
 };
+#endif
 
 /* Days from 0000-01-01 (BearSSL's epoch for X.509 time) to 1970-01-01. */
 #define UNIX_EPOCH_DAYS 719528
@@ -139,29 +148,51 @@ tls_init(struct tls_conn *t, unsigned char *in, size_t inlen,
     unsigned char *out, size_t outlen, const br_x509_trust_anchor *tas, size_t ntas)
 {
 	br_ssl_engine_context *eng = &t->sc.eng;
+	/* SHA-256/384/512 for signatures and the PRF; no SHA-1 or SHA-224. */
 	static const br_hash_class *const hashes[] = {
-		&br_sha1_vtable, &br_sha224_vtable, &br_sha256_vtable,
-		&br_sha384_vtable, &br_sha512_vtable,
+		&br_sha256_vtable, &br_sha384_vtable, &br_sha512_vtable,
 	};
+	const br_chacha20_run chacha = br_chacha20_sse2_get();
+	const br_poly1305_run poly = br_poly1305_ctmulq_get();
 	size_t i;
 
 	br_ssl_client_zero(&t->sc);
 	br_ssl_engine_set_versions(eng, BR_TLS12, BR_TLS12);
 	/* A DNS connection never needs renegotiation; refuse it. */
 	br_ssl_engine_add_flags(eng, BR_OPT_NO_RENEGOTIATION);
-	if (br_aes_x86ni_ctr_get_vtable() != NULL || br_aes_pwr8_ctr_get_vtable() != NULL)
-		br_ssl_engine_set_suites(eng, suites_aes_first,
-		    sizeof(suites_aes_first) / sizeof(suites_aes_first[0]));
-	else
-		br_ssl_engine_set_suites(eng, suites_chacha_first,
-		    sizeof(suites_chacha_first) / sizeof(suites_chacha_first[0]));
-	br_ssl_engine_set_default_ec(eng);
-	br_ssl_engine_set_default_rsavrfy(eng);
-	br_ssl_engine_set_default_ecdsa(eng);
+	/* Each primitive picked by hand rather than with BearSSL's defaults,
+	 * which link every implementation: the fast one where the CPU has what
+	 * it needs, else one portable constant-time one. The generic i31 code
+	 * does every NIST curve (ECDHE on P-256, certificates on P-256/384/521)
+	 * and RSA: slower than the specialised code, but it runs only in full
+	 * handshakes, and resumption makes those rare. */
+	br_ssl_engine_set_ec(eng, &br_ec_prime_i31);
+	br_ssl_engine_set_rsavrfy(eng, &br_rsa_i31_pkcs1_vrfy);
+	br_ssl_engine_set_ecdsa(eng, &br_ecdsa_i31_vrfy_asn1);
 	br_ssl_engine_set_prf_sha256(eng, &br_tls12_sha256_prf);
-	br_ssl_engine_set_prf_sha384(eng, &br_tls12_sha384_prf);
-	br_ssl_engine_set_default_aes_gcm(eng);
-	br_ssl_engine_set_default_chapol(eng);
+	br_ssl_engine_set_chapol(eng, &br_sslrec_in_chapol_vtable, &br_sslrec_out_chapol_vtable);
+	br_ssl_engine_set_chacha20(eng, chacha != 0 ? chacha : &br_chacha20_ct_run);
+	br_ssl_engine_set_poly1305(eng, poly != 0 ? poly : &br_poly1305_ctmul_run);
+#if defined(DTP_TINY)
+	br_ssl_engine_set_suites(eng, suites_chacha_first,
+	    sizeof(suites_chacha_first) / sizeof(suites_chacha_first[0]));
+#else
+	{
+		const br_block_ctr_class *aes_ni = br_aes_x86ni_ctr_get_vtable();
+		const br_ghash clmul = br_ghash_pclmul_get();
+
+		if (aes_ni != NULL)
+			br_ssl_engine_set_suites(eng, suites_aes_first,
+			    sizeof(suites_aes_first) / sizeof(suites_aes_first[0]));
+		else
+			br_ssl_engine_set_suites(eng, suites_chacha_first,
+			    sizeof(suites_chacha_first) / sizeof(suites_chacha_first[0]));
+		br_ssl_engine_set_prf_sha384(eng, &br_tls12_sha384_prf);
+		br_ssl_engine_set_gcm(eng, &br_sslrec_in_gcm_vtable, &br_sslrec_out_gcm_vtable);
+		br_ssl_engine_set_aes_ctr(eng, aes_ni != NULL ? aes_ni : &br_aes_ct_ctr_vtable);
+		br_ssl_engine_set_ghash(eng, clmul != 0 ? clmul : &br_ghash_ctmul);
+	}
+#endif
 
 	br_x509_minimal_init(&t->v.minimal, &br_sha256_vtable, tas, ntas);
 	for (i = 0; i < sizeof(hashes) / sizeof(hashes[0]); i++) {
