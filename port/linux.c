@@ -3,6 +3,8 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <grp.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <sys/random.h>
@@ -118,4 +120,12 @@ port_send_batch(int fd, struct port_dgram *d, unsigned n)
 			break;
 	}
 	return (int)done;
+}
+
+void
+port_tcp_quickack(int fd)
+{
+	int on = 1;
+
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &on, sizeof(on));
 }

@@ -49,6 +49,13 @@ void port_listen_opts(int fd, int family);
 /* Disable Nagle on a TCP socket: DNS messages are small and latency-bound. */
 void port_tcp_nodelay(int fd);
 
+/* Acknowledge received data at once rather than after the delayed-ACK
+ * timer (Linux TCP_QUICKACK, which the kernel clears again by itself: call
+ * it after each read). A server that leaves Nagle on holds its next answer
+ * until our ACK; pipelined queries make that a 40 ms stall. No-op where
+ * the platform has no such option. */
+void port_tcp_quickack(int fd);
+
 /* Confine the process to dir (chroot(2) and chdir("/")), then leave every
  * supplementary group but gid. Outside POSIX, present on every Unix. Both
  * return 0, or -1 with errno set. */

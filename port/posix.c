@@ -125,3 +125,9 @@ port_send_batch(int fd, struct port_dgram *d, unsigned n)
 	}
 	return (int)n;
 }
+
+void
+port_tcp_quickack(int fd)
+{
+	(void)fd;
+}

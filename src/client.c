@@ -494,11 +494,15 @@ static void
 tcp_read(struct client_tcp *c, uint64_t now)
 {
 	while (c->fd != -1 && !c->eof && !tcp_backpressured(c) && c->in_len < sizeof(c->in)) {
-		ssize_t n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len, 0);
+		size_t room = sizeof(c->in) - c->in_len;
+		ssize_t n = recv(c->fd, c->in + c->in_len, room, 0);
 
 		if (n > 0) {
 			c->in_len += (size_t)n;
 			tcp_parse(c, now);
+			/* A short read drained the socket; poll tells of more. */
+			if ((size_t)n < room)
+				return;
 		} else if (n == 0) {
 			c->eof = 1; /* answers still in flight are delivered first */
 		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {

@@ -62,6 +62,8 @@ struct upstream_conn {
 	struct pq_list sendq;    /* assigned, not yet wholly written to the engine */
 	struct pq_list sent;     /* written, awaiting answers, oldest first */
 	struct frame_reader asm; /* answer reassembly; buffer reserved at start-up */
+	uint8_t *rx;             /* bytes read from the socket ahead of the engine */
+	size_t rx_off, rx_len;   /* rx[rx_off..rx_len) not yet given to the engine */
 	struct tls_conn tls;     /* BearSSL engine and certificate verifier */
 	unsigned char *iobuf;    /* engine input then output buffer */
 };
@@ -80,7 +82,11 @@ static unsigned requeued;        /* queries put back by failed connections */
 static uint32_t rng_state;       /* xorshift32 for upstream IDs */
 
 #define TLS_OUT_BYTES TLS_OUT_SIZE(TLS_OUT_PAYLOAD)
-#define CONN_BUF_BYTES (TLS_IN_SIZE + TLS_OUT_BYTES + FRAME_BUF_SIZE)
+/* The engine asks for a record header, then its body: reading ahead into a
+ * buffer of our own takes one read for several records, not two per
+ * record. */
+#define RX_AHEAD 16384
+#define CONN_BUF_BYTES (TLS_IN_SIZE + TLS_OUT_BYTES + FRAME_BUF_SIZE + RX_AHEAD)
 #define CLOSE_GRACE_US 1000000u
 
 /* ". IN SOA" with RD, the ID written in when sent. */
@@ -198,6 +204,7 @@ conn_close_fd(struct upstream_conn *c)
 	c->fd = -1;
 	c->state = CONN_IDLE;
 	c->asm.have = 0;
+	c->rx_off = c->rx_len = 0;
 	c->can_read = 0;
 }
 
@@ -259,6 +266,7 @@ conn_open(struct upstream_conn *c, uint64_t now)
 
 		c->iobuf = buf;
 		c->asm.buf = buf + TLS_IN_SIZE + TLS_OUT_BYTES;
+		c->rx = c->asm.buf + FRAME_BUF_SIZE;
 		tls_init(&c->tls, c->iobuf, TLS_IN_SIZE, c->iobuf + TLS_IN_SIZE, TLS_OUT_BYTES,
 		    anchors, anchor_count);
 	}
@@ -431,6 +439,7 @@ static void
 conn_run(struct upstream_conn *c, uint64_t now)
 {
 	br_ssl_engine_context *eng = &c->tls.sc.eng;
+	int did_read = 0;
 
 	for (;;) {
 		unsigned st = br_ssl_engine_current_state(eng);
@@ -506,13 +515,26 @@ conn_run(struct upstream_conn *c, uint64_t now)
 		if ((st & BR_SSL_SENDAPP) && c->state == CONN_READY &&
 		    (c->sendq.head != NULL || c->probe_due))
 			progress |= write_queries(c, now);
-		if ((st & BR_SSL_RECVREC) && c->can_read) {
-			size_t len;
+		if ((st & BR_SSL_RECVREC) && c->rx_off < c->rx_len) {
+			size_t len, take;
 			uint8_t *buf = br_ssl_engine_recvrec_buf(eng, &len);
-			ssize_t n = recv(c->fd, buf, len, 0);
+
+			take = c->rx_len - c->rx_off < len ? c->rx_len - c->rx_off : len;
+			memcpy(buf, c->rx + c->rx_off, take);
+			c->rx_off += take;
+			br_ssl_engine_recvrec_ack(eng, take);
+			progress = 1;
+		} else if ((st & BR_SSL_RECVREC) && c->can_read) {
+			ssize_t n = recv(c->fd, c->rx, RX_AHEAD, 0);
 
 			if (n > 0) {
-				br_ssl_engine_recvrec_ack(eng, (size_t)n);
+				c->rx_off = 0;
+				c->rx_len = (size_t)n;
+				/* A short read drained the socket: poll says when there
+				 * is more, which saves a read that would only fail. */
+				if ((size_t)n < RX_AHEAD)
+					c->can_read = 0;
+				did_read = 1;
 				progress = 1;
 			} else if (n == 0) {
 				if (c->state == CONN_CLOSING || (c->state == CONN_READY && conn_load(c) == 0))
@@ -531,8 +553,10 @@ conn_run(struct upstream_conn *c, uint64_t now)
 			}
 		}
 		if (!progress)
-			return;
+			break;
 	}
+	if (did_read && c->state == CONN_READY && c->sent.count > 0)
+		port_tcp_quickack(c->fd);
 }
 
 static void
