@@ -39,6 +39,10 @@ loop_begin(uint64_t now)
 void
 loop_watch(int fd, short events, loop_fn fn, void *obj, uint32_t gen)
 {
+	/* Nothing wanted this turn (a socket resting after a read, or with
+	 * nothing to write): leave it out; poll's cost grows with every fd. */
+	if (events == 0)
+		return;
 	if (used >= cap) {
 		/* The set is sized for every descriptor we can own; a miss is a bug. */
 		log_error("loop: pollfd set full cap=%u", cap);

@@ -12,7 +12,8 @@ typedef void (*loop_fn)(void *obj, uint32_t gen, short revents, uint64_t now);
 int loop_init(unsigned max);
 /* Watch fd for events this turn; fn(obj, gen, revents, now) runs when it is
  * ready. POLLERR and POLLHUP always come back as readiness, so the next read
- * or write reports the error through the normal path. */
+ * or write reports the error through the normal path. With no events the fd
+ * is left out of this turn's set (its errors show when it is next watched). */
 void loop_watch(int fd, short events, loop_fn fn, void *obj, uint32_t gen);
 /* Wake no later than t (monotonic microseconds) this turn. */
 void loop_deadline(uint64_t t);
