@@ -1,7 +1,11 @@
-/* The parts of the port layer that plain POSIX covers on every platform;
- * the back ends (linux.c, posix.c) hold only what differs. */
+/* The parts of the port layer that every Unix covers alike; the back ends
+ * (linux.c, posix.c) hold only what differs. chroot(2) and setgroups(2)
+ * are outside POSIX but on every Unix: the feature macros reveal them. */
+#define _DEFAULT_SOURCE
+#define _BSD_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
@@ -95,4 +99,16 @@ port_lookup_user(const char *name, uid_t *uid, gid_t *gid)
 		return 0;
 	}
 	return -1;
+}
+
+int
+port_chroot(const char *dir)
+{
+	return chroot(dir) == 0 && chdir("/") == 0 ? 0 : -1;
+}
+
+int
+port_set_groups(gid_t gid)
+{
+	return setgroups(1, &gid);
 }

@@ -2,7 +2,6 @@
  * accept4(2) save a system call per socket; the rest is plain POSIX. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <grp.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
@@ -48,18 +47,6 @@ const char *
 port_name(void)
 {
 	return "linux";
-}
-
-int
-port_chroot(const char *dir)
-{
-	return chroot(dir) == 0 && chdir("/") == 0 ? 0 : -1;
-}
-
-int
-port_set_groups(gid_t gid)
-{
-	return setgroups(1, &gid);
 }
 
 int

@@ -1,10 +1,6 @@
-/* Portable POSIX back end: what any Unix offers. chroot(2) and setgroups(2)
- * are outside POSIX but on every Unix; the feature macros below reveal them. */
-#define _DEFAULT_SOURCE
-#define _BSD_SOURCE
+/* Portable POSIX back end: what any Unix offers. */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -71,18 +67,6 @@ const char *
 port_name(void)
 {
 	return "posix";
-}
-
-int
-port_chroot(const char *dir)
-{
-	return chroot(dir) == 0 && chdir("/") == 0 ? 0 : -1;
-}
-
-int
-port_set_groups(gid_t gid)
-{
-	return setgroups(1, &gid);
 }
 
 int

@@ -11,18 +11,10 @@ t_init replay
 t_make_pki "$T" dot.test
 raw() { "$(dirname "$0")/dnsraw.py" "$@"; }
 
-# fake MODE N -- start fakedot.py on a fresh port; sets F_PORT, F_LOG.
-fake() {
-    F_PORT=$(t_free_port)
-    F_LOG=$T/fake-$1.log
-    t_spawn "fake-$1" python3 "$(dirname "$0")/fakedot.py" --port "$F_PORT" \
-        --cert "$T/server.pem" --key "$T/server.key" --mode "$1" --n "$2" --log "$F_LOG"
-    t_wait_listen "$F_PORT" tcp || t_fail "fakedot did not start"
-}
 
 # Each connection answers 3 queries and then closes cleanly with the rest in
 # flight: 20 pipelined queries need 7 connections, and all come back once.
-fake close-after 3
+p_fake close-after 3
 P_PORT=$(t_free_port)
 p_start close -p "$P_PORT" -n "127.0.0.1:$F_PORT:dot.test" --ca-file "$T/ca.pem" --pool-size 1
 t_assert_eq "$(raw pipeline "$P_PORT" 20)" "answers=20 distinct=20 matched=20" \
@@ -32,7 +24,7 @@ t_assert_le 1 "$(p_stat nameserver reconnects)" "lost connections counted as rec
 t_kill "$P_PID"
 
 # The same with a TCP reset instead of a clean close.
-fake reset-after 3
+p_fake reset-after 3
 P_PORT=$(t_free_port)
 p_start reset -p "$P_PORT" -n "127.0.0.1:$F_PORT:dot.test" --ca-file "$T/ca.pem" --pool-size 1
 t_assert_eq "$(raw pipeline "$P_PORT" 20)" "answers=20 distinct=20 matched=20" \
@@ -42,7 +34,7 @@ t_kill "$P_PID"
 # A server that never answers: SERVFAIL by the 2 s deadline, not later; the
 # silent connection is probed, then judged dead (a connection that never
 # answered also rests its nameserver, so the SERVFAIL may come sooner).
-fake stall 0
+p_fake stall 0
 P_PORT=$(t_free_port)
 p_start stall -p "$P_PORT" -n "127.0.0.1:$F_PORT:dot.test" --ca-file "$T/ca.pem" --timeout 2
 start=$(t_now_us)

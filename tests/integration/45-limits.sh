@@ -9,10 +9,7 @@ t_init limits
 t_make_pki "$T" dot.test
 
 # A server that never answers keeps queries in flight.
-F_PORT=$(t_free_port)
-t_spawn fake python3 "$(dirname "$0")/fakedot.py" --port "$F_PORT" \
-    --cert "$T/server.pem" --key "$T/server.key" --mode stall --log "$T/fake.log"
-t_wait_listen "$F_PORT" tcp || t_fail "fakedot did not start"
+p_fake stall 0
 P_PORT=$(t_free_port)
 p_start proxy -p "$P_PORT" -n "127.0.0.1:$F_PORT:dot.test" --ca-file "$T/ca.pem" \
     --max-tcp-clients 2 --max-inflight 2 --timeout 4
@@ -32,7 +29,7 @@ t_assert_eq "$(p_stat errors tcp_refused)" 1 "refused TCP client counted"
 
 # Two queries fill the table (the server never answers them)...
 for i in 1 2; do (dig +tries=1 +time=6 @127.0.0.1 -p "$P_PORT" "held$i.test" >/dev/null &); done
-t_wait_until 5 "two queries at the upstream" bash -c "(( \$(grep -c '^query ' '$T/fake.log') >= 2 ))" ||
+t_wait_until 5 "two queries at the upstream" bash -c "(( \$(grep -c '^query ' '$F_LOG') >= 2 ))" ||
     t_fail "the two queries did not reach the upstream"
 # ...so a third gets SERVFAIL straight away.
 start=$(t_now_us)

@@ -50,15 +50,12 @@ t_assert_match "$(cat "$LOG")" 'stopped' "SIGTERM: logged the stop"
 
 # SIGTERM with a query in flight (the server never answers): the client gets
 # SERVFAIL when the grace time ends, not silence.
-F_PORT=$(t_free_port)
-t_spawn fake python3 "$(dirname "$0")/fakedot.py" --port "$F_PORT" --cert "$T/server.pem" \
-    --key "$T/server.key" --mode stall --log "$T/fake.log"
-t_wait_listen "$F_PORT" tcp
+p_fake stall 0
 P_PORT=$(t_free_port)
 p_start stalled -p "$P_PORT" -n "127.0.0.1:$F_PORT:dot.test" --ca-file "$T/ca.pem" --timeout 5
 p_dig held.test +time=4 >"$T/held.out" &
 DIG=$!
-t_wait_until 5 "the query at the upstream" grep -q '^query ' "$T/fake.log" || t_fail "query did not reach the upstream"
+t_wait_until 5 "the query at the upstream" grep -q '^query ' "$F_LOG" || t_fail "query did not reach the upstream"
 kill -TERM "$P_PID"
 wait "$DIG" || true
 t_assert_eq "$(p_status "$(cat "$T/held.out")")" SERVFAIL "in-flight query answered SERVFAIL at shutdown"

@@ -12,13 +12,6 @@ set -euo pipefail
 t_init upstream-faults
 t_make_pki "$T" dot.test
 raw() { "$(dirname "$0")/dnsraw.py" "$@"; }
-fake() { # MODE N -- sets F_PORT, F_LOG
-    F_PORT=$(t_free_port)
-    F_LOG=$T/fake-$1.log
-    t_spawn "fake-$1" python3 "$(dirname "$0")/fakedot.py" --port "$F_PORT" \
-        --cert "$T/server.pem" --key "$T/server.key" --mode "$1" --n "$2" --log "$F_LOG"
-    t_wait_listen "$F_PORT" tcp || t_fail "fakedot did not start"
-}
 proxy() { # NAME ARGS...
     local name=$1
     shift
@@ -27,7 +20,7 @@ proxy() { # NAME ARGS...
 }
 
 for mode in reset-mid prefix-close; do
-    fake "$mode" 2
+    p_fake "$mode" 2
     proxy "$mode" -n "127.0.0.1:$F_PORT:dot.test" --pool-size 1
     t_assert_eq "$(raw pipeline "$P_PORT" 12)" "answers=12 distinct=12 matched=12" \
         "$mode after 2 answers: every pipelined query answered once"
@@ -37,7 +30,7 @@ done
 
 # A server that completes the handshake and closes before answering: the
 # nameserver rests like one that refuses connections (no reconnect loop).
-fake close-after 0
+p_fake close-after 0
 proxy close-at-once -n "127.0.0.1:$F_PORT:dot.test" --timeout 3
 start=$(t_now_us)
 t_assert_eq "$(p_status "$(p_dig a.test +time=5)")" SERVFAIL "server closing before any answer: SERVFAIL"
@@ -47,7 +40,7 @@ t_kill "$P_PID"
 
 # Bad answers: the client gets SERVFAIL, never the bad bytes.
 for mode in garbage wrong-id wrong-question long-answer; do
-    fake "$mode" 0
+    p_fake "$mode" 0
     proxy "$mode" -n "127.0.0.1:$F_PORT:dot.test" --timeout 1
     out=$(p_dig a.test +time=4)
     t_assert_eq "$(p_status "$out")" SERVFAIL "$mode: SERVFAIL"
@@ -62,7 +55,7 @@ done
 
 # A slow but healthy resolver (2 s per answer, inside the 3 s deadline): the
 # answer is waited for, the connection is probed, not torn down.
-fake slow 2000
+p_fake slow 2000
 proxy slow -n "127.0.0.1:$F_PORT:dot.test" --timeout 3
 for i in 1 2 3; do
     start=$(t_now_us)
@@ -77,7 +70,7 @@ t_kill "$P_PID"
 U_PORT=$(t_free_port)
 t_start_unbound "$T/unbound" "$U_PORT" "$T/server.pem" "$T/server.key"
 for mode in stall garbage; do
-    fake "$mode" 0
+    p_fake "$mode" 0
     proxy "two-$mode" -n "127.0.0.1:$F_PORT:dot.test" -n "127.0.0.1:$U_PORT:dot.test" --timeout 3
     ok=0
     for i in $(seq 1 10); do
@@ -90,7 +83,7 @@ done
 # A nameserver whose answers never match (wrong question or ID), first in
 # the list: after its first timeouts the good one takes the traffic.
 for mode in wrong-question wrong-id; do
-    fake "$mode" 0
+    p_fake "$mode" 0
     proxy "liar-$mode" -n "127.0.0.1:$F_PORT:dot.test" -n "127.0.0.1:$U_PORT:dot.test" --timeout 1
     ok=0
     for i in $(seq 1 30); do

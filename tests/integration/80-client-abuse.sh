@@ -82,10 +82,7 @@ t_pass "proxy still running"
 
 # A client that half-closes with a query in flight, then resets: the proxy
 # closes it rather than spin on the error poll keeps reporting.
-F_PORT=$(t_free_port)
-t_spawn fake python3 "$(dirname "$0")/fakedot.py" --port "$F_PORT" --cert "$T/server.pem" \
-    --key "$T/server.key" --mode stall --log "$T/fake.log"
-t_wait_listen "$F_PORT" tcp
+p_fake stall 0
 P_PORT=$(t_free_port)
 p_start stalled -p "$P_PORT" -n "127.0.0.1:$F_PORT:dot.test" --ca-file "$T/ca.pem" --timeout 3
 cpu() { awk '{ print $14 + $15 }' "/proc/$P_PID/stat"; }

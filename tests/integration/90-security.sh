@@ -71,10 +71,7 @@ fi
 
 # --- Padding and keepalive as the upstream sees them, and the server's
 # keepalive honoured (0.5 s here, against an 8 s default idle timeout).
-F_PORT=$(t_free_port)
-t_spawn fake python3 "$(dirname "$0")/fakedot.py" --port "$F_PORT" --cert "$T/server.pem" \
-    --key "$T/server.key" --mode ok --keepalive 5 --log "$T/fake.log"
-t_wait_listen "$F_PORT" tcp
+p_fake ok 0 --keepalive 5
 proxy padding -n "127.0.0.1:$F_PORT:dot.test"
 for name in a.test a-much-longer-name.example.test x.y.z.w.v.u.t.s.r.q.p.o.n.m.test; do
     p_dig "$name" >/dev/null
@@ -84,17 +81,17 @@ kdig @127.0.0.1 -p "$P_PORT" +retry=0 +padding=400 a.test >/dev/null # client's 
 # A 450-byte query (a big EDNS option) takes a large buffer, and is padded too.
 t_assert_eq "$(p_dig big-option.test +short +ednsopt=65001:"$(printf 'ab%.0s' $(seq 1 400))")" \
     192.0.2.53 "a 450-byte query is forwarded"
-lens=$(sed -n 's/^query .* len=\([0-9]*\) opts=.*/\1/p' "$T/fake.log")
+lens=$(sed -n 's/^query .* len=\([0-9]*\) opts=.*/\1/p' "$F_LOG")
 t_assert_eq "$(wc -l <<<"$lens")" 8 "the upstream saw all 8 queries"
 t_assert_eq "$(awk '$1 % 128 != 0' <<<"$lens" | wc -l)" 0 "every query padded to a multiple of 128 bytes (lengths: $(echo $lens))"
-t_assert_eq "$(grep -c 'opts=.*11' "$T/fake.log")" 8 "every query carries edns-tcp-keepalive"
-t_assert_eq "$(grep -c 'opts=.*12' "$T/fake.log")" 8 "every query carries a Padding option"
-t_assert_match "$(grep -E 'opts=([0-9]+,)*65001' "$T/fake.log")" 'len=512 ' "the 450-byte query went out padded to 512 bytes"
+t_assert_eq "$(grep -c 'opts=.*11' "$F_LOG")" 8 "every query carries edns-tcp-keepalive"
+t_assert_eq "$(grep -c 'opts=.*12' "$F_LOG")" 8 "every query carries a Padding option"
+t_assert_match "$(grep -E 'opts=([0-9]+,)*65001' "$F_LOG")" 'len=512 ' "the 450-byte query went out padded to 512 bytes"
 p_dig a.test +noedns >/dev/null
-t_assert_match "$(tail -n 1 "$T/fake.log")" 'len=24 opts=-' "a query without EDNS goes unchanged"
+t_assert_match "$(tail -n 1 "$F_LOG")" 'len=24 opts=-' "a query without EDNS goes unchanged"
 start=$(t_now_us)
 t_wait_until 3 "the idle connection closed after the server's 0.5 s keepalive" \
-    bash -c "(( \$(grep -c '^closed' '$T/fake.log') >= \$(grep -c '^conn ' '$T/fake.log') ))" ||
+    bash -c "(( \$(grep -c '^closed' '$F_LOG') >= \$(grep -c '^conn ' '$F_LOG') ))" ||
     t_fail "the connection was not closed within 3 s: the server's keepalive was ignored"
 t_pass "idle connection closed $(t_elapsed_ms "$start") ms after the last query (server keepalive 0.5 s; default 8 s)"
 t_kill "$P_PID"

@@ -41,3 +41,17 @@ p_dig() { t_dig @127.0.0.1 -p "$P_PORT" "$@"; }
 
 # p_status OUTPUT -- the status: field of a dig output.
 p_status() { sed -n 's/.*status: \([A-Z]*\),.*/\1/p' <<<"$1" | head -n 1; }
+
+# p_fake MODE N [FAKEDOT-OPTIONS...] -- start the misbehaving DoT server
+# (fakedot.py, MODE and N as in its docstring) with the PKI of p_setup or
+# t_make_pki in $T, on a fresh port; wait until it listens. Sets F_PORT and
+# F_LOG (its log: "conn N", "query N ...").
+p_fake() {
+    local mode=${1:?p_fake MODE N} n=${2:?p_fake MODE N}
+    shift 2
+    F_PORT=$(t_free_port)
+    F_LOG=$T/fake-$mode.log
+    t_spawn "fake-$mode" python3 "$(dirname "${BASH_SOURCE[0]}")/fakedot.py" --port "$F_PORT" \
+        --cert "$T/server.pem" --key "$T/server.key" --mode "$mode" --n "$n" --log "$F_LOG" "$@"
+    t_wait_listen "$F_PORT" tcp || t_fail "fakedot ($mode) did not start"
+}
