@@ -206,6 +206,7 @@ main(int argc, char **argv)
 		printf("# trust anchors: %zu from %s\n", ntas,
 		    conf.ca_file[0] != '\0' ? conf.ca_file : "the compiled-in bundle");
 		printf("# configuration OK\n");
+		ca_free(loaded, nloaded);
 		return 0;
 	}
 	log_level = conf.debug ? LOG_LEVEL_DEBUG : conf.verbose ? LOG_LEVEL_INFO : LOG_LEVEL_WARN;
