@@ -37,7 +37,6 @@ struct client_tcp {
 	int eof;                /* the client closed its side */
 	int denied;             /* outside --allow: every query gets REFUSED */
 	uint64_t idle_deadline; /* closed when idle past this */
-	uint64_t read_paused_until; /* batching: see BATCH_WINDOW_US */
 	size_t in_len;          /* bytes in in[] */
 	size_t skip;            /* bytes of an oversize query still to discard */
 	size_t out_off, out_len; /* unsent answer bytes are out[out_off..out_len) */
@@ -65,7 +64,6 @@ static unsigned clients_used;   /* slots [0, clients_used) have been used */
 static uint8_t *out_block;      /* every client's output buffer, one block */
 static int listening = 1;      /* cleared at shutdown: no new queries */
 static uint64_t accept_paused_until; /* after EMFILE and the like */
-static uint64_t udp_paused_until;    /* batching: see BATCH_WINDOW_US */
 /* UDP in: one batch of datagrams per system call. */
 static uint8_t rx_bufs[UDP_BATCH][DNS_QUERY_MAX + 1];
 static struct port_dgram rx[UDP_BATCH];
@@ -380,7 +378,6 @@ udp_event(void *obj, uint32_t gen, short revents, uint64_t now)
 
 	(void)gen;
 	(void)revents;
-	udp_paused_until = now + BATCH_WINDOW_US;
 	while (done < UDP_BURST) {
 		int i, n;
 
@@ -565,10 +562,8 @@ tcp_event(void *obj, uint32_t gen, short revents, uint64_t now)
 		if (c->fd == -1)
 			return;
 	}
-	if (revents & POLLIN) {
-		c->read_paused_until = now + BATCH_WINDOW_US;
+	if (revents & POLLIN)
 		tcp_read(c, now);
-	}
 }
 
 static void
@@ -640,10 +635,6 @@ client_prepare(uint64_t now)
 		 * the limit is accepted and closed at once, not left hanging. */
 		if (l->fd == -1 || !listening)
 			continue;
-		if (l->is_udp && now < udp_paused_until) {
-			loop_deadline(udp_paused_until);
-			continue;
-		}
 		if (!l->is_udp && now < accept_paused_until) {
 			loop_deadline(accept_paused_until);
 			continue;
@@ -689,12 +680,8 @@ client_prepare(uint64_t now)
 			}
 			loop_deadline(c->idle_deadline);
 		}
-		if (!c->eof && !tcp_backpressured(c) && listening) {
-			if (now < c->read_paused_until)
-				loop_deadline(c->read_paused_until);
-			else
-				events |= POLLIN;
-		}
+		if (!c->eof && !tcp_backpressured(c) && listening)
+			events |= POLLIN;
 		if (c->out_len > c->out_off)
 			events |= POLLOUT;
 		loop_watch(c->fd, events, tcp_event, c, c->gen);

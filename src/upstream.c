@@ -64,7 +64,6 @@ struct upstream_conn {
 	struct frame_reader asm; /* answer reassembly; buffer reserved at start-up */
 	uint8_t *rx;             /* bytes read from the socket ahead of the engine */
 	size_t rx_off, rx_len;   /* rx[rx_off..rx_len) not yet given to the engine */
-	uint64_t read_paused_until; /* batching: see BATCH_WINDOW_US */
 	struct tls_conn tls;     /* BearSSL engine and certificate verifier */
 	unsigned char *iobuf;    /* engine input then output buffer */
 };
@@ -556,11 +555,8 @@ conn_run(struct upstream_conn *c, uint64_t now)
 		if (!progress)
 			break;
 	}
-	if (did_read && c->state == CONN_READY) {
-		c->read_paused_until = now + BATCH_WINDOW_US;
-		if (c->sent.count > 0)
-			port_tcp_quickack(c->fd);
-	}
+	if (did_read && c->state == CONN_READY && c->sent.count > 0)
+		port_tcp_quickack(c->fd);
 }
 
 static void
@@ -902,9 +898,7 @@ up_prepare(uint64_t now)
 
 			if (st & BR_SSL_SENDREC)
 				events |= POLLOUT;
-			if ((st & BR_SSL_RECVREC) && now < c->read_paused_until)
-				loop_deadline(c->read_paused_until);
-			else if (st & BR_SSL_RECVREC)
+			if (st & BR_SSL_RECVREC)
 				events |= POLLIN;
 		}
 		loop_watch(c->fd, events, conn_event, c, c->gen);
