@@ -51,7 +51,8 @@ void port_tcp_nodelay(int fd);
 
 /* Acknowledge received data at once rather than after the delayed-ACK
  * timer (Linux TCP_QUICKACK, which the kernel clears again by itself: call
- * it after each read). A server that leaves Nagle on holds its next answer
+ * it each time data was read and nothing sent since, which would have
+ * carried the ACK). A server that leaves Nagle on holds its next answer
  * until our ACK; pipelined queries make that a 40 ms stall. No-op where
  * the platform has no such option. */
 void port_tcp_quickack(int fd);

@@ -59,6 +59,7 @@ struct upstream_conn {
 	uint64_t idle_since;     /* READY with nothing in flight since */
 	uint64_t idle_us;        /* close when idle this long (the server may lower it) */
 	int can_read;            /* poll reported readable; cleared on EAGAIN */
+	int ack_owed;            /* answers read and not yet acknowledged */
 	struct pq_list sendq;    /* assigned, not yet wholly written to the engine */
 	struct pq_list sent;     /* written, awaiting answers, oldest first */
 	struct frame_reader asm; /* answer reassembly; buffer reserved at start-up */
@@ -205,7 +206,7 @@ conn_close_fd(struct upstream_conn *c)
 	c->state = CONN_IDLE;
 	c->asm.have = 0;
 	c->rx_off = c->rx_len = 0;
-	c->can_read = 0;
+	c->can_read = c->ack_owed = 0;
 }
 
 /* A connection failed or was lost: release it, move its queries on. */
@@ -470,6 +471,7 @@ conn_run(struct upstream_conn *c, uint64_t now)
 
 			if (n > 0) {
 				br_ssl_engine_sendrec_ack(eng, (size_t)n);
+				c->ack_owed = 0; /* the segment carried the ACK */
 				progress = 1;
 			} else if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
 				if (c->state == CONN_CLOSING)
@@ -556,7 +558,7 @@ conn_run(struct upstream_conn *c, uint64_t now)
 			break;
 	}
 	if (did_read && c->state == CONN_READY && c->sent.count > 0)
-		port_tcp_quickack(c->fd);
+		c->ack_owed = 1;
 }
 
 static void
@@ -889,6 +891,12 @@ up_prepare(uint64_t now)
 			conn_run(c, now);
 		if (c->state == CONN_IDLE)
 			continue;
+		if (c->ack_owed) {
+			/* Answers came in this turn and no query went out to carry
+			 * the ACK: send it now, not after the delayed-ACK timer. */
+			port_tcp_quickack(c->fd);
+			c->ack_owed = 0;
+		}
 		if ((due = conn_deadline(c)) != 0)
 			loop_deadline(due);
 		if (c->state == CONN_CONNECTING) {
