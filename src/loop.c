@@ -17,16 +17,20 @@ struct watcher {
 };
 
 /* Coalescing under load: when the loop has been woken often (at least
- * BUSY_WAKEUPS times in the last BUSY_WINDOW_US), it lets BATCH_WINDOW_US
- * pass between wake-ups, so that what arrives meanwhile on every socket is
- * handled in one turn: fewer wake-ups, system calls, TLS records and
- * segments per query. At low load it never waits. */
+ * BUSY_WAKEUPS times in the last BUSY_WINDOW_US) but the last wake-up found
+ * little to do (fewer than FEW_EVENTS ready sockets), it lets
+ * BATCH_WINDOW_US pass between wake-ups, so that what arrives meanwhile on
+ * every socket is handled in one turn: fewer wake-ups, system calls, TLS
+ * records and segments per query. At low load it never waits, and when
+ * every wake-up already finds many sockets ready (many busy TCP clients),
+ * waiting would only add latency. */
 #define BUSY_WINDOW_US 10000
 #define BUSY_WAKEUPS 10
+#define FEW_EVENTS 8
 
 static struct pollfd *pfds;
 static uint64_t last_wake, busy_window_start;
-static unsigned wakeups, wakeups_before;
+static unsigned wakeups, wakeups_before, last_ready;
 static struct watcher *watchers;
 static unsigned cap, used;
 static uint64_t turn_start, earliest;
@@ -83,7 +87,8 @@ loop_poll(void)
 	unsigned i;
 	uint64_t now;
 
-	if (wakeups_before >= BUSY_WAKEUPS && turn_start < last_wake + BATCH_WINDOW_US &&
+	if (wakeups_before >= BUSY_WAKEUPS && last_ready < FEW_EVENTS &&
+	    turn_start < last_wake + BATCH_WINDOW_US &&
 	    earliest > last_wake + BATCH_WINDOW_US) {
 		uint64_t rest = last_wake + BATCH_WINDOW_US - turn_start;
 		struct timespec ts = { 0, (long)rest * 1000 };
@@ -111,6 +116,7 @@ loop_poll(void)
 		busy_window_start = now;
 	}
 	wakeups++;
+	last_ready = (unsigned)n;
 	for (i = 0; i < used && n > 0; i++) {
 		if (pfds[i].revents == 0)
 			continue;
