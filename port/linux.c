@@ -87,8 +87,11 @@ port_send_batch(int fd, struct port_dgram *d, unsigned n)
 	unsigned i, done = 0;
 
 	while (done < n) {
-		unsigned k = n - done > PORT_BATCH_MAX ? PORT_BATCH_MAX : n - done;
+		unsigned k = n - done;
 		int sent;
+
+		if (k > PORT_BATCH_MAX)
+			k = PORT_BATCH_MAX;
 
 		for (i = 0; i < k; i++) {
 			iov[i].iov_base = d[done + i].buf;

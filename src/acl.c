@@ -48,7 +48,8 @@ acl_parse(const char *text, struct acl_entry *e)
 	}
 	e->prefix = (uint8_t)bits;
 	for (i = 0; i < max / 8; i++) {
-		unsigned keep = bits >= (i + 1) * 8 ? 8 : bits > i * 8 ? bits - i * 8 : 0;
+		unsigned long lo = (unsigned long)i * 8; /* first bit of byte i */
+		unsigned keep = bits >= lo + 8 ? 8 : bits > lo ? (unsigned)(bits - lo) : 0;
 		uint8_t mask = (uint8_t)(0xff00u >> keep);
 
 		if (e->addr[i] & ~mask & 0xff)

@@ -588,7 +588,7 @@ accept_event(void *obj, uint32_t gen, short revents, uint64_t now)
 			/* Out of descriptors or memory: the connection stays in the
 			 * backlog and poll would say so at once, forever. Look
 			 * again a little later. */
-			accept_paused_until = now + ACCEPT_PAUSE_MS * 1000;
+			accept_paused_until = now + (uint64_t)ACCEPT_PAUSE_MS * 1000;
 			if (log_ratelimit(&accept_log, &skipped))
 				log_warn("client: accept on %s (pausing %d ms; and %u more)",
 				    l->cf->text, ACCEPT_PAUSE_MS, skipped);

@@ -24,7 +24,7 @@ struct watcher {
  * records and segments per query. At low load it never waits, and when
  * every wake-up already finds many sockets ready (many busy TCP clients),
  * waiting would only add latency. */
-#define BUSY_WINDOW_US 10000
+#define BUSY_WINDOW_US 10000u
 #define BUSY_WAKEUPS 10
 #define FEW_EVENTS 8
 
@@ -111,7 +111,7 @@ loop_poll(void)
 	now = port_now_us();
 	last_wake = now;
 	if (now - busy_window_start >= BUSY_WINDOW_US) {
-		wakeups_before = now - busy_window_start < 2 * BUSY_WINDOW_US ? wakeups : 0;
+		wakeups_before = now - busy_window_start < (uint64_t)2 * BUSY_WINDOW_US ? wakeups : 0;
 		wakeups = 0;
 		busy_window_start = now;
 	}

@@ -213,10 +213,11 @@ tls_init(struct tls_conn *t, unsigned char *in, size_t inlen,
 static void
 set_validation_time(struct tls_verifier *v)
 {
-	static int floor_logged;
 	int64_t now = (int64_t)time(NULL);
 
 	if (now < tls_build_time) {
+		static int floor_logged;
+
 		if (!floor_logged) {
 			log_warnx("tls: the system clock is before the build time; checking "
 			    "certificates against the build time (%lld) until it is set",
@@ -303,14 +304,15 @@ static const unsigned char *
 der_element(const unsigned char *p, const unsigned char *end, unsigned char *tag,
     const unsigned char **content, size_t *clen)
 {
-	size_t len, n;
+	size_t len;
 
 	if (end - p < 2)
 		return NULL;
 	*tag = *p++;
 	len = *p++;
 	if (len & 0x80) {
-		n = len & 0x7f;
+		size_t n = len & 0x7f;
+
 		if (n == 0 || n > 3 || (size_t)(end - p) < n)
 			return NULL;
 		for (len = 0; n > 0; n--)
