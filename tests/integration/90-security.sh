@@ -130,6 +130,15 @@ if (($(id -u) == 0)); then
     t_assert_eq "$(readlink "/proc/$P_PID/root")" "$T/jail" "--chroot: confined to the jail"
     t_assert_eq "$(p_dig a.test +short +tcp)" 192.0.2.1 "answers after dropping root in an empty chroot"
     t_kill "$P_PID"
+
+    # A drop that cannot be done stops the proxy; it never runs on as root.
+    for bad in "--user dtp-no-such-user" "--user nobody --chroot $T/no-such-dir"; do
+        rc=0
+        # shellcheck disable=SC2086 # the options are split on purpose
+        out=$(timeout 10 "$PROXY" -p "$(t_free_port)" --ca-file "$T/ca.pem" -n "$NS" $bad 2>&1) || rc=$?
+        t_assert_match "$rc" '^[1-9][0-9]*$' "$bad: exits non-zero (status $rc, not left running as root)"
+        t_assert_match "$out" "--(user|chroot)" "$bad: the error names the option"
+    done
 fi
 
 # --- The dynamic build is hardened (not the sanitizer build: ASan replaces
