@@ -227,8 +227,11 @@ _t_kill_pids() {
         info=$(_t_tracked "$pid") || continue
         st=${info%% *}
         if _t_alive "$pid" "$st"; then
+            # SIGCONT first, in case a test SIGSTOPped it. Not after: a
+            # SIGCONT arriving as the process exits cancels the SIGSTOP that
+            # LeakSanitizer's tracer sends it, and both then wait forever.
+            kill -CONT "$pid" 2>/dev/null || true
             kill -TERM "$pid" 2>/dev/null || true
-            kill -CONT "$pid" 2>/dev/null || true # in case a test SIGSTOPped it
             live+=("$pid")
             sts+=("$st")
         fi
