@@ -622,7 +622,10 @@ ns_free_conn(struct nameserver *ns)
 	return NULL;
 }
 
-/* The least loaded ready connection of ns with room, or NULL. */
+/* The ready connection of ns to put a query on, or NULL: the first one
+ * carrying fewer than CONN_SPREAD_AT queries, so that at moderate load a
+ * turn's queries share one TLS record and one write (and spare connections
+ * go idle and close); when every one is busier, the least loaded with room. */
 static struct upstream_conn *
 ns_ready_conn(struct nameserver *ns)
 {
@@ -632,8 +635,11 @@ ns_ready_conn(struct nameserver *ns)
 	for (i = 0; i < conf->pool_size; i++) {
 		struct upstream_conn *c = &ns->pool[i];
 
-		if (c->state == CONN_READY && conn_load(c) < CONN_INFLIGHT_MAX &&
-		    (best == NULL || conn_load(c) < conn_load(best)))
+		if (c->state != CONN_READY || conn_load(c) >= CONN_INFLIGHT_MAX)
+			continue;
+		if (conn_load(c) < CONN_SPREAD_AT)
+			return c;
+		if (best == NULL || conn_load(c) < conn_load(best))
 			best = c;
 	}
 	return best;
