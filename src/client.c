@@ -205,6 +205,8 @@ handle_query(const struct origin *o, const uint8_t *msg, size_t len, uint64_t no
 	size_t need;
 	enum dns_verdict verdict = dns_check_query(msg, len, &qi);
 
+	loop_work(1);
+
 	/* Too big to hold (over UDP we may only have its first bytes): refuse
 	 * it whatever the rest looks like. */
 	if (len > DNS_QUERY_MAX && verdict != DNS_DROP)

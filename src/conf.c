@@ -96,6 +96,9 @@ static const struct option_def options[] = {
 	  "queries in flight at once, all clients together (default " STR(DEF_MAX_INFLIGHT) ")" },
 	{ "max-tcp-clients", 0, "MAX_TCP_CLIENTS", ARG_VALUE, set_uint, F(max_tcp_clients), 1, MAX_MAX_TCP_CLIENTS, "N",
 	  "TCP client connections at once (default " STR(DEF_MAX_TCP_CLIENTS) ")" },
+	{ "batch-window", 0, "BATCH_WINDOW", ARG_VALUE, set_uint, F(batch_window_us), 0, MAX_BATCH_WINDOW_US, "USEC",
+	  "under load, wait up to USEC microseconds between wake-ups to handle\n"
+	  "queries in batches; 0 never waits (default " STR(DEF_BATCH_WINDOW_US) ")" },
 	{ "config", 'c', NULL, ARG_ACTION, NULL, 0, 0, 0, "FILE",
 	  "read options from FILE: one \"option value\" per line, # comments" },
 	{ "check", 0, NULL, ARG_ACTION, NULL, 0, 0, 0, NULL,
@@ -596,6 +599,7 @@ conf_defaults(struct conf *conf)
 	conf->tcp_idle_ms = DEF_TCP_IDLE_MS;
 	conf->max_inflight = DEF_MAX_INFLIGHT;
 	conf->max_tcp_clients = DEF_MAX_TCP_CLIENTS;
+	conf->batch_window_us = DEF_BATCH_WINDOW_US;
 }
 
 int
@@ -971,4 +975,5 @@ conf_print(const struct conf *conf, FILE *out)
 	print_seconds(out, "tcp-idle-timeout", conf->tcp_idle_ms);
 	fprintf(out, "max-inflight %u\n", conf->max_inflight);
 	fprintf(out, "max-tcp-clients %u\n", conf->max_tcp_clients);
+	fprintf(out, "batch-window %u\n", conf->batch_window_us);
 }

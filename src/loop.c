@@ -16,21 +16,33 @@ struct watcher {
 	uint32_t gen;
 };
 
-/* Coalescing under load: when the loop has been woken often (at least
- * BUSY_WAKEUPS times in the last BUSY_WINDOW_US) but the last wake-up found
- * little to do (fewer than FEW_EVENTS ready sockets), it lets
- * BATCH_WINDOW_US pass between wake-ups, so that what arrives meanwhile on
- * every socket is handled in one turn: fewer wake-ups, system calls, TLS
- * records and segments per query. At low load it never waits, and when
- * every wake-up already finds many sockets ready (many busy TCP clients),
- * waiting would only add latency. */
+/* Coalescing under load: once the loop is busy, it lets a batch window pass
+ * between wake-ups, so that what arrives meanwhile on every socket is
+ * handled in one turn: fewer wake-ups, system calls, TLS records and
+ * segments per query.
+ * - Busy: woken at least BUSY_WAKEUPS times in a BUSY_WINDOW_US (1000 a
+ *   second). While batching, wake-ups are capped at one per window, so the
+ *   loop stays busy as long as at least half of the possible turns find
+ *   work. At low load it never waits.
+ * - The window is the time BATCH_TARGET queries take to arrive at the rate
+ *   of the last BUSY_WINDOW_US, within [BATCH_MIN_US, the configured
+ *   maximum]: waiting longer than that saves little more and only adds
+ *   latency, and at high rates (where every wake-up finds plenty) the window
+ *   shrinks by itself. So a fixed 5000 queries a second is handled in turns
+ *   of the maximum, a full-rate load in short ones.
+ * - A wake-up that already found FEW_EVENTS or more sockets ready (many busy
+ *   TCP clients) is not followed by a wait. */
 #define BUSY_WINDOW_US 10000u
 #define BUSY_WAKEUPS 10
 #define FEW_EVENTS 8
+#define BATCH_TARGET 16u
+#define BATCH_MIN_US 100u
 
 static struct pollfd *pfds;
 static uint64_t last_wake, busy_window_start;
-static unsigned wakeups, wakeups_before, last_ready;
+static unsigned wakeups, last_ready, work;
+static int batching;
+static uint64_t window_max = DEF_BATCH_WINDOW_US, window;
 static struct watcher *watchers;
 static unsigned cap, used;
 static uint64_t turn_start, earliest;
@@ -42,6 +54,40 @@ loop_init(unsigned max)
 	watchers = calloc(max, sizeof(*watchers));
 	cap = max;
 	return pfds != NULL && watchers != NULL ? 0 : -1;
+}
+
+unsigned
+loop_window_for(unsigned units, unsigned max_us)
+{
+	uint64_t w = units > 0 ? (uint64_t)BATCH_TARGET * BUSY_WINDOW_US / units : max_us;
+
+	if (w < BATCH_MIN_US)
+		w = BATCH_MIN_US;
+	if (w > max_us)
+		w = max_us;
+	return (unsigned)w;
+}
+
+int
+loop_batching_next(int on, unsigned woken, unsigned win, unsigned max_us)
+{
+	if (max_us == 0)
+		return 0;
+	if (!on)
+		return woken >= BUSY_WAKEUPS;
+	return (uint64_t)woken * 2 * win >= BUSY_WINDOW_US;
+}
+
+void
+loop_set_window(unsigned max_us)
+{
+	window_max = max_us;
+}
+
+void
+loop_work(unsigned n)
+{
+	work += n;
 }
 
 void
@@ -87,10 +133,9 @@ loop_poll(void)
 	unsigned i;
 	uint64_t now;
 
-	if (wakeups_before >= BUSY_WAKEUPS && last_ready < FEW_EVENTS &&
-	    turn_start < last_wake + BATCH_WINDOW_US &&
-	    earliest > last_wake + BATCH_WINDOW_US) {
-		uint64_t rest = last_wake + BATCH_WINDOW_US - turn_start;
+	if (batching && last_ready < FEW_EVENTS && turn_start < last_wake + window &&
+	    earliest > last_wake + window) {
+		uint64_t rest = last_wake + window - turn_start;
 		struct timespec ts = { 0, (long)rest * 1000 };
 
 		nanosleep(&ts, NULL);
@@ -111,8 +156,14 @@ loop_poll(void)
 	now = port_now_us();
 	last_wake = now;
 	if (now - busy_window_start >= BUSY_WINDOW_US) {
-		wakeups_before = now - busy_window_start < (uint64_t)2 * BUSY_WINDOW_US ? wakeups : 0;
+		/* After a quiet spell the counts are stale: start afresh. */
+		int fresh = now - busy_window_start < (uint64_t)2 * BUSY_WINDOW_US;
+
+		batching = loop_batching_next(batching, fresh ? wakeups : 0, (unsigned)window,
+		    (unsigned)window_max);
+		window = loop_window_for(fresh ? work : 0, (unsigned)window_max);
 		wakeups = 0;
+		work = 0;
 		busy_window_start = now;
 	}
 	wakeups++;

@@ -15,6 +15,16 @@ int loop_init(unsigned max);
  * or write reports the error through the normal path. With no events the fd
  * is left out of this turn's set (its errors show when it is next watched). */
 void loop_watch(int fd, short events, loop_fn fn, void *obj, uint32_t gen);
+/* Longest wait between wake-ups under load (microseconds; 0: never wait).
+ * See loop.c. */
+void loop_set_window(unsigned max_us);
+/* Count n units of work (queries received) towards the load estimate. */
+void loop_work(unsigned n);
+/* The batching rules, exposed for tests. Over the last 10 ms, with work
+ * units counted and wake-ups seen: the window to use next (microseconds,
+ * at most max_us), and whether to batch at all. */
+unsigned loop_window_for(unsigned work, unsigned max_us);
+int loop_batching_next(int batching, unsigned wakeups, unsigned window, unsigned max_us);
 /* Wake no later than t (monotonic microseconds) this turn. */
 void loop_deadline(uint64_t t);
 /* Start a turn: forget last turn's interest. */

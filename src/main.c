@@ -219,6 +219,7 @@ main(int argc, char **argv)
 	if (pq_init(conf.max_inflight) != 0 || up_init(&conf, tas, ntas) != 0 ||
 	    loop_init(loop_fds) != 0)
 		fatalx("out of memory reserving buffers (see --max-inflight, --max-tcp-clients, --pool-size)");
+	loop_set_window(conf.batch_window_us);
 	if (client_init(&conf, err, sizeof(err)) != 0)
 		fatalx("%s", err);
 	drop_privileges(&conf);

@@ -356,6 +356,7 @@ test_defaults(void)
 	CHECK_EQ_INT(r.conf.tcp_idle_ms, DEF_TCP_IDLE_MS);
 	CHECK_EQ_INT(r.conf.max_inflight, DEF_MAX_INFLIGHT);
 	CHECK_EQ_INT(r.conf.max_tcp_clients, DEF_MAX_TCP_CLIENTS);
+	CHECK_EQ_INT(r.conf.batch_window_us, DEF_BATCH_WINDOW_US);
 	CHECK(r.conf.logfile[0] == '\0' && r.conf.ca_file[0] == '\0' &&
 	    r.conf.config_file[0] == '\0', "a path is set by default");
 
@@ -625,6 +626,23 @@ test_uint_ranges(void)
 	CHECK_EQ_INT(r.conf.max_inflight, MAX_MAX_INFLIGHT);
 	CHECK_EQ_INT(r.conf.max_tcp_clients, MAX_MAX_TCP_CLIENTS);
 	CHECK_EQ_INT(r.conf.stats_interval_s, 86400);
+
+	/* The batch window: 0 (never wait) up to MAX_BATCH_WINDOW_US, from
+	 * the command line or BATCH_WINDOW. */
+	run(&r, NULL, "--batch-window", "0", NULL);
+	CHECK_OK(&r);
+	CHECK_EQ_INT(r.conf.batch_window_us, 0);
+	{
+		static const struct env_var env[] = { { "BATCH_WINDOW", "250" }, { NULL, NULL } };
+
+		run(&r, env, NULL);
+		CHECK_OK(&r);
+		CHECK_EQ_INT(r.conf.batch_window_us, 250);
+	}
+	run(&r, NULL, "--batch-window", "10001", NULL);
+	CHECK_ERROR_NAMES(&r, "--batch-window: '10001' is not a whole number from 0 to 10000");
+	run(&r, NULL, "--batch-window", "-1", NULL);
+	CHECK_ERROR_NAMES(&r, "--batch-window");
 
 	run(&r, NULL, "--port", "0", NULL);
 	CHECK_ERROR_NAMES(&r, "--port: '0' is not a whole number from 1 to 65535");
@@ -917,6 +935,7 @@ check_same(const struct conf *a, const struct conf *b)
 	CHECK_EQ_INT(b->tcp_idle_ms, a->tcp_idle_ms);
 	CHECK_EQ_INT(b->max_inflight, a->max_inflight);
 	CHECK_EQ_INT(b->max_tcp_clients, a->max_tcp_clients);
+	CHECK_EQ_INT(b->batch_window_us, a->batch_window_us);
 	CHECK(strcmp(a->logfile, b->logfile) == 0, "logfile \"%s\" read back as \"%s\"",
 	    a->logfile, b->logfile);
 	CHECK(strcmp(a->ca_file, b->ca_file) == 0, "ca_file \"%s\" read back as \"%s\"",
@@ -971,7 +990,7 @@ test_print_round_trip(void)
 	    "--stats-interval", "30", "--pool-size", "4", "--ca-file", "/etc/ssl/roots.pem",
 	    "-l", "/var/log/dns tls.log", "--timeout", "2.5", "--connect-timeout", "1.25",
 	    "--idle-timeout", "7.001", "--tcp-idle-timeout", "0.5", "--max-inflight", "100",
-	    "--max-tcp-clients", "7", NULL);
+	    "--max-tcp-clients", "7", "--batch-window", "0", NULL);
 	CHECK_OK(&r);
 	CHECK_EQ_INT(r.conf.up_idle_ms, 7001);
 	round_trip(&r.conf);

@@ -1,0 +1,54 @@
+/* The loop's batching rules (loop_window_for, loop_batching_next): the wait
+ * between wake-ups under load follows the arrival rate within its bounds,
+ * and batching starts and stops where the comment in loop.c says. */
+#include "bounds.h"
+#include "loop.h"
+#include "unit.h"
+
+/* Work is counted per 10 ms: N queries a second is N/100 units. */
+static void
+test_window_follows_rate(void)
+{
+	/* 5000 a second: 16 queries take 3.2 ms, so the whole maximum. */
+	CHECK_EQ_INT(loop_window_for(50, 1000), 1000);
+	CHECK_EQ_INT(loop_window_for(50, 2000), 2000);
+	/* 40000 a second: 16 queries take 400 us. */
+	CHECK_EQ_INT(loop_window_for(400, 1000), 400);
+	/* Full rate far beyond: never below the floor. */
+	CHECK_EQ_INT(loop_window_for(100000, 1000), 100);
+	/* Nothing counted: the maximum. */
+	CHECK_EQ_INT(loop_window_for(0, 1000), 1000);
+	/* A maximum under the floor is kept; 0 stays 0 (never wait). */
+	CHECK_EQ_INT(loop_window_for(100000, 50), 50);
+	CHECK_EQ_INT(loop_window_for(400, 0), 0);
+	CHECK_EQ_INT(loop_window_for(0, 0), 0);
+	/* The default and the largest allowed maximum stay within range. */
+	CHECK_EQ_INT(loop_window_for(1, MAX_BATCH_WINDOW_US), MAX_BATCH_WINDOW_US);
+	CHECK_EQ_INT(loop_window_for(1, DEF_BATCH_WINDOW_US), DEF_BATCH_WINDOW_US);
+}
+
+static void
+test_batching_starts_and_stops(void)
+{
+	/* Starts at 10 wake-ups in 10 ms (1000 a second), not below. */
+	CHECK_EQ_INT(loop_batching_next(0, 9, 1000, 1000), 0);
+	CHECK_EQ_INT(loop_batching_next(0, 10, 1000, 1000), 1);
+	/* While batching, wake-ups are capped at one per window: it goes on
+	 * while half the possible turns found work (5 of 10 at 1 ms, 10 of 20
+	 * at 500 us) and stops below. */
+	CHECK_EQ_INT(loop_batching_next(1, 5, 1000, 1000), 1);
+	CHECK_EQ_INT(loop_batching_next(1, 4, 1000, 1000), 0);
+	CHECK_EQ_INT(loop_batching_next(1, 10, 500, 1000), 1);
+	CHECK_EQ_INT(loop_batching_next(1, 9, 500, 1000), 0);
+	/* A quiet spell (no wake-ups counted) stops it. */
+	CHECK_EQ_INT(loop_batching_next(1, 0, 1000, 1000), 0);
+	/* --batch-window 0: never, however busy. */
+	CHECK_EQ_INT(loop_batching_next(0, 100000, 0, 0), 0);
+	CHECK_EQ_INT(loop_batching_next(1, 100000, 100, 0), 0);
+}
+
+const struct unit_test loop_tests[] = {
+	{ "loop_window_follows_rate", test_window_follows_rate },
+	{ "loop_batching_starts_and_stops", test_batching_starts_and_stops },
+	{ NULL, NULL },
+};
