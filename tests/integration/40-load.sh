@@ -44,3 +44,29 @@ t_assert_eq "$(cat "$T"/dig-*.out | grep -c '^192.0.2.100$')" 50 "50 concurrent 
 
 t_assert_le "$(p_stat nameserver handshakes)" "$POOL" "TLS handshakes over 8000+ queries stay within the pool size"
 t_assert_eq "$(p_stat errors servfail)" 0 "no SERVFAIL under load"
+
+# --batch-window at its bounds, under a fixed rate well above where batching
+# starts (1000 wake-ups a second): 0 never waits, 10000 (10 ms) waits the
+# longest. Either way every query is answered, and with the longest window
+# the average latency stays within a few windows (a window read as
+# milliseconds or a wait that never ends would show here).
+# rate MODE LABEL -- 6000 queries at 3000 a second; prints dnsperf's output.
+rate() {
+    local mode=$1 label=$2 out avg
+    t_make_queryfile "$T/q-rate-$mode.txt" 6000
+    out=$(dnsperf -s 127.0.0.1 -p "$P_PORT" -m "$mode" -d "$T/q-rate-$mode.txt" -n 1 \
+        -c 10 -q 500 -Q 3000 -t 5 2>&1) || t_fail "dnsperf $mode ($label) failed: $out"
+    t_assert_match "$out" "Queries completed: +6000 " "$label, $mode at 3000 qps: all 6000 queries completed"
+    t_assert_match "$out" "Queries lost: +0 " "$label, $mode at 3000 qps: no query lost"
+    avg=$(sed -n 's/.*Average Latency (s): *\([0-9.]*\).*/\1/p' <<<"$out" | head -n 1)
+    t_assert_le "$(awk -v a="$avg" 'BEGIN { printf "%d", a * 1000 }')" 150 \
+        "$label, $mode at 3000 qps: average latency ${avg}s within 150 ms"
+}
+for w in 0 10000; do
+    t_kill "$P_PID"
+    p_start "proxy-w$w" -p "$P_PORT" -n "$NS" --ca-file "$T/ca.pem" --pool-size "$POOL" --batch-window "$w"
+    t_wait_dns 127.0.0.1 "$P_PORT" || t_fail "proxy (--batch-window $w) not answering"
+    rate udp "--batch-window $w"
+    rate tcp "--batch-window $w"
+    t_assert_eq "$(p_stat errors servfail)" 0 "--batch-window $w: no SERVFAIL"
+done
