@@ -30,6 +30,9 @@ struct watcher {
  *   latency, and at high rates (where every wake-up finds plenty) the window
  *   shrinks by itself. So a fixed 5000 queries a second is handled in turns
  *   of the maximum, a full-rate load in short ones.
+ * - Only when a window would gather at least BATCH_MIN_SHARE queries (2000
+ *   a second at a 1 ms maximum): below that, a turn still has about one
+ *   query to handle, so waiting saves little and only adds latency.
  * - A wake-up that already found FEW_EVENTS or more sockets ready (many busy
  *   TCP clients) is not followed by a wait. */
 #define BUSY_WINDOW_US 10000u
@@ -37,6 +40,7 @@ struct watcher {
 #define FEW_EVENTS 8
 #define BATCH_TARGET 16u
 #define BATCH_MIN_US 100u
+#define BATCH_MIN_SHARE 2u
 
 static struct pollfd *pfds;
 static uint64_t last_wake, busy_window_start;
@@ -69,9 +73,11 @@ loop_window_for(unsigned units, unsigned max_us)
 }
 
 int
-loop_batching_next(int on, unsigned woken, unsigned win, unsigned max_us)
+loop_batching_next(int on, unsigned woken, unsigned win, unsigned units, unsigned max_us)
 {
-	if (max_us == 0)
+	/* Too few queries to share a turn: waiting would only add latency. */
+	if (max_us == 0 || (uint64_t)units * loop_window_for(units, max_us) <
+	    (uint64_t)BATCH_MIN_SHARE * BUSY_WINDOW_US)
 		return 0;
 	if (!on)
 		return woken >= BUSY_WAKEUPS;
@@ -160,7 +166,7 @@ loop_poll(void)
 		int fresh = now - busy_window_start < (uint64_t)2 * BUSY_WINDOW_US;
 
 		batching = loop_batching_next(batching, fresh ? wakeups : 0, (unsigned)window,
-		    (unsigned)window_max);
+		    fresh ? work : 0, (unsigned)window_max);
 		window = loop_window_for(fresh ? work : 0, (unsigned)window_max);
 		wakeups = 0;
 		work = 0;

@@ -30,21 +30,31 @@ test_window_follows_rate(void)
 static void
 test_batching_starts_and_stops(void)
 {
-	/* Starts at 10 wake-ups in 10 ms (1000 a second), not below. */
-	CHECK_EQ_INT(loop_batching_next(0, 9, 1000, 1000), 0);
-	CHECK_EQ_INT(loop_batching_next(0, 10, 1000, 1000), 1);
+	/* 5000 queries a second (50 in 10 ms): starts at 10 wake-ups in 10 ms
+	 * (1000 a second), not below. */
+	CHECK_EQ_INT(loop_batching_next(0, 9, 1000, 50, 1000), 0);
+	CHECK_EQ_INT(loop_batching_next(0, 10, 1000, 50, 1000), 1);
 	/* While batching, wake-ups are capped at one per window: it goes on
 	 * while half the possible turns found work (5 of 10 at 1 ms, 10 of 20
 	 * at 500 us) and stops below. */
-	CHECK_EQ_INT(loop_batching_next(1, 5, 1000, 1000), 1);
-	CHECK_EQ_INT(loop_batching_next(1, 4, 1000, 1000), 0);
-	CHECK_EQ_INT(loop_batching_next(1, 10, 500, 1000), 1);
-	CHECK_EQ_INT(loop_batching_next(1, 9, 500, 1000), 0);
-	/* A quiet spell (no wake-ups counted) stops it. */
-	CHECK_EQ_INT(loop_batching_next(1, 0, 1000, 1000), 0);
+	CHECK_EQ_INT(loop_batching_next(1, 5, 1000, 50, 1000), 1);
+	CHECK_EQ_INT(loop_batching_next(1, 4, 1000, 50, 1000), 0);
+	CHECK_EQ_INT(loop_batching_next(1, 10, 500, 50, 1000), 1);
+	CHECK_EQ_INT(loop_batching_next(1, 9, 500, 50, 1000), 0);
+	/* A quiet spell (nothing counted) stops it. */
+	CHECK_EQ_INT(loop_batching_next(1, 0, 1000, 0, 1000), 0);
+	/* Too few queries for a window to gather two: 1000 a second (a query
+	 * and its answer make the wake-ups) at a 1 ms maximum, not at 2 ms;
+	 * 2000 a second at 1 ms. Full rate always (the window shrinks to 16
+	 * queries' worth). */
+	CHECK_EQ_INT(loop_batching_next(0, 20, 1000, 10, 1000), 0);
+	CHECK_EQ_INT(loop_batching_next(1, 10, 1000, 10, 1000), 0);
+	CHECK_EQ_INT(loop_batching_next(0, 20, 2000, 10, 2000), 1);
+	CHECK_EQ_INT(loop_batching_next(0, 20, 1000, 20, 1000), 1);
+	CHECK_EQ_INT(loop_batching_next(0, 20, 100, 100000, 1000), 1);
 	/* --batch-window 0: never, however busy. */
-	CHECK_EQ_INT(loop_batching_next(0, 100000, 0, 0), 0);
-	CHECK_EQ_INT(loop_batching_next(1, 100000, 100, 0), 0);
+	CHECK_EQ_INT(loop_batching_next(0, 100000, 0, 100000, 0), 0);
+	CHECK_EQ_INT(loop_batching_next(1, 100000, 100, 100000, 0), 0);
 }
 
 const struct unit_test loop_tests[] = {
