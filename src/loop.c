@@ -46,7 +46,7 @@ static struct pollfd *pfds;
 static uint64_t last_wake, busy_window_start;
 static unsigned wakeups, last_ready, work;
 static int batching;
-static uint64_t window_max = DEF_BATCH_WINDOW_US, window;
+static unsigned window_max = DEF_BATCH_WINDOW_US, window;
 static struct watcher *watchers;
 static unsigned cap, used;
 static uint64_t turn_start, earliest;
@@ -165,9 +165,10 @@ loop_poll(void)
 		/* After a quiet spell the counts are stale: start afresh. */
 		int fresh = now - busy_window_start < (uint64_t)2 * BUSY_WINDOW_US;
 
-		batching = loop_batching_next(batching, fresh ? wakeups : 0, (unsigned)window,
-		    fresh ? work : 0, (unsigned)window_max);
-		window = loop_window_for(fresh ? work : 0, (unsigned)window_max);
+		unsigned units = fresh ? work : 0;
+
+		batching = loop_batching_next(batching, fresh ? wakeups : 0, window, units, window_max);
+		window = loop_window_for(units, window_max);
 		wakeups = 0;
 		work = 0;
 		busy_window_start = now;
