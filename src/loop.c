@@ -164,7 +164,6 @@ loop_poll(void)
 	if (now - busy_window_start >= BUSY_WINDOW_US) {
 		/* After a quiet spell the counts are stale: start afresh. */
 		int fresh = now - busy_window_start < (uint64_t)2 * BUSY_WINDOW_US;
-
 		unsigned units = fresh ? work : 0;
 
 		batching = loop_batching_next(batching, fresh ? wakeups : 0, window, units, window_max);

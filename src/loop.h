@@ -23,7 +23,7 @@ void loop_work(unsigned n);
 /* The batching rules, exposed for tests. Over the last 10 ms, with work
  * units (queries) counted and wake-ups seen: the window to use next
  * (microseconds, at most max_us), and whether to batch at all. */
-unsigned loop_window_for(unsigned work, unsigned max_us);
+unsigned loop_window_for(unsigned units, unsigned max_us);
 int loop_batching_next(int batching, unsigned wakeups, unsigned window, unsigned units,
     unsigned max_us);
 /* Wake no later than t (monotonic microseconds) this turn. */
