@@ -126,6 +126,10 @@
 /* Work done per wake-up on one socket before others get a turn. */
 #define UDP_BURST 128
 #define ACCEPT_BURST 16
+/* Reads from one TCP client (each up to a query's worth) per wake-up: a
+ * client that streams messages the proxy drops costs no slot and no answer,
+ * so only this bounds its turn. */
+#define TCP_READ_BURST 4
 /* accept() failing for want of descriptors or memory: wait this long before
  * trying again rather than spin on a listener that stays readable. */
 #define ACCEPT_PAUSE_MS 100

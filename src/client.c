@@ -74,7 +74,7 @@ static int tx_fd = -1;
 static uint8_t tx_arena[UDP_TX_ARENA];
 static size_t tx_used;
 static uint8_t reply_buf[DNS_QUERY_ROOM + 64]; /* replies the proxy makes itself */
-static struct log_limit full_log, refuse_log, acl_log, accept_log;
+static struct log_limit full_log, refuse_log, acl_log, accept_log, drop_log;
 
 static void tcp_close(struct client_tcp *c);
 
@@ -214,7 +214,11 @@ handle_query(const struct origin *o, const uint8_t *msg, size_t len, uint64_t no
 	switch (verdict) {
 	case DNS_DROP:
 		stats.dropped++;
-		log_debug("client: dropped a message that is not a query len=%zu", len);
+		/* Rate-limited even at debug level: a flood of them is cheap to
+		 * send and must not fill the disk. */
+		if (log_level >= LOG_LEVEL_DEBUG && log_ratelimit(&drop_log, &skipped))
+			log_debug("client: dropped a message that is not a query len=%zu (and %u more)",
+			    len, skipped);
 		return;
 	case DNS_FORMERR:
 		ls->requests++;
@@ -482,7 +486,9 @@ tcp_parse(struct client_tcp *c, uint64_t now)
 		}
 		if (left < 2 + mlen)
 			break;
-		c->idle_deadline = now + (uint64_t)conf->tcp_idle_ms * 1000;
+		/* The idle timer restarts when the answer is queued (or, for a
+		 * query in flight, is not running): a client that only sends
+		 * messages the proxy drops stays idle. */
 		handle_query(&o, c->in + used + 2, mlen, now);
 		used += 2 + mlen;
 	}
@@ -495,7 +501,11 @@ tcp_parse(struct client_tcp *c, uint64_t now)
 static void
 tcp_read(struct client_tcp *c, uint64_t now)
 {
-	while (c->fd != -1 && !c->eof && !tcp_backpressured(c) && c->in_len < sizeof(c->in)) {
+	int reads = 0;
+
+	/* Poll reports what is left next turn, after the other clients. */
+	while (c->fd != -1 && !c->eof && !tcp_backpressured(c) && c->in_len < sizeof(c->in) &&
+	    reads++ < TCP_READ_BURST) {
 		size_t room = sizeof(c->in) - c->in_len;
 		ssize_t n = recv(c->fd, c->in + c->in_len, room, 0);
 

@@ -80,6 +80,26 @@ t_pass "the non-reading client was closed and counted (tcp_slow)"
 t_alive "$P_PID" || t_fail "proxy died"
 t_pass "proxy still running"
 
+# A client that streams messages the proxy drops (1-byte ones), as fast as
+# it can: it gets a bounded share of each turn, the others are still served,
+# and dropped messages do not count as activity for the idle timer.
+dropped_before=$(p_stat errors dropped)
+abuse flood "$P_PORT" 4 >"$T/flood.out" &
+FLOOD=$!
+worst=0
+for i in $(seq 1 10); do
+    start=$(t_now_us)
+    [[ $(p_dig "f$i.load.test" +short +time=2) == 192.0.2.100 ]] || t_fail "normal UDP client not answered during a flood of dropped TCP messages"
+    [[ $(p_dig "g$i.load.test" +tcp +short +time=2) == 192.0.2.100 ]] || t_fail "normal TCP client not answered during a flood of dropped TCP messages"
+    ms=$(t_elapsed_ms "$start")
+    ((ms > worst)) && worst=$ms
+done
+t_assert_le "$worst" 500 "normal UDP and TCP clients answered quickly beside a client flooding dropped messages (worst ms)"
+wait "$FLOOD"
+t_assert_match "$(cat "$T/flood.out")" '^closes=[1-9][0-9]* first=(1\.[4-9]|2\.[0-9])' \
+    "a client sending only dropped messages: closed at the 1.5 s idle timeout"
+t_assert_le $((dropped_before + 10000)) "$(p_stat errors dropped)" "the flood's messages dropped and counted"
+
 # A client that half-closes with a query in flight, then resets: the proxy
 # closes it rather than spin on the error poll keeps reporting.
 p_fake stall 0

@@ -10,6 +10,12 @@
                                   close with the reply unread (the kernel sends RST)
   abuse.py noread PORT N SECS     pipeline N queries for the big TXT answer and
                                   never read, for SECS seconds
+  abuse.py flood PORT SECS        stream 1-byte messages (dropped, never answered)
+                                  as fast as it can for SECS seconds, reconnecting
+                                  when closed; prints "closes=N first=T" (T: seconds
+                                  until the first close, or "none")
+  abuse.py refused PORT           two queries in one write, read both answers, then
+                                  wait for the proxy to close: "rcodes=A,B closed T"
 """
 import select
 import socket
@@ -151,6 +157,50 @@ def main():
                 break
             time.sleep(0.05)
         print("sent %d of %d bytes, read nothing" % (sent, len(blob)))
+    elif cmd == "flood":
+        hold = float(sys.argv[3])
+        blob = b"\x00\x01\x00" * 20000
+        start = time.monotonic()
+        closes, first = 0, None
+        s = conn(port, 5)
+        s.setblocking(False)
+        while time.monotonic() - start < hold:
+            try:
+                s.send(blob)
+            except BlockingIOError:
+                select.select([s], [s], [], 0.01)
+            except (BrokenPipeError, ConnectionResetError):
+                closes += 1
+                if first is None:
+                    first = time.monotonic() - start
+                s.close()
+                s = conn(port, 5)
+                s.setblocking(False)
+        s.close()
+        print("closes=%d first=%s" % (closes, "none" if first is None else "%.1f" % first))
+    elif cmd == "refused":
+        s = conn(port, 5)
+        blob = b""
+        for qid in (1, 2):
+            q = query(qid, "a.test")
+            blob += struct.pack(">H", len(q)) + q
+        s.sendall(blob)
+        rcodes = []
+        buf = b""
+        start = time.monotonic()
+        try:
+            while len(rcodes) < 2:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                buf += chunk
+                while len(buf) >= 2 and len(buf) >= 2 + struct.unpack(">H", buf[:2])[0]:
+                    n = struct.unpack(">H", buf[:2])[0]
+                    rcodes.append(str(buf[2 + 3] & 0x0F))
+                    buf = buf[2 + n:]
+        except socket.timeout:
+            pass
+        print("rcodes=%s %s" % (",".join(rcodes), wait_close(s)))
     else:
         sys.exit(__doc__)
 
