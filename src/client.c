@@ -491,6 +491,11 @@ tcp_parse(struct client_tcp *c, uint64_t now)
 		 * messages the proxy drops stays idle. */
 		handle_query(&o, c->in + used + 2, mlen, now);
 		used += 2 + mlen;
+		/* Outside --allow: its queries read so far get REFUSED, then the
+		 * connection closes rather than hold a slot an allowed client
+		 * could use. */
+		if (o.denied)
+			c->eof = 1;
 	}
 	if (c->fd != -1 && used > 0) {
 		memmove(c->in, c->in + used, c->in_len - used);

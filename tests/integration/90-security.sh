@@ -117,6 +117,11 @@ t_assert_eq "$(p_status "$(p_dig a.test)")" REFUSED "client outside --allow: REF
 t_assert_eq "$(p_status "$(p_dig a.test +tcp)")" REFUSED "client outside --allow: REFUSED over TCP"
 t_assert_eq "$(p_dig a.test +short -b 127.0.0.2)" 192.0.2.1 "client inside --allow: answered"
 t_assert_eq "$(p_stat errors acl_refused)" 2 "refused clients counted"
+# Two pipelined queries from outside --allow: both REFUSED, then the proxy
+# closes the connection at once instead of letting it hold a TCP slot.
+t_assert_match "$("$(dirname "$0")/abuse.py" refused "$P_PORT")" '^rcodes=5,5 closed 0\.' \
+    "client outside --allow over TCP: its queries REFUSED, then closed at once"
+t_assert_eq "$(p_stat errors acl_refused)" 4 "pipelined refused queries counted"
 t_kill "$P_PID"
 
 # --- Dropping root, with an empty chroot: nothing is needed from disk.
