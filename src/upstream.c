@@ -738,7 +738,8 @@ assign(struct upstream_conn *c, struct pending_query *pq, uint64_t now)
 	do {
 		id = next_id();
 		pq->key = (uint32_t)c->index << 16 | id;
-	} while (pq_hash_find(pq->key) != NULL || (c->probe_out && id == c->probe_id));
+	} while (pq_hash_find(pq->key) != NULL ||
+	    ((c->probe_out || c->probe_due) && id == c->probe_id));
 	dns_put16(pq->query, id);
 	pq_list_remove(pq);
 	if (pq_hash_add(pq) != 0) {
@@ -819,7 +820,9 @@ conn_deadline(const struct upstream_conn *c)
 
 			if (c->probe_out)
 				return (c->last_rx > c->probe_sent ? c->last_rx : c->probe_sent) + third;
-			return c->probe_due ? 0 : c->last_rx + third;
+			/* A probe that could not even be written for a third (the
+			 * socket full on a dead path) judges the path as well. */
+			return c->last_rx + (c->probe_due ? 2 * third : third);
 		}
 		if (c->sendq.count == 0)
 			return c->idle_since + c->idle_us;
@@ -845,7 +848,7 @@ conn_timers(struct upstream_conn *c, uint64_t now)
 		conn_fail(c, now, "handshake timed out", 0);
 		break;
 	case CONN_READY:
-		if (c->sent.count > 0 && !c->probe_out) {
+		if (c->sent.count > 0 && !c->probe_out && !c->probe_due) {
 			uint16_t id;
 
 			do
