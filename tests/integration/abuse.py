@@ -164,9 +164,10 @@ def main():
         closes, first = 0, None
         s = conn(port, 5)
         s.setblocking(False)
+        off = 0  # a partial send must not cut the stream out of step
         while time.monotonic() - start < hold:
             try:
-                s.send(blob)
+                off = (off + s.send(blob[off:])) % len(blob)
             except BlockingIOError:
                 select.select([s], [s], [], 0.01)
             except (BrokenPipeError, ConnectionResetError):
@@ -176,6 +177,7 @@ def main():
                 s.close()
                 s = conn(port, 5)
                 s.setblocking(False)
+                off = 0
         s.close()
         print("closes=%d first=%s" % (closes, "none" if first is None else "%.1f" % first))
     elif cmd == "refused":
