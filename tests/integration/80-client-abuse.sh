@@ -17,6 +17,22 @@ raw() { "$(dirname "$0")/dnsraw.py" "$@"; }
 abuse() { "$(dirname "$0")/abuse.py" "$@"; }
 HDR=abcd01000001000000000000   # ID 0xabcd, RD, QDCOUNT 1
 
+# ask_while N PREFIX WHAT [DIG-OPTION...]: a normal client asks N names
+# (PREFIX1.load.test ...) one after another, with those dig options, while
+# an abuser runs; fails naming WHAT if one is not answered, and raises WORST
+# to the slowest answer in ms (set WORST=0 first).
+ask_while() {
+    local n=$1 prefix=$2 what=$3 i start ms
+    shift 3
+    for i in $(seq 1 "$n"); do
+        start=$(t_now_us)
+        [[ $(p_dig "$prefix$i.load.test" +short +time=2 "$@") == 192.0.2.100 ]] || t_fail "$what not answered"
+        ms=$(t_elapsed_ms "$start")
+        ((ms > WORST)) && WORST=$ms
+    done
+    return 0
+}
+
 # --- UDP: every kind of malformed query.
 long_name=$(python3 -c 'print(("3f" + "61" * 63) * 4 + "00")')   # 4 labels of 63: 257 bytes
 t_assert_match "$(raw udp "$P_PORT" "${HDR}${long_name}00010001")" '^id=43981 rcode=1 ' "name over 255 bytes: FORMERR"
@@ -47,14 +63,9 @@ t_assert_match "$(abuse slowloris "$P_PORT" 6)" '^closed (1\.[4-9]|2\.[0-4])' "o
 # 1000 idle connections while a normal client keeps asking.
 abuse idle "$P_PORT" 1000 4 >"$T/idle.out" &
 IDLE=$!
-worst=0
-for i in $(seq 1 15); do
-    start=$(t_now_us)
-    [[ $(p_dig "n$i.load.test" +short +time=2) == 192.0.2.100 ]] || t_fail "normal UDP client not answered during the flood"
-    ms=$(t_elapsed_ms "$start")
-    ((ms > worst)) && worst=$ms
-done
-t_assert_le "$worst" 500 "normal UDP client answered quickly during 1000 idle TCP connections (worst ms)"
+WORST=0
+ask_while 15 n "normal UDP client during the flood"
+t_assert_le "$WORST" 500 "normal UDP client answered quickly during 1000 idle TCP connections (worst ms)"
 wait "$IDLE"
 out=$(cat "$T/idle.out")
 t_assert_match "$out" 'opened=1000 closed_at_once=936 closed_later=64 still_open=0' \
@@ -65,14 +76,9 @@ t_assert_eq "$(p_dig a.test +tcp +short)" 192.0.2.1 "TCP serves again after the 
 # A client that pipelines queries for 4 KB answers and never reads.
 abuse noread "$P_PORT" 3000 6 >"$T/noread.out" &
 NOREAD=$!
-worst=0
-for i in $(seq 1 10); do
-    start=$(t_now_us)
-    [[ $(p_dig "r$i.load.test" +tcp +short +time=2) == 192.0.2.100 ]] || t_fail "normal TCP client not answered beside a non-reader"
-    ms=$(t_elapsed_ms "$start")
-    ((ms > worst)) && worst=$ms
-done
-t_assert_le "$worst" 500 "normal TCP client answered quickly beside a client that does not read (worst ms)"
+WORST=0
+ask_while 10 r "normal TCP client beside a non-reader" +tcp
+t_assert_le "$WORST" 500 "normal TCP client answered quickly beside a client that does not read (worst ms)"
 wait "$NOREAD"
 t_wait_until 5 "the non-reading client closed" bash -c "kill -USR1 $P_PID; sleep 0.2; grep -- '--- Stats of errors' '$P_LOG' | tail -n 1 | grep -q 'tcp_slow [1-9]'" ||
     t_fail "the non-reading client was not closed"
@@ -86,6 +92,8 @@ t_pass "proxy still running"
 dropped_before=$(p_stat errors dropped)
 abuse flood "$P_PORT" 4 >"$T/flood.out" &
 FLOOD=$!
+# Each turn times a UDP and a TCP query together (one alone, on the code
+# before, could still come in under the bound).
 worst=0
 for i in $(seq 1 10); do
     start=$(t_now_us)
