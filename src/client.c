@@ -217,8 +217,8 @@ handle_query(const struct origin *o, const uint8_t *msg, size_t len, uint64_t no
 		/* Rate-limited even at debug level: a flood of them is cheap to
 		 * send and must not fill the disk. */
 		if (log_level >= LOG_LEVEL_DEBUG && log_ratelimit(&drop_log, &skipped))
-			log_debug("client: dropped a message that is not a query len=%zu (and %u more)",
-			    len, skipped);
+			log_msg(LOG_LEVEL_DEBUG, "client: dropped a message that is not a query "
+			    "len=%zu (and %u more)", len, skipped);
 		return;
 	case DNS_FORMERR:
 		ls->requests++;

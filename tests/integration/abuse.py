@@ -189,16 +189,14 @@ def main():
         s.sendall(blob)
         rcodes = []
         buf = b""
-        start = time.monotonic()
         try:
             while len(rcodes) < 2:
                 chunk = s.recv(4096)
                 if not chunk:
                     break
                 buf += chunk
-                while len(buf) >= 2 and len(buf) >= 2 + struct.unpack(">H", buf[:2])[0]:
-                    n = struct.unpack(">H", buf[:2])[0]
-                    rcodes.append(str(buf[2 + 3] & 0x0F))
+                while len(buf) >= 2 and len(buf) >= 2 + (n := struct.unpack(">H", buf[:2])[0]):
+                    rcodes.append(str(buf[2 + 3] & 0x0F))  # the header's RCODE
                     buf = buf[2 + n:]
         except socket.timeout:
             pass
