@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # BearSSL from Debian's own source package, for builds that cannot use the
 # host's libbearssl.a (musl, cross compilers). No root and no deb-src line in
 # /etc/apt are needed: apt runs on a private configuration whose index and

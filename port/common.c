@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The parts of the port layer that every Unix covers alike; the back ends
  * (linux.c, posix.c) hold only what differs. chroot(2) and setgroups(2)
  * are outside POSIX but on every Unix: the feature macros reveal them. */

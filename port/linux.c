@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Linux back end: getrandom(2), SOCK_NONBLOCK/SOCK_CLOEXEC at creation and
  * accept4(2) save a system call per socket; the rest is plain POSIX. */
 #define _GNU_SOURCE

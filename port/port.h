@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* What differs between platforms: clocks, entropy, socket flags. One back end
  * is compiled in (port/linux.c or port/posix.c, chosen by the Makefile), each
  * behind this same small API, so src/ stays free of platform conditionals. */

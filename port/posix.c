@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Portable POSIX back end: what any Unix offers. */
 #include <errno.h>
 #include <fcntl.h>

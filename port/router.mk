@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Router builds: a static musl binary, cross builds for routers' CPUs, and the
 # footprint budget. Each has a tree of its own under build/ (so `make clean`
 # takes it) with its own BearSSL, compiled from Debian's source package by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Address prefixes and matching, for --allow. */
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Access control: which client addresses the proxy answers. An open
  * forwarder on a WAN address is an amplification tool, so the default list
  * holds only loopback and private ranges. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Every static limit of dns-tls-proxy, each with the reason for its number.
  * Run-time sizes (slots, clients, pool) come from the configuration; these
  * are the fixed bounds and the defaults those sizes start from. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Trust anchors from root certificates: PEM and DER decoding into BearSSL
  * br_x509_trust_anchor, C emission of anchor tables for the compiled-in
  * bundle, and readable DNs for logs and generated comments. */

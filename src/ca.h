@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Trust anchors from root certificates: PEM/DER decoding into BearSSL
  * br_x509_trust_anchor (for --ca-file at start-up) and C emission of an
  * anchor table (for the compiled-in bundle, see ca_gen.c). Everything here

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The compiled-in trust anchors: generated at build time from the PEM files in certs/
  * by ca_gen (see the Makefile), so the binary needs no files on disk. */
 #ifndef CA_BUNDLE_H

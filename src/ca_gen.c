@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Build-time generator for the compiled-in root bundle:
  *	ca_gen OUT.c SYMBOL FILE.pem...
  * loads the PEM files in the order given and writes OUT.c atomically. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Listeners and TCP clients. A TCP client owns an input buffer for one
  * query and an output buffer for its answers, both reserved at start-up; a
  * client that stops reading gets back-pressure, then is closed, and never

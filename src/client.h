@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Client side: the UDP and TCP listeners, TCP client connections, turning
  * each well-formed query into a pending query, and sending replies back
  * (with the client's own ID, truncated for UDP when too big). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The option table and its four sources: defaults, config file, environment
  * and command line (in rising precedence). Start-up code only: errors come
  * back as one line naming the option, never as a half-applied setting. */

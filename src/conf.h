@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Configuration: built-in defaults, then a config file (-c), then the
  * environment, then the command line, each overriding the one before. One
  * table of options serves all four, so a name means the same everywhere. */

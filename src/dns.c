@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* DNS wire helpers (RFC 1035 §4, RFC 6891). Every read is bounds-checked
  * against the message length before it happens; compression pointers must
  * point backwards, so following them always ends. */

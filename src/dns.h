@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* DNS wire helpers: validate a client's query, validate an upstream answer
  * and match it to a query, build error replies and truncated replies.
  * Pure functions on byte buffers; no state, no allocation. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Stream deframing with a zero-copy fast path: most answers arrive whole
  * in one TLS record and are handled where they lie. */
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Length-prefixed DNS message streams (RFC 1035 §4.2.2, RFC 7858 §3.3):
  * cut a byte stream that arrives in arbitrary pieces into whole messages.
  * A message wholly inside one piece is passed in place; one that spans

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Log output: formats a line with a wall-clock timestamp and writes it with a
  * single write(2), so lines from concurrent writers never interleave. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Logging: one line per event, "key=value" details, to stderr or a file that
  * SIGHUP reopens. Levels mean: error needs a person, warning is degraded
  * service, info is lifecycle, debug is per query. */

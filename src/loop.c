@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* poll() set and dispatch. The arrays are reserved at start-up for every
  * descriptor the configuration can have open at once. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The event loop: one poll() a turn over a pollfd set rebuilt from every
  * object's state, with the timeout set by the earliest absolute deadline.
  * Objects register interest each turn; nothing is remembered between turns. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* dns-tls-proxy: start-up (configuration, trust anchors, memory, sockets),
  * signals, and the single-threaded poll loop that drives everything else.
  * Only start-up may exit the process; after the loop starts, failures are

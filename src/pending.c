@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Pending-query slots. The ID hash is uthash, fed from an arena reserved at
  * start-up instead of malloc: its buckets double from 32 up to a cap (the
  * slot count rounded up to a power of two, so chains stay short), and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Pending queries: a fixed table of slots reserved at start-up, one per
  * query in flight, with the lists that order them and the hash that finds
  * one from an upstream answer. Nothing here allocates after pq_init. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Stats lines in the original tool's format ("--- Stats of the proxy:
  * #requests N / qps Q / avg_time Tms"), followed by error counters and one
  * line per nameserver. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* BearSSL client configuration and the certificate verifier wrapper. The
  * wrapper forwards every call to br_x509_minimal and, on the side, keeps the
  * first (end-entity) certificate so that its SubjectPublicKeyInfo can be

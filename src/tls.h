@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* TLS client set-up for one upstream connection: BearSSL's client engine
  * restricted to TLS 1.2 with ECDHE and AEAD suites, and a certificate
  * verifier that wraps BearSSL's minimal X.509 engine to add SPKI pinning

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Nameservers and their connection pools. Each connection is a state
  *   IDLE -> CONNECTING -> HANDSHAKING -> READY -> (CLOSING) -> IDLE
  * plus one step function (conn_run) that moves bytes between the socket and
@@ -62,7 +63,7 @@ struct upstream_conn {
 	int ack_owed;            /* answers read and not yet acknowledged */
 	struct pq_list sendq;    /* assigned, not yet wholly written to the engine */
 	struct pq_list sent;     /* written, awaiting answers, oldest first */
-	struct frame_reader asm; /* answer reassembly; buffer reserved at start-up */
+	struct frame_reader reasm; /* answer reassembly; buffer reserved at start-up */
 	uint8_t *rx;             /* bytes read from the socket ahead of the engine */
 	size_t rx_off, rx_len;   /* rx[rx_off..rx_len) not yet given to the engine */
 	struct tls_conn tls;     /* BearSSL engine and certificate verifier */
@@ -204,7 +205,7 @@ conn_close_fd(struct upstream_conn *c)
 		close(c->fd);
 	c->fd = -1;
 	c->state = CONN_IDLE;
-	c->asm.have = 0;
+	c->reasm.have = 0;
 	c->rx_off = c->rx_len = 0;
 	c->can_read = c->ack_owed = 0;
 }
@@ -266,8 +267,8 @@ conn_open(struct upstream_conn *c, uint64_t now)
 		unsigned char *buf = conn_block + (size_t)c->index * CONN_BUF_BYTES;
 
 		c->iobuf = buf;
-		c->asm.buf = buf + TLS_IN_SIZE + TLS_OUT_BYTES;
-		c->rx = c->asm.buf + FRAME_BUF_SIZE;
+		c->reasm.buf = buf + TLS_IN_SIZE + TLS_OUT_BYTES;
+		c->rx = c->reasm.buf + FRAME_BUF_SIZE;
 		tls_init(&c->tls, c->iobuf, TLS_IN_SIZE, c->iobuf + TLS_IN_SIZE, TLS_OUT_BYTES,
 		    anchors, anchor_count);
 	}
@@ -391,7 +392,7 @@ read_answers(struct upstream_conn *c, uint64_t now)
 	size_t avail;
 	uint8_t *buf = br_ssl_engine_recvapp_buf(&c->tls.sc.eng, &avail);
 
-	br_ssl_engine_recvapp_ack(&c->tls.sc.eng, frame_feed(&c->asm, buf, avail, answer_cb, &ctx));
+	br_ssl_engine_recvapp_ack(&c->tls.sc.eng, frame_feed(&c->reasm, buf, avail, answer_cb, &ctx));
 }
 
 /* Copy queued queries into the engine, each framed with its length

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Upstream side: the nameservers, their pools of DNS-over-TLS connections
  * (one BearSSL client engine each, run as an explicit state machine from
  * poll readiness), choosing where each query goes, and matching answers. */

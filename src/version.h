@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The release version, printed by --version and in the start-up log line. */
 #ifndef VERSION_H
 #define VERSION_H

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # /lib/functions/dns-tls-proxy.sh: shared by /etc/init.d/dns-tls-proxy and
 # /etc/hotplug.d/iface/90-dns-tls-proxy. Definitions only, nothing runs when
 # sourced. Needs /lib/functions.sh (config_load, config_get, ...) loaded first.

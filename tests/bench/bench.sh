@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # tests/bench/bench.sh -- benchmark (make bench; not part of make test).
 #
 #   tests/bench/bench.sh [all|compare|callgrind|upstream]

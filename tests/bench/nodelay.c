@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* LD_PRELOAD shim for the benchmark's upstream (BENCH_UPSTREAM_NODELAY=1):
  * sets TCP_NODELAY on every accepted connection. unbound 1.17 leaves Nagle's
  * algorithm on for its DNS-over-TLS connections; a client that batches its

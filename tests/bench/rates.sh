@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # tests/bench/rates.sh -- what --batch-window costs and saves at moderate
 # rates: for each RATE and WINDOW, dnsperf over UDP at a fixed RATE for 5 s
 # (10 clients) through the proxy to a local unbound over TLS; prints dnsperf's

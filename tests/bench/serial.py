@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Serial DNS client for the callgrind part of the benchmark: COUNT queries,
 one at a time (the next is sent only when the previous is answered), so the
 proxy handles every query alone and its instruction count per query does not

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # A cross build under qemu-user (make cross-test ARCH=A): the unit tests and
 # the fuzz corpus, then real queries through the cross-built proxy to a local
 # unbound DoT server on loopback (UDP and TCP, a 4 KB answer reassembled from

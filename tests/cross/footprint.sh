@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The footprint budget of a static build (make footprint; DIR = build/static):
 #   size  the stripped binary, CA bundle included, at most FOOTPRINT_KIB
 #         (150 KiB); then where its bytes come from, from the link map

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Where the bytes of a static binary come from, read from its GNU ld link map
 (-Wl,-Map=FILE): the code and read-only data that each input object put into
 the binary, summed per group (the proxy, BearSSL, libc, the compiler's

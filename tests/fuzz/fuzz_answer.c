@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fuzz target: the upstream answer path. The input is a byte stream as it
  * comes out of a TLS connection; the first byte picks how it is cut into
  * pieces. Each message the framer yields is checked and matched against a

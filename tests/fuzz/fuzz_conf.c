@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fuzz target: the config-file loader. Any text either fails with an error
  * line naming the file, or loads; a loaded configuration printed with
  * conf_print (what --check shows) loads again to the same printout. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fuzz target: a client's message, as the UDP and TCP listeners see it.
  * Checks dns_check_query's verdict is consistent with what it reports, and
  * that every reply the proxy could make from it (error, truncated answer)

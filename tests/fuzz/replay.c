@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Standalone replayer for the fuzz targets: runs every file named on the
  * command line (or every file in the named directories) through
  * LLVMFuzzerTestOneInput, so `make test` replays the committed corpus and

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The thin path end to end: real clients (dig, kdig) -> proxy -> a real DoT
 # upstream (unbound with a test CA). A/AAAA over UDP and TCP, NXDOMAIN passed
 # through, the client's ID kept, the 4 KB answer whole over TCP and truncated

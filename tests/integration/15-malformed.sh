@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Bad input from clients gets a clear answer and harms nothing: FORMERR for a
 # query whose header parses but whose question does not, NOTIMP for other
 # opcodes, silence (counted) for what cannot carry an ID or is a response,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The upstream goes away and comes back, under one proxy process: clients get
 # SERVFAIL quickly while it is down (not after the query deadline or minutes
 # of back-off), and answers again once it is back, with no restart.

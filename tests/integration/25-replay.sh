@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # When a connection is closed by the server or breaks, the queries in flight
 # on it are sent again on another connection, within their deadline: none is
 # lost, none is answered twice. When nothing answers, SERVFAIL comes at the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Authentication: the upstream's certificate must chain to a trusted root and
 # carry the configured name. A wrong name or an untrusted CA gets SERVFAIL and
 # no query is ever sent on that connection (unbound counts none). There is no

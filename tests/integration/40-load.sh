@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Load through one proxy: many concurrent clients (dnsperf with 50 client
 # sockets) over UDP and TCP, pipelined TCP queries answered in any order,
 # every query answered, and the pool reused: over thousands of queries the

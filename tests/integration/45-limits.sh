@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Every table has a bound, and a full table answers at once rather than
 # growing: a TCP connection over --max-tcp-clients is closed immediately and
 # counted; a query over --max-inflight gets SERVFAIL immediately and counted.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Configuration: --check prints the effective settings; precedence is command
 # line > environment > file > defaults; a bad setting is one line naming the
 # option (and the file and line), and the process exits non-zero before it

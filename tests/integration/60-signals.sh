@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Lifecycle: stats every --stats-interval with -s and on SIGUSR1, SIGHUP
 # reopens the log file (rotation), idle TCP clients are closed after
 # --tcp-idle-timeout, SIGTERM stops cleanly with exit status 0.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Upstream faults a real server will not make on demand (fakedot.py), and
 # what the client sees: replay after a reset mid-record or a bare length
 # prefix; bad answers (garbage, wrong ID, wrong question, a message shorter

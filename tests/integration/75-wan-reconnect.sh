@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # A WAN reconnect under the proxy: the proxy runs in its own network
 # namespace, its upstream beyond a veth link. With the link taken down, the
 # pooled connection goes silent (no reset, no error): the proxy notices by its

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Abusive clients are bounded by a limit or a timeout and never slow the
 # others: malformed UDP of every kind gets FORMERR/NOTIMP/REFUSED or is
 # dropped, and counted; over TCP a zero length prefix closes the connection,

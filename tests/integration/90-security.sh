@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Security and privacy features, each shown to work and to refuse:
 # SPKI pinning (right pin accepted, wrong pin refused as an authentication
 # failure), the build-time clock floor (a 1970 clock still validates), query

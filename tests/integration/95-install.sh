@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # make install puts the binary, the man page, the systemd unit (its
 # ExecStart pointing at the installed binary) and the example environment
 # file under PREFIX inside DESTDIR; make uninstall takes them away again.

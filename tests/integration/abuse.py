@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Abusive TCP clients for the integration tests. Each prints one result line.
 
   abuse.py zero PORT              send a zero length prefix: "closed" expected

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Raw DNS client for the integration tests: sends exactly the bytes a test
 wants (malformed ones included) over UDP or TCP and prints what came back.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """A deliberately misbehaving DNS-over-TLS server, for the faults a real one
 (unbound) will not produce on demand. It answers every question with
 A 192.0.2.53 (TTL 60) unless the mode says otherwise.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # shellcheck shell=bash
 #
 # tests/integration/lib.sh -- helpers for dns-tls-proxy integration scenarios.

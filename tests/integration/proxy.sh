@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # shellcheck shell=bash
 # Helpers shared by the scenarios: start the proxy under test against the
 # test upstream, read its stats. Sourced after lib.sh.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Run the integration scenarios (tests/integration/[0-9]*.sh), each in its own
 # process, and summarise. Usage: run.sh [NAME-SUBSTRING...]
 # PROXY names the binary under test (default: ./dns-tls-proxy).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 #
 # tests/integration/selftest.sh -- exercise lib.sh end to end, without the
 # proxy: PKI, the unbound DNS-over-TLS upstream (answers, certificate checks,

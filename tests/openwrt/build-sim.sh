@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Runs openwrt/Makefile's own recipes (Build/Prepare, Build/Compile,
 # Package/dns-tls-proxy/install) with GNU make against a stand-in for
 # OpenWrt's rules.mk and package.mk (tests/openwrt/sim/), with musl-gcc as

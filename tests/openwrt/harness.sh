@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Sourced by tests/openwrt/run-case.sh: an OpenWrt look-alike for the init
 # script, the library and the hotplug script, in POSIX sh (dash, busybox ash).
 #

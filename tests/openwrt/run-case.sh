@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # run-case.sh CASE TRANSCRIPT: one case of tests/openwrt/cases/ under the
 # shell that runs this script (run.sh runs it under dash and busybox ash).
 # shellcheck disable=SC2034 # ROOT, TESTDIR, BIN, T are read by harness.sh

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The OpenWrt package's scripts, tested here without OpenWrt:
 #   1. PKG_VERSION in openwrt/Makefile matches src/version.h;
 #   2. `sh -n` (dash, busybox ash) and shellcheck on the init script, the

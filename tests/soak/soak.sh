@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Soak test (make soak; not part of make test): SOAK_SECONDS (default 600) of
 # mixed UDP and TCP load through the proxy with upstream faults every
 # FAULT_EVERY seconds (15: the upstream restarted, stalled for 4 s, or down

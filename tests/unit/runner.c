@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The unit-test runner: `tests/run` runs every test, `tests/run NAME...`
  * the named ones (a name ending in '*' is a prefix), `tests/run -l` lists
  * them. Exit status 1 when any check failed. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for ca.c: PEM/DER certificates to BearSSL trust anchors, and
  * the generated C for the compiled-in bundle. The certificates below were
  * made once with openssl (100-year validity, so the tests never expire). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for conf.c: the nameserver syntax, the four sources in their
  * order (defaults < file < environment < command line), value syntax, the
  * errors (each must name the option, and the file and line), and --check

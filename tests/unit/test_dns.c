@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for dns.c: the verdict on a client's message, the checks on an
  * upstream answer, and the replies the proxy writes itself (errors and
  * truncated answers). Messages are built field by field with the small

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for frame.c: a length-prefixed stream cut anywhere must give
  * back the same messages, in order, each once; a message whole in one piece
  * is handed over where it lies, one that spans pieces is assembled in the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The loop's batching rules (loop_window_for, loop_batching_next): the wait
  * between wake-ups under load follows the arrival rate within its bounds,
  * and batching starts and stops where the comment in loop.c says. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for pending.c: the slot table (exactly max slots, returned on
  * free), the deadline FIFO, the intrusive queue lists, and the ID hash with
  * its arena (which must empty whenever the hash does, so fill/empty cycles

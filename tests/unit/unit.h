@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit-test frame: one runner binary (tests/run) with a table of named tests.
  * Each test file exports a NULL-terminated table of struct unit_test; the
  * runner (runner.c) lists the tables. CHECK records a failure with a message

@@ -1,2 +1,3 @@
+# SPDX-License-Identifier: MIT
 use_config custom.uci
 rc start

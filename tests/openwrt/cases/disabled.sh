@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 use_config disabled.uci
 dhcp_init server=8.8.8.8
 rc start

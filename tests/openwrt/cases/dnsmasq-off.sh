@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Integration on with noresolv already 0, then switched off by a reload:
 # dnsmasq's settings come back. Then an IPv6-only proxy, then a system with
 # no dnsmasq section at all.

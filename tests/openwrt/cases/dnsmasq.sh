@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # dnsmasq integration: the first start keeps a backup of dnsmasq's settings
 # in its own section and points it at the proxy (a domain-specific server is
 # kept); restart, boot (as after a power cut) and an unchanged reload write

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The iface hotplug script: a restart on ifup of a WAN interface when the
 # service is enabled and running; nothing otherwise.
 use_config hotplug.uci

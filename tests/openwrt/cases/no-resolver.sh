@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Nothing usable: an error in the log, no instance (procd stops a running
 # one), dnsmasq left with (or given back) its own upstreams.
 dhcp_init server=8.8.8.8

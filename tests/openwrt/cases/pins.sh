@@ -1,2 +1,3 @@
+# SPDX-License-Identifier: MIT
 use_config pins.uci
 rc start

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Settings the proxy refuses (its --check) or that have no flag: not started.
 dhcp_init server=8.8.8.8
 use_config bad-port.uci

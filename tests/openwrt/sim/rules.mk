@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # A stand-in for OpenWrt's rules.mk, just enough to run openwrt/Makefile's
 # recipes on this machine (tests/openwrt/build-sim.sh). Values are what an
 # OpenWrt build would have, with musl-gcc as the "cross" compiler when there.

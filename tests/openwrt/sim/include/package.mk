@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # A stand-in for OpenWrt's include/package.mk (see ../rules.mk): the same
 # macros (Download, BuildPackage), run as plain targets:
 #   download  check the extra sources are in DL_DIR and their HASH fields
