@@ -27,9 +27,15 @@ CFLAGS   ?= -O2 -g
 HARDEN   ?= -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
 HARDEN_LD ?= -pie -Wl,-z,relro,-z,now
 # Certificates are never checked against a time before the build (routers boot
-# at 1970). Reproducible: the last commit's time unless SOURCE_DATE_EPOCH says.
+# at 1970): BUILD_EPOCH. Reproducible, never the time of the build: the
+# SOURCE_DATE_EPOCH given; else, in a git checkout (.git here, not in a tree
+# around us), the last commit's time; else (a release tarball, a container
+# build context) the newest modification time of the sources, which is the
+# last commit's time in a `make dist` tarball.
+EPOCH_FILES := Makefile $(wildcard src/*.[ch] port/*.[ch] certs/*.pem)
 ifeq ($(SOURCE_DATE_EPOCH),)
-SOURCE_DATE_EPOCH := $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
+override SOURCE_DATE_EPOCH := $(shell { [ -e .git ] && git log -1 --format=%ct 2>/dev/null; } || \
+	{ stat -c %Y $(EPOCH_FILES) 2>/dev/null || stat -f %m $(EPOCH_FILES); } | sort -n | tail -n 1)
 endif
 CPPFLAGS += -D_POSIX_C_SOURCE=200809L -iquote src -iquote port -DBUILD_EPOCH=$(SOURCE_DATE_EPOCH)
 ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(HARDEN)
