@@ -3,6 +3,7 @@
 #   make            build ./dns-tls-proxy
 #   make test       unit tests and integration tests (needs unbound, dig, kdig, dnsperf)
 #   make asan       the same tests against an AddressSanitizer+UBSan build
+#   make dist       build/dns-tls-proxy-VERSION.tar.gz (+ .sha256) of HEAD
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make clean
 
@@ -51,7 +52,8 @@ OBJ      := $(SRC:%.c=$(BUILD)/%.o) $(BUILD)/ca_bundle.o
 CERTS    := $(sort $(wildcard certs/*.pem))
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 
-.PHONY: all test check unit integration openwrt-test asan install uninstall clean lint fuzz soak
+.PHONY: all test check unit integration openwrt-test release-test asan install uninstall clean lint fuzz soak \
+        dist
 all: $(BIN)
 
 $(BIN): $(OBJ) $(BUILD)/src/main.o
@@ -108,9 +110,16 @@ integration: $(BIN)
 openwrt-test: $(BIN)
 	PROXY=$(abspath $(BIN)) tests/openwrt/run.sh
 
-test check: unit openwrt-test integration
+# Release metadata and deployment files: SPDX lines, the version everywhere,
+# systemd-analyze verify, mandoc -T lint, the Kubernetes manifest's schema,
+# make dist and a build from its tarball (tests/release/run.sh).
+release-test: $(BIN)
+	PROXY=$(abspath $(BIN)) tests/release/run.sh
 
-# Sanitizers: a separate build tree, the same tests.
+test check: unit openwrt-test release-test integration
+
+# Sanitizers: a separate build tree, the same tests (but release-test, which
+# checks files, not the code: make test runs it).
 # Sanitizer reports go to files that the test runners check: a report from
 # a proxy that was killed at the end of a scenario still fails the suite.
 SANLOG = $(abspath build-asan/sanitizer-logs)
@@ -118,7 +127,7 @@ asan:
 	rm -rf $(SANLOG) && mkdir -p $(SANLOG)
 	ASAN_OPTIONS=log_path=$(SANLOG)/asan UBSAN_OPTIONS=log_path=$(SANLOG)/ubsan:print_stacktrace=1 \
 	SANITIZER_LOG_DIR=$(SANLOG) $(MAKE) BUILD=build-asan BIN=build-asan/dns-tls-proxy RUNNER=build-asan/run CC=clang CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	    HARDEN= HARDEN_LD= LDFLAGS="-fsanitize=address,undefined" test
+	    HARDEN= HARDEN_LD= LDFLAGS="-fsanitize=address,undefined" unit openwrt-test integration
 
 # make install [PREFIX=/usr/local] [DESTDIR=]: copies files, enables nothing.
 # The unit goes where systemd looks for units that are not the administrator's
@@ -145,6 +154,22 @@ uninstall:
 
 clean:
 	rm -rf build build-asan build-fuzz dns-tls-proxy tests/run
+
+# The release tarball: exactly the files of the last commit (HEAD), in git's
+# order, owned by root, each with the commit's time as its mtime, gzip without
+# a name or time: the same bytes from any clone. Built from it (no .git), the
+# certificate-time floor is those mtimes: the commit's time (see
+# SOURCE_DATE_EPOCH above).
+DIST_DIR ?= build
+dist:
+	@[ -e .git ] || { echo "make dist: needs the git checkout" >&2; exit 1; }
+	@git diff --quiet HEAD -- || echo "make dist: note: uncommitted changes are not in the tarball (it is HEAD)" >&2
+	@mkdir -p $(DIST_DIR)
+	@v=$$(git show HEAD:src/version.h | sed -n 's/.*DNS_TLS_PROXY_VERSION "\(.*\)"/\1/p'); \
+	n=dns-tls-proxy-$$v; \
+	git -c tar.umask=0022 archive --format=tar --prefix=$$n/ HEAD | gzip -n -9 >$(DIST_DIR)/$$n.tar.gz.tmp && \
+	mv $(DIST_DIR)/$$n.tar.gz.tmp $(DIST_DIR)/$$n.tar.gz && \
+	(cd $(DIST_DIR) && sha256sum $$n.tar.gz >$$n.tar.gz.sha256 && cat $$n.tar.gz.sha256)
 
 # Static analysis, warning-free: cppcheck and clang-tidy (checks in .clang-tidy).
 lint:
