@@ -4,6 +4,7 @@
 #   make test       unit tests and integration tests (needs unbound, dig, kdig, dnsperf)
 #   make asan       the same tests against an AddressSanitizer+UBSan build
 #   make dist       build/dns-tls-proxy-VERSION.tar.gz (+ .sha256) of HEAD
+#   make container-test   the Dockerfile built (podman) and its image run, as root
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make clean
 
@@ -53,7 +54,7 @@ CERTS    := $(sort $(wildcard certs/*.pem))
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 
 .PHONY: all test check unit integration openwrt-test release-test asan install uninstall clean lint fuzz soak \
-        dist
+        dist container-test container-clean
 all: $(BIN)
 
 $(BIN): $(OBJ) $(BUILD)/src/main.o
@@ -170,6 +171,18 @@ dist:
 	git -c tar.umask=0022 archive --format=tar --prefix=$$n/ HEAD | gzip -n -9 >$(DIST_DIR)/$$n.tar.gz.tmp && \
 	mv $(DIST_DIR)/$$n.tar.gz.tmp $(DIST_DIR)/$$n.tar.gz && \
 	(cd $(DIST_DIR) && sha256sum $$n.tar.gz >$$n.tar.gz.sha256 && cat $$n.tar.gz.sha256)
+
+# The container image (Dockerfile) built with podman and run as deployed
+# (tests/release/container.sh); root. The podman store it keeps (the
+# debootstrapped base, the build stage's packages) is CONTAINER_CACHE.
+CONTAINER_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/dns-tls-proxy/container
+container-test:
+	CONTAINER_CACHE=$(CONTAINER_CACHE) tests/release/container.sh
+
+container-clean:
+	-for d in overlay vfs; do [ ! -d $(CONTAINER_CACHE)/storage-$$d ] || podman --root $(CONTAINER_CACHE)/storage-$$d \
+	    --runroot $(CONTAINER_CACHE)/run-$$d --storage-driver $$d system reset --force; done
+	rm -rf $(CONTAINER_CACHE)
 
 # Static analysis, warning-free: cppcheck and clang-tidy (checks in .clang-tidy).
 lint:

@@ -155,7 +155,7 @@ check_dist() {
 	fi
 	local out
 	if out=$(bash tests/release/dist.sh 2>&1); then
-		ok "dist: $(tail -n 1 <<<"$out")"
+		ok "$(tail -n 1 <<<"$out")"
 	else
 		notok "dist:"
 		printf '%s\n' "$out" | sed 's/^/  | /'
