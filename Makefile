@@ -45,7 +45,7 @@ OBJ      := $(SRC:%.c=$(BUILD)/%.o) $(BUILD)/ca_bundle.o
 CERTS    := $(sort $(wildcard certs/*.pem))
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 
-.PHONY: all test check unit integration openwrt-test asan install uninstall clean lint fuzz soak
+.PHONY: all test check unit docs-check integration openwrt-test asan install uninstall clean lint fuzz soak
 all: $(BIN)
 
 $(BIN): $(OBJ) $(BUILD)/src/main.o
@@ -102,7 +102,11 @@ integration: $(BIN)
 openwrt-test: $(BIN)
 	PROXY=$(abspath $(BIN)) tests/openwrt/run.sh
 
-test check: unit openwrt-test integration
+# Every option described alike in --help, --check, README.md and the man page.
+docs-check: $(BIN)
+	python3 tests/docs/options.py ./$(BIN) README.md port/dist/dns-tls-proxy.8
+
+test check: unit docs-check openwrt-test integration
 
 # Sanitizers: a separate build tree, the same tests.
 # Sanitizer reports go to files that the test runners check: a report from
