@@ -14,7 +14,8 @@ out=$(run "$PROXY" --check)
 t_assert_match "$out" 'nameserver 1\.1\.1\.1:853:cloudflare-dns\.com' "defaults: public DoT resolvers"
 t_assert_match "$out" 'listen 127\.0\.0\.1' "defaults: listen on 127.0.0.1"
 t_assert_match "$out" 'port 15353' "defaults: port 15353"
-t_assert_match "$out" 'udp yes.*tcp yes' "defaults: both listeners"
+t_assert_match "$out" $'(^|\n)udp yes' "defaults: the UDP listener"
+t_assert_match "$out" $'(^|\n)tcp yes' "defaults: the TCP listener"
 t_assert_match "$out" 'trust anchors: [1-9][0-9]* from the compiled-in bundle' "defaults: compiled-in CA bundle"
 
 cat >"$T/x.conf" <<'CONF'
