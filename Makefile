@@ -47,14 +47,14 @@ BEARSSL_LIBS ?= -Wl,-Bstatic -lbearssl -Wl,-Bdynamic
 HOST_BEARSSL_LIBS ?= -Wl,-Bstatic -lbearssl -Wl,-Bdynamic
 LDLIBS   += $(BEARSSL_LIBS)
 
-SRC      := src/acl.c src/ca.c src/client.c src/conf.c src/dns.c src/frame.c src/log.c src/loop.c \
+SRC      := src/acl.c src/ca.c src/client.c src/clock.c src/conf.c src/dns.c src/frame.c src/log.c src/loop.c \
             src/pending.c src/stats.c src/tls.c src/upstream.c port/common.c port/$(PORT).c
 OBJ      := $(SRC:%.c=$(BUILD)/%.o) $(BUILD)/ca_bundle.o
 CERTS    := $(sort $(wildcard certs/*.pem))
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 
-.PHONY: all test check unit integration openwrt-test release-test asan install uninstall clean lint fuzz soak \
-        dist container-test container-clean
+.PHONY: all test check unit docs-check integration openwrt-test release-test asan install uninstall clean lint \
+        fuzz soak dist container-test container-clean
 all: $(BIN)
 
 $(BIN): $(OBJ) $(BUILD)/src/main.o
@@ -111,13 +111,17 @@ integration: $(BIN)
 openwrt-test: $(BIN)
 	PROXY=$(abspath $(BIN)) tests/openwrt/run.sh
 
+# Every option described alike in --help, --check, README.md and the man page.
+docs-check: $(BIN)
+	python3 tests/docs/options.py ./$(BIN) README.md port/dist/dns-tls-proxy.8
+
 # Release metadata and deployment files: SPDX lines, the version everywhere,
 # systemd-analyze verify, mandoc -T lint, the Kubernetes manifest's schema,
 # make dist and a build from its tarball (tests/release/run.sh).
 release-test: $(BIN)
 	PROXY=$(abspath $(BIN)) tests/release/run.sh
 
-test check: unit openwrt-test release-test integration
+test check: unit docs-check openwrt-test release-test integration
 
 # Sanitizers: a separate build tree, the same tests (but release-test, which
 # checks files, not the code: make test runs it).
@@ -128,7 +132,7 @@ asan:
 	rm -rf $(SANLOG) && mkdir -p $(SANLOG)
 	ASAN_OPTIONS=log_path=$(SANLOG)/asan UBSAN_OPTIONS=log_path=$(SANLOG)/ubsan:print_stacktrace=1 \
 	SANITIZER_LOG_DIR=$(SANLOG) $(MAKE) BUILD=build-asan BIN=build-asan/dns-tls-proxy RUNNER=build-asan/run CC=clang CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	    HARDEN= HARDEN_LD= LDFLAGS="-fsanitize=address,undefined" unit openwrt-test integration
+	    HARDEN= HARDEN_LD= LDFLAGS="-fsanitize=address,undefined" unit docs-check openwrt-test integration
 
 # make install [PREFIX=/usr/local] [DESTDIR=]: copies files, enables nothing.
 # The unit goes where systemd looks for units that are not the administrator's

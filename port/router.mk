@@ -70,8 +70,7 @@ ROUTER_SUFFIX := $(if $(TINY),-tiny)
 # are thrown away when the flags change (the top Makefile does not track
 # flags; DIR/.flags does). Binaries are always relinked (they do not depend
 # on the library file), each with a link map beside it (BINARY.map) for the
-# footprint report. DIR/build-epoch: the SOURCE_DATE_EPOCH (certificate-time
-# floor) of the last build in DIR; tests/release/container.sh reads it.
+# footprint report.
 define router_bearssl
 	CC='$(2)' AR='$(3)' BEARSSL_CFLAGS='$(ROUTER_OPT)' \
 	    port/bearssl-src.sh lib $(BSSL_TREE) $(1)/bearssl/libbearssl.a
@@ -89,7 +88,6 @@ define router_build
 	    CFLAGS='$(ROUTER_OPT) -isystem $(BSSL_TREE)/inc -isystem $(1)/include' \
 	    HARDEN='$(4)' HARDEN_LD='$(ROUTER_LD) -Wl,-Map=$$@.map' \
 	    BEARSSL_LIBS='$(1)/bearssl/libbearssl.a' $(5)
-	echo '$(SOURCE_DATE_EPOCH)' >$(1)/build-epoch
 endef
 
 bearssl-src: $(BSSL_TREE)/.complete

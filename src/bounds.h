@@ -118,9 +118,9 @@
  * arrives meanwhile on every socket (queries, answers) is read, encrypted
  * and sent together: one system call, TLS record and wake-up for many
  * queries instead of one each. An idle proxy never waits. A millisecond
- * halves the CPU per query at 3000 queries a second (tests/bench/rates.sh)
- * for about 3 ms more latency, against answers that take tens of
- * milliseconds to come from the internet. */
+ * is small beside the tens of milliseconds an answer from the internet
+ * takes, and saves most of what batching can save; the measured trade-off
+ * is in docs/performance.md. */
 #define DEF_BATCH_WINDOW_US 1000
 #define MAX_BATCH_WINDOW_US 10000
 

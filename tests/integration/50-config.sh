@@ -14,7 +14,8 @@ out=$(run "$PROXY" --check)
 t_assert_match "$out" 'nameserver 1\.1\.1\.1:853:cloudflare-dns\.com' "defaults: public DoT resolvers"
 t_assert_match "$out" 'listen 127\.0\.0\.1' "defaults: listen on 127.0.0.1"
 t_assert_match "$out" 'port 15353' "defaults: port 15353"
-t_assert_match "$out" 'udp yes.*tcp yes' "defaults: both listeners"
+t_assert_match "$out" $'(^|\n)udp yes' "defaults: the UDP listener"
+t_assert_match "$out" $'(^|\n)tcp yes' "defaults: the TCP listener"
 t_assert_match "$out" 'trust anchors: [1-9][0-9]* from the compiled-in bundle' "defaults: compiled-in CA bundle"
 
 cat >"$T/x.conf" <<'CONF'
@@ -74,4 +75,5 @@ check_error "^dns-tls-proxy: --listen 127\.0\.0\.1 --port $P_PORT \(udp\): Addre
 check_error '^dns-tls-proxy: --max-tcp-clients 64 .* needs [0-9]+ file descriptors; the limit is 32' \
     "descriptor limit too low" bash -c "ulimit -n 32; exec '$PROXY'"
 t_assert_match "$(run "$PROXY" --help)" 'NAMESERVERS' "--help lists the environment variables"
-t_assert_match "$(run "$PROXY" -V)" '^dns-tls-proxy [0-9]+\.[0-9]+\.[0-9]+$' "--version"
+t_assert_match "$(run "$PROXY" -V)" '^dns-tls-proxy [0-9]+\.[0-9]+\.[0-9]+'$'\n''clock floor: [0-9]+ \([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z, the build time\)$' \
+    "--version: the version and the clock floor"

@@ -7,11 +7,10 @@
 #      from the Debian mirror apt uses here), imported into a private podman
 #      store and cached there, so later runs skip it;
 #   2. the README's command, `docker build -t dns-tls-proxy .` at the top of
-#      the tree, as `podman build --isolation=chroot --network=host`; the
-#      certificate-time floor it compiled in is the sources' newest mtime;
+#      the tree, as `podman build --isolation=chroot --network=host`;
 #   3. the image: FROM scratch (the binary and its licences, nothing else),
 #      static, numeric non-root user, the version label of src/version.h,
-#      its size;
+#      its size; the clock floor compiled in is the sources' newest mtime;
 #   4. its contents (podman create + podman export) run as the README's
 #      `docker run` would run them: its entrypoint and environment, as its
 #      user, chrooted into its file system mounted read-only, no
@@ -116,29 +115,11 @@ fi
 ok "podman build --isolation=chroot --network=host -t $TAG . ($((SECONDS - t0)) s)"
 # The build stage under a tag of its own (its layers are cached: no
 # rebuild): the next run reuses its apt-get and BearSSL layers, and what older
-# runs left untagged can go. It also holds the floor the build used.
+# runs left untagged can go.
 "${P[@]}" build --isolation=chroot --network=host --pull=never --target build \
 	-t localhost/dns-tls-proxy:container-test-build . >"$W/build-stage.log" 2>&1 ||
 	{ tail -n 20 "$W/build-stage.log"; fail "podman build --target build"; }
 "${P[@]}" image prune -f >/dev/null 2>&1 || true
-
-# The certificate-time floor: the sources' newest mtime (no .git in the
-# context), as `make static` in the build stage recorded it, and as the
-# compiler was given it when that step ran now (not cached).
-bid=$("${P[@]}" create localhost/dns-tls-proxy:container-test-build /bin/true)
-"${P[@]}" cp "$bid:/src/build/static/build-epoch" "$W/build-epoch" >/dev/null 2>&1 || true
-"${P[@]}" rm "$bid" >/dev/null
-epoch=$(cat "$W/build-epoch" 2>/dev/null) || fail "the build stage has no build/static/build-epoch"
-compiled=$(grep -o -- '-DBUILD_EPOCH=[0-9]*' "$W/build.log" | sort -u | sed 's/.*=//' | tr '\n' ' ' || true)
-[[ -z $compiled || $compiled == "$epoch " ]] || fail "BUILD_EPOCH: compiled with '$compiled', recorded $epoch"
-want=$(cd "$ROOT" && stat -c %Y Makefile src/*.[ch] port/*.[ch] certs/*.pem | sort -n | tail -n 1)
-# The build context goes over as a tar whose mtimes are rounded to the
-# second: the newest may come out one second later.
-((epoch == want || epoch == want + 1)) ||
-	fail "BUILD_EPOCH in the image: $epoch, not the sources' newest mtime $want"
-how="make static cached"
-[[ -z $compiled ]] || how="compiled now"
-ok "the certificate-time floor is the sources' newest mtime ($epoch, $(date -u -d "@$epoch" '+%F %T UTC'); $how)"
 
 # 3. The image.
 "${P[@]}" image inspect "$TAG" >"$W/inspect.json"
@@ -194,6 +175,16 @@ tar -C "$R" --numeric-owner -xpf "$W/rootfs.tar"
 readelf -l "$R/dns-tls-proxy" | grep -q INTERP && fail "the binary is dynamic (it has a PT_INTERP)"
 [[ $(stat -c '%u %a' "$R/dns-tls-proxy") == "0 755" ]] || fail "the binary is not root-owned 0755"
 ok "the binary is static and owned by root (its user cannot change it)"
+# The clock floor (certificates are never checked against an earlier time):
+# the sources' newest mtime, the context having no .git. The context goes
+# over as a tar whose mtimes are rounded to the second: the newest may come
+# out one second later.
+floor=$("$R/dns-tls-proxy" --version | sed -n 's/^clock floor: \([0-9]*\) .*/\1/p')
+want=$(cd "$ROOT" && stat -c %Y Makefile src/*.[ch] port/*.[ch] certs/*.pem | sort -n | tail -n 1)
+if [[ -z $floor ]] || ((floor != want && floor != want + 1)); then
+	fail "the image's clock floor is '$floor', not the sources' newest mtime $want"
+fi
+ok "its clock floor is the sources' newest mtime ($floor, $(date -u -d "@$floor" '+%F %T UTC'))"
 
 # 4. The image's contents, run as the README's docker run runs them.
 readme_run=$(sed -n '/^docker run /,/^```/{/^```/d;p;}' "$ROOT/README.md" | tr -d '\\\n' | tr -s ' ')

@@ -85,7 +85,7 @@ same() { # WHAT HAVE WANT
 
 check_version() {
 	[[ $ver =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || notok "version: src/version.h's '$ver' is not MAJOR.MINOR.PATCH"
-	same "--version says" "$("$PROXY" --version 2>&1)" "dns-tls-proxy $ver"
+	same "--version's first line" "$("$PROXY" --version 2>&1 | head -n 1)" "dns-tls-proxy $ver"
 	cleanmake -s install DESTDIR="$W/v" PREFIX=/usr >"$W/install.log" 2>&1 || cat "$W/install.log"
 	same "the installed man page's .Os" "$(sed -n 's/^\.Os //p' "$W/v/usr/share/man/man8/dns-tls-proxy.8" 2>/dev/null)" \
 		"dns-tls-proxy $ver"
