@@ -3,6 +3,8 @@
 #   make            build ./dns-tls-proxy
 #   make test       unit tests and integration tests (needs unbound, dig, kdig, dnsperf)
 #   make asan       the same tests against an AddressSanitizer+UBSan build
+#   make dist       build/dns-tls-proxy-VERSION.tar.gz (+ .sha256) of HEAD
+#   make container-test   the Dockerfile built (podman) and its image run, as root
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make clean
 
@@ -27,9 +29,15 @@ CFLAGS   ?= -O2 -g
 HARDEN   ?= -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
 HARDEN_LD ?= -pie -Wl,-z,relro,-z,now
 # Certificates are never checked against a time before the build (routers boot
-# at 1970). Reproducible: the last commit's time unless SOURCE_DATE_EPOCH says.
+# at 1970): BUILD_EPOCH. Reproducible, never the time of the build: the
+# SOURCE_DATE_EPOCH given; else, in a git checkout (.git here, not in a tree
+# around us), the last commit's time; else (a release tarball, a container
+# build context) the newest modification time of the sources, which is the
+# last commit's time in a `make dist` tarball.
+EPOCH_FILES := Makefile $(wildcard src/*.[ch] port/*.[ch] certs/*.pem)
 ifeq ($(SOURCE_DATE_EPOCH),)
-SOURCE_DATE_EPOCH := $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
+override SOURCE_DATE_EPOCH := $(shell { [ -e .git ] && git log -1 --format=%ct 2>/dev/null; } || \
+	{ stat -c %Y $(EPOCH_FILES) 2>/dev/null || stat -f %m $(EPOCH_FILES); } | sort -n | tail -n 1)
 endif
 CPPFLAGS += -D_POSIX_C_SOURCE=200809L -iquote src -iquote port -DBUILD_EPOCH=$(SOURCE_DATE_EPOCH)
 ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(HARDEN)
@@ -45,7 +53,8 @@ OBJ      := $(SRC:%.c=$(BUILD)/%.o) $(BUILD)/ca_bundle.o
 CERTS    := $(sort $(wildcard certs/*.pem))
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 
-.PHONY: all test check unit docs-check integration openwrt-test asan install uninstall clean lint fuzz soak
+.PHONY: all test check unit docs-check integration openwrt-test release-test asan install uninstall clean lint \
+        fuzz soak dist container-test container-clean
 all: $(BIN)
 
 $(BIN): $(OBJ) $(BUILD)/src/main.o
@@ -106,9 +115,16 @@ openwrt-test: $(BIN)
 docs-check: $(BIN)
 	python3 tests/docs/options.py ./$(BIN) README.md port/dist/dns-tls-proxy.8
 
-test check: unit docs-check openwrt-test integration
+# Release metadata and deployment files: SPDX lines, the version everywhere,
+# systemd-analyze verify, mandoc -T lint, the Kubernetes manifest's schema,
+# make dist and a build from its tarball (tests/release/run.sh).
+release-test: $(BIN)
+	PROXY=$(abspath $(BIN)) tests/release/run.sh
 
-# Sanitizers: a separate build tree, the same tests.
+test check: unit docs-check openwrt-test release-test integration
+
+# Sanitizers: a separate build tree, the same tests (but release-test, which
+# checks files, not the code: make test runs it).
 # Sanitizer reports go to files that the test runners check: a report from
 # a proxy that was killed at the end of a scenario still fails the suite.
 SANLOG = $(abspath build-asan/sanitizer-logs)
@@ -116,7 +132,7 @@ asan:
 	rm -rf $(SANLOG) && mkdir -p $(SANLOG)
 	ASAN_OPTIONS=log_path=$(SANLOG)/asan UBSAN_OPTIONS=log_path=$(SANLOG)/ubsan:print_stacktrace=1 \
 	SANITIZER_LOG_DIR=$(SANLOG) $(MAKE) BUILD=build-asan BIN=build-asan/dns-tls-proxy RUNNER=build-asan/run CC=clang CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	    HARDEN= HARDEN_LD= LDFLAGS="-fsanitize=address,undefined" test
+	    HARDEN= HARDEN_LD= LDFLAGS="-fsanitize=address,undefined" unit docs-check openwrt-test integration
 
 # make install [PREFIX=/usr/local] [DESTDIR=]: copies files, enables nothing.
 # The unit goes where systemd looks for units that are not the administrator's
@@ -143,6 +159,34 @@ uninstall:
 
 clean:
 	rm -rf build build-asan build-fuzz dns-tls-proxy tests/run
+
+# The release tarball: exactly the files of the last commit (HEAD), in git's
+# order, owned by root, each with the commit's time as its mtime, gzip without
+# a name or time: the same bytes from any clone. Built from it (no .git), the
+# certificate-time floor is those mtimes: the commit's time (see
+# SOURCE_DATE_EPOCH above).
+DIST_DIR ?= build
+dist:
+	@[ -e .git ] || { echo "make dist: needs the git checkout" >&2; exit 1; }
+	@git diff --quiet HEAD -- || echo "make dist: note: uncommitted changes are not in the tarball (it is HEAD)" >&2
+	@mkdir -p $(DIST_DIR)
+	@v=$$(git show HEAD:src/version.h | sed -n 's/.*DNS_TLS_PROXY_VERSION "\(.*\)"/\1/p'); \
+	n=dns-tls-proxy-$$v; \
+	git -c tar.umask=0022 archive --format=tar --prefix=$$n/ HEAD | gzip -n -9 >$(DIST_DIR)/$$n.tar.gz.tmp && \
+	mv $(DIST_DIR)/$$n.tar.gz.tmp $(DIST_DIR)/$$n.tar.gz && \
+	(cd $(DIST_DIR) && sha256sum $$n.tar.gz >$$n.tar.gz.sha256 && cat $$n.tar.gz.sha256)
+
+# The container image (Dockerfile) built with podman and run as deployed
+# (tests/release/container.sh); root. The podman store it keeps (the
+# debootstrapped base, the build stage's packages) is CONTAINER_CACHE.
+CONTAINER_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/dns-tls-proxy/container
+container-test:
+	CONTAINER_CACHE=$(CONTAINER_CACHE) tests/release/container.sh
+
+container-clean:
+	-for d in overlay vfs; do [ ! -d $(CONTAINER_CACHE)/storage-$$d ] || podman --root $(CONTAINER_CACHE)/storage-$$d \
+	    --runroot $(CONTAINER_CACHE)/run-$$d --storage-driver $$d system reset --force; done
+	rm -rf $(CONTAINER_CACHE)
 
 # Static analysis, warning-free: cppcheck and clang-tidy (checks in .clang-tidy).
 lint:

@@ -17,6 +17,7 @@
 #                             proxy to a local DoT server
 #   make cross-test-all       cross-test for every ARCH
 #   make bearssl-src          only fetch and unpack the BearSSL source
+#   make static-bearssl       only build the static build's BearSSL
 #
 # TINY=1 adds -DDTP_TINY (the reduced build for small routers) and builds in
 # its own tree. Debian packages, beside those of the default build (ca_gen
@@ -25,7 +26,7 @@
 # cross-test; footprint and cross-test also use the integration tests'
 # unbound, dig, openssl, python3 and iproute2, footprint dnsperf too.
 
-.PHONY: static footprint cross cross-test cross-test-all bearssl-src
+.PHONY: static static-bearssl footprint cross cross-test cross-test-all bearssl-src
 
 ROUTER_ARCHS := mips mipsel armhf arm64
 ROUTER_TRIPLET_mips := mips-linux-gnu
@@ -70,9 +71,12 @@ ROUTER_SUFFIX := $(if $(TINY),-tiny)
 # flags; DIR/.flags does). Binaries are always relinked (they do not depend
 # on the library file), each with a link map beside it (BINARY.map) for the
 # footprint report.
-define router_build
+define router_bearssl
 	CC='$(2)' AR='$(3)' BEARSSL_CFLAGS='$(ROUTER_OPT)' \
 	    port/bearssl-src.sh lib $(BSSL_TREE) $(1)/bearssl/libbearssl.a
+endef
+define router_build
+	$(call router_bearssl,$(1),$(2),$(3))
 	@mkdir -p $(1)/include
 	@f='$(2) $(ROUTER_OPT) $(4) $(ROUTER_LD)'; [ "$$(cat $(1)/.flags 2>/dev/null)" = "$$f" ] || \
 	    { echo "$(1): new flags, rebuilding"; rm -rf $(1)/src $(1)/port $(1)/ca_bundle.o; echo "$$f" >$(1)/.flags; }
@@ -97,6 +101,12 @@ static: $(BSSL_TREE)/.complete
 	$(call router_build,$(STATIC_DIR),musl-gcc,gcc-ar,-fstack-protector-strong,$(STATIC_DIR)/dns-tls-proxy.full)
 	strip -R .comment -o $(STATIC_DIR)/dns-tls-proxy $(STATIC_DIR)/dns-tls-proxy.full
 	@echo "$(STATIC_DIR)/dns-tls-proxy: $$(stat -c %s $(STATIC_DIR)/dns-tls-proxy) bytes, stripped"
+
+# Only the static build's BearSSL: it needs nothing but this file, the top
+# Makefile and port/bearssl-src.sh, so the Dockerfile builds it in a layer of
+# its own that a change to the sources leaves alone.
+static-bearssl: $(BSSL_TREE)/.complete
+	$(call router_bearssl,$(STATIC_DIR),musl-gcc,gcc-ar)
 
 footprint: static
 	tests/cross/footprint.sh $(STATIC_DIR)

@@ -1,7 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # The OpenWrt package's scripts, tested here without OpenWrt:
-#   1. PKG_VERSION in openwrt/Makefile matches src/version.h;
+#   1. openwrt/Makefile agrees with the top-level Makefile
+#      (package-check.sh: versions, the sources Build/Prepare copies and what
+#      they build, the install paths);
 #   2. `sh -n` (dash, busybox ash) and shellcheck on the init script, the
 #      library and the hotplug script (and on these test scripts);
 #   3. each case in cases/ under dash and busybox ash, with the stand-ins of
@@ -10,7 +12,7 @@
 #   4. every command line a case produced, run through the real proxy's
 #      --check (start_service already does so too).
 #
-#   tests/openwrt/run.sh [CASE...]    from anywhere; about 2 seconds
+#   tests/openwrt/run.sh [CASE...]    from anywhere; a few seconds
 #   UPDATE=1 tests/openwrt/run.sh     rewrite expected/ from what runs (review the diff!)
 # Needs: dash, shellcheck, busybox (each step without its tool is skipped, and
 # counted as such), and the proxy (PROXY=path, else ./dns-tls-proxy, built
@@ -21,7 +23,7 @@ TESTDIR=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$TESTDIR/../.." && pwd)
 FILES="$ROOT/openwrt/files"
 SCRIPTS="$FILES/dns-tls-proxy.init $FILES/dns-tls-proxy.sh $FILES/dns-tls-proxy.hotplug"
-TESTSCRIPTS="$TESTDIR/run.sh $TESTDIR/run-case.sh $TESTDIR/harness.sh $TESTDIR/build-sim.sh"
+TESTSCRIPTS="$TESTDIR/run.sh $TESTDIR/run-case.sh $TESTDIR/harness.sh $TESTDIR/build-sim.sh $TESTDIR/package-check.sh"
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT INT TERM
 passed=0 failed=0 skipped=0
@@ -36,10 +38,13 @@ if [ ! -x "$BIN" ]; then
 fi
 export BIN
 
-# 1. version
-want=$(sed -n 's/.*DNS_TLS_PROXY_VERSION "\(.*\)"/\1/p' "$ROOT/src/version.h")
-have=$(sed -n 's/^PKG_VERSION:=//p' "$ROOT/openwrt/Makefile")
-if [ "$want" = "$have" ]; then ok "PKG_VERSION $have = src/version.h"; else notok "PKG_VERSION '$have' != src/version.h '$want'"; fi
+# 1. the package's Makefile against the top-level one
+if PROXY="$BIN" sh "$TESTDIR/package-check.sh" >"$WORK/pkg" 2>&1; then
+	ok "openwrt/Makefile agrees with the top-level Makefile ($(tail -n 1 "$WORK/pkg"))"
+else
+	sed 's/^/  | /' "$WORK/pkg"
+	notok "openwrt/Makefile disagrees with the top-level Makefile (package-check.sh, above)"
+fi
 
 # 2. syntax and lint
 SHELLS=''

@@ -2,6 +2,7 @@
 # A stand-in for OpenWrt's include/package.mk (see ../rules.mk): the same
 # macros (Download, BuildPackage), run as plain targets:
 #   download  check the extra sources are in DL_DIR and their HASH fields
+#   prepare   Build/Prepare only (tests/openwrt/package-check.sh)
 #   compile   Build/Prepare, then Build/Compile
 #   install   Package/<name>/install into $(SIM_OUT)/ipkg
 #   metadata  print the package fields
@@ -35,6 +36,10 @@ define BuildPackage
 	@$$(foreach f,$$(SIM_DOWNLOADS),echo "sim: $$(f) from $$(SIM_URL_$$(f)) hash $$(SIM_HASH_$$(f))" && \
 	    echo "$$(SIM_HASH_$$(f))" | grep -Eq '^[0-9a-f]{64}$$$$' &&) true
 
+  prepare: download
+	rm -rf $(PKG_BUILD_DIR)
+	$$(Build/Prepare)
+
   compile: download
 	rm -rf $(PKG_BUILD_DIR)
 	$$(Build/Prepare)
@@ -50,6 +55,9 @@ define BuildPackage
 	@echo "TITLE=$(TITLE)"
 	@echo "DEPENDS=$(DEPENDS)"
 	@echo "PKG_VERSION=$(PKG_VERSION)"
+	@echo "PKG_LICENSE=$(PKG_LICENSE)"
+	@echo "PKG_LICENSE_FILES=$(PKG_LICENSE_FILES)"
+	@echo "PKG_BUILD_DIR=$(PKG_BUILD_DIR)"
 	@echo "conffiles=$$(strip $$(Package/$(1)/conffiles))"
 	@echo "description=$$(strip $$(subst $$(newline), ,$$(Package/$(1)/description)))"
 endef
