@@ -137,5 +137,14 @@
 
 /* Log lines about a full table are limited to one per this interval. */
 #define LOG_RATELIMIT_MS 10000
+/* A log line as written: a query-log line (QLOG_LINE_MAX) with the
+ * timestamp and level in front. */
+#define LOG_LINE_MAX 2048
+/* Failure lines of one nameserver ("cannot reach", handshake and
+ * authentication failures) while it stays down: the first, then at most
+ * one per this interval with a count of those held back: an hour of WAN
+ * outage leaves at most 60 lines per nameserver, where probing once a
+ * second would write thousands. */
+#define LOG_QUIET_MS 60000
 
 #endif
