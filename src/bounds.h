@@ -147,4 +147,20 @@
  * second would write thousands. */
 #define LOG_QUIET_MS 60000
 
+/* Resolver choice (--strategy fastest, select.c): a nameserver passed over
+ * gets one query when both this long and this many queries to others have
+ * gone by since its last one, so its answer time is at most that old and it
+ * costs at most one query in SELECT_EXPLORE_SHARE (at low rates) or one
+ * every SELECT_EXPLORE_MS (at high rates). 10 s is close to the idle
+ * timeout after which an unused connection closes anyway, so the backups
+ * cost about one resumed handshake each per 10 s of use, and a swap of
+ * speeds is seen within a few tens of seconds. */
+#define SELECT_EXPLORE_MS 10000
+#define SELECT_EXPLORE_SHARE 32
+/* A SERVFAIL or REFUSED is asked again of another provider only with at
+ * least this long left before the query's deadline (or twice that
+ * provider's smoothed answer time, if longer): time for a handshake and an
+ * answer. Otherwise the client gets the answer as it came. */
+#define SELECT_RETRY_MIN_LEFT_MS 200
+
 #endif
