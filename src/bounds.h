@@ -147,6 +147,11 @@
  * second would write thousands. */
 #define LOG_QUIET_MS 60000
 
+/* A query-log line (--log-queries): fixed fields of at most ~450
+ * characters (client address, nameserver text, type, rcode, time) and a
+ * name of at most 255 bytes, each escaped to at most 4 (\DDD). */
+#define QLOG_LINE_MAX 1600
+
 /* Resolver choice (--strategy fastest, select.c): a nameserver passed over
  * gets one query when both this long and this many queries to others have
  * gone by since its last one, so its answer time is at most that old and it
