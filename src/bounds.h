@@ -168,4 +168,29 @@
  * answer. Otherwise the client gets the answer as it came. */
 #define SELECT_RETRY_MIN_LEFT_MS 200
 
+/* The metrics endpoint (--metrics): a monitoring system, a status page and
+ * someone with curl at once, and a spare. Each client holds a request
+ * buffer and a snapshot of the figures (about 12 KiB with 16 nameservers),
+ * reserved only when --metrics is on. */
+#define METRICS_MAX_CLIENTS 4
+/* Request head (request line and header fields): a Prometheus scrape is
+ * about 350 bytes, a browser's request with cookies a few hundred more.
+ * The same buffer then holds each chunk of the answer. */
+#define METRICS_REQ_MAX 4096
+/* The request line (method, target, version): the two paths are short. */
+#define METRICS_REQ_LINE_MAX 512
+/* Header fields: their count and the longest one. */
+#define METRICS_HEADERS_MAX 32
+#define METRICS_HEADER_LINE_MAX 2048
+/* The whole request must arrive within this of the connection (a client
+ * sending a byte at a time cannot keep its slot), the whole answer must
+ * be taken within the second, and the closing side waits at most the
+ * third for the client to close first (so its unread bytes do not reset
+ * the connection under the answer). */
+#define METRICS_REQUEST_TIMEOUT_MS 5000
+#define METRICS_WRITE_TIMEOUT_MS 10000
+#define METRICS_LINGER_MS 1000
+/* Figures a cache may add to the endpoint (metrics_sources.cache). */
+#define METRICS_CACHE_FIGURES 16
+
 #endif
