@@ -378,20 +378,20 @@ test_render_json(void)
 {
 	static struct metrics_snapshot s;
 	static const char *const want[] = {
-		"{\"version\":\"" DNS_TLS_PROXY_VERSION "\",\"uptime_seconds\":3723.5,"
+		("{\"version\":\"" DNS_TLS_PROXY_VERSION "\",\"uptime_seconds\":3723.5,"
 		"\"queries_in_flight\":7,\"listeners\":{\"udp\":{\"requests\":1000,\"answered\":990,"
 		"\"answer_seconds\":12.345678},\"tcp\":{\"requests\":20,\"answered\":20,"
-		"\"answer_seconds\":0.4}},\"errors\":{\"servfail\":11,\"timeouts\":0,",
+		"\"answer_seconds\":0.4}},\"errors\":{\"servfail\":11,\"timeouts\":0,"),
 		"\"send_errors\":26},\"answer_duration\":{\"buckets\":[{\"le\":\"0.00025\",\"count\":1},",
 		"{\"le\":\"+Inf\",\"count\":5}],\"sum_seconds\":9.0248,\"count\":5},\"nameservers\":[",
-		"{\"nameserver\":\"1.1.1.1:853:cloudflare-dns.com\",\"state\":\"idle\",\"queries\":100,"
+		("{\"nameserver\":\"1.1.1.1:853:cloudflare-dns.com\",\"state\":\"idle\",\"queries\":100,"
 		"\"answers\":90,\"failures\":2,\"auth_failures\":0,\"timeouts\":3,\"reconnects\":4,"
 		"\"handshakes\":5,\"resumed\":6,\"bad_answers\":7,\"inflight\":8,\"connections\":2,"
-		"\"srtt_seconds\":0.023456},",
+		"\"srtt_seconds\":0.023456},"),
 		"\"state\":\"connecting\"",
 		"\"srtt_seconds\":null}",
-		"],\"cache\":{\"hits_total\":42,\"entries\":17},\"metrics_requests\":{\"served\":3,"
-		"\"error\":0,\"refused\":1,\"timeout\":0}}\n",
+		("],\"cache\":{\"hits_total\":42,\"entries\":17},\"metrics_requests\":{\"served\":3,"
+		"\"error\":0,\"refused\":1,\"timeout\":0}}\n"),
 	};
 	size_t i, n;
 
