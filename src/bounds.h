@@ -137,5 +137,60 @@
 
 /* Log lines about a full table are limited to one per this interval. */
 #define LOG_RATELIMIT_MS 10000
+/* A log line as written: a query-log line (QLOG_LINE_MAX) with the
+ * timestamp and level in front. */
+#define LOG_LINE_MAX 2048
+/* Failure lines of one nameserver ("cannot reach", handshake and
+ * authentication failures) while it stays down: the first, then at most
+ * one per this interval with a count of those held back: an hour of WAN
+ * outage leaves at most 60 lines per nameserver, where probing once a
+ * second would write thousands. */
+#define LOG_QUIET_MS 60000
+
+/* A query-log line (--log-queries): fixed fields of at most ~450
+ * characters (client address, nameserver text, type, rcode, time) and a
+ * name of at most 255 bytes, each escaped to at most 4 (\DDD). */
+#define QLOG_LINE_MAX 1600
+
+/* Resolver choice (--strategy fastest, select.c): a nameserver passed over
+ * gets one query when both this long and this many queries to others have
+ * gone by since its last one, so its answer time is at most that old and it
+ * costs at most one query in SELECT_EXPLORE_SHARE (at low rates) or one
+ * every SELECT_EXPLORE_MS (at high rates). 10 s is close to the idle
+ * timeout after which an unused connection closes anyway, so the backups
+ * cost about one resumed handshake each per 10 s of use, and a swap of
+ * speeds is seen within a few tens of seconds. */
+#define SELECT_EXPLORE_MS 10000
+#define SELECT_EXPLORE_SHARE 32
+/* A SERVFAIL or REFUSED is asked again of another provider only with at
+ * least this long left before the query's deadline (or twice that
+ * provider's smoothed answer time, if longer): time for a handshake and an
+ * answer. Otherwise the client gets the answer as it came. */
+#define SELECT_RETRY_MIN_LEFT_MS 200
+
+/* The metrics endpoint (--metrics): a monitoring system, a status page and
+ * someone with curl at once, and a spare. Each client holds a request
+ * buffer and a snapshot of the figures (about 12 KiB with 16 nameservers),
+ * reserved only when --metrics is on. */
+#define METRICS_MAX_CLIENTS 4
+/* Request head (request line and header fields): a Prometheus scrape is
+ * about 350 bytes, a browser's request with cookies a few hundred more.
+ * The same buffer then holds each chunk of the answer. */
+#define METRICS_REQ_MAX 4096
+/* The request line (method, target, version): the two paths are short. */
+#define METRICS_REQ_LINE_MAX 512
+/* Header fields: their count and the longest one. */
+#define METRICS_HEADERS_MAX 32
+#define METRICS_HEADER_LINE_MAX 2048
+/* The whole request must arrive within this of the connection (a client
+ * sending a byte at a time cannot keep its slot), the whole answer must
+ * be taken within the second, and the closing side waits at most the
+ * third for the client to close first (so its unread bytes do not reset
+ * the connection under the answer). */
+#define METRICS_REQUEST_TIMEOUT_MS 5000
+#define METRICS_WRITE_TIMEOUT_MS 10000
+#define METRICS_LINGER_MS 1000
+/* Figures a cache may add to the endpoint (metrics_sources.cache). */
+#define METRICS_CACHE_FIGURES 16
 
 #endif

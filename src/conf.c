@@ -16,6 +16,7 @@
 
 #include "clock.h"
 #include "conf.h"
+#include "select.h"
 #include "version.h"
 
 enum arg_kind {
@@ -45,6 +46,8 @@ static int set_uint(struct conf *, const struct option_def *, const char *, char
 static int set_seconds(struct conf *, const struct option_def *, const char *, char *, size_t);
 static int set_flag(struct conf *, const struct option_def *, const char *, char *, size_t);
 static int set_path(struct conf *, const struct option_def *, const char *, char *, size_t);
+static int set_metrics(struct conf *, const struct option_def *, const char *, char *, size_t);
+static int set_strategy(struct conf *, const struct option_def *, const char *, char *, size_t);
 
 #define F(field) offsetof(struct conf, field)
 #define STR_(x) #x
@@ -101,6 +104,17 @@ static const struct option_def options[] = {
 	{ "batch-window", 0, "BATCH_WINDOW", ARG_VALUE, set_uint, F(batch_window_us), 0, MAX_BATCH_WINDOW_US, "USEC",
 	  "under load, wait up to USEC microseconds between wake-ups to handle\n"
 	  "queries in batches; 0 never waits (default " STR(DEF_BATCH_WINDOW_US) ")" },
+	{ "metrics", 0, "METRICS", ARG_VALUE, set_metrics, 0, 0, 0, "ADDR:PORT",
+	  "serve GET /metrics (Prometheus) and GET /stats.json over HTTP on this\n"
+	  "address to clients --allow covers (default off; IPv6 as [ADDR]:PORT)" },
+	{ "log-queries", 0, "LOG_QUERIES", ARG_FLAG, set_flag, F(log_queries), 0, 0, NULL,
+	  "log a line per query: client, name, type, rcode, time, where from" },
+	{ "strategy", 0, "STRATEGY", ARG_VALUE, set_strategy, F(strategy), 0, 0, "NAME",
+	  "how a nameserver is chosen: fastest, order or round-robin\n"
+	  "(default fastest)" },
+	{ "retry-servfail", 0, "RETRY_SERVFAIL", ARG_FLAG, set_flag, F(retry_servfail), 0, 0, NULL,
+	  "ask another provider once after a SERVFAIL or REFUSED answer (on\n"
+	  "when the nameservers have two names or more; --retry-servfail=no: off)" },
 	{ "config", 'c', NULL, ARG_ACTION, NULL, 0, 0, 0, "FILE",
 	  "read options from FILE: one \"option value\" per line, # comments" },
 	{ "check", 0, NULL, ARG_ACTION, NULL, 0, 0, 0, NULL,
@@ -530,6 +544,64 @@ set_path(struct conf *conf, const struct option_def *o, const char *v, char *err
 	return 0;
 }
 
+/* ADDR:PORT, IPv6 as [ADDR]:PORT. */
+static int
+set_metrics(struct conf *conf, const struct option_def *o, const char *v, char *err, size_t errlen)
+{
+	char host[64];
+	const char *colon, *h = v;
+	size_t hlen;
+	unsigned long port;
+
+	(void)o;
+	if (v[0] == '[') {
+		const char *close = strchr(v, ']');
+
+		colon = close != NULL && close[1] == ':' ? close + 1 : NULL;
+		h = v + 1;
+		hlen = close != NULL ? (size_t)(close - h) : 0;
+	} else {
+		colon = strrchr(v, ':');
+		hlen = colon != NULL ? (size_t)(colon - v) : 0;
+		if (colon != NULL && memchr(v, ':', hlen) != NULL)
+			colon = NULL; /* an IPv6 address needs its brackets */
+	}
+	if (colon == NULL || hlen == 0 || hlen >= sizeof(host)) {
+		errf(err, errlen, "'%.60s' is not ADDR:PORT (IPv6 as [ADDR]:PORT)", v);
+		return -1;
+	}
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	if (parse_ip(host, &conf->metrics.addr, &conf->metrics.addrlen) != 0 ||
+	    (v[0] == '[') != (conf->metrics.addr.ss_family == AF_INET6)) {
+		conf->metrics.addrlen = 0;
+		errf(err, errlen, "'%.60s': '%s' is not an IPv4 or [IPv6] address", v, host);
+		return -1;
+	}
+	if (parse_uint(colon + 1, &port) != 0 || port < 1 || port > 65535) {
+		conf->metrics.addrlen = 0;
+		errf(err, errlen, "'%.60s': '%s' is not a port number (1-65535)", v, colon + 1);
+		return -1;
+	}
+	set_port(&conf->metrics.addr, (unsigned)port);
+	snprintf(conf->metrics.text, sizeof(conf->metrics.text),
+	    conf->metrics.addr.ss_family == AF_INET6 ? "[%s]:%lu" : "%s:%lu", host, port);
+	return 0;
+}
+
+static int
+set_strategy(struct conf *conf, const struct option_def *o, const char *v, char *err, size_t errlen)
+{
+	int s = select_strategy_parse(v);
+
+	if (s < 0) {
+		errf(err, errlen, "'%.40s' is not fastest, order or round-robin", v);
+		return -1;
+	}
+	*(unsigned *)(void *)((char *)conf + o->offset) = (unsigned)s;
+	return 0;
+}
+
 /* Apply one option from a source. A list set by a stronger source than the
  * one that last set it starts afresh. */
 static int
@@ -602,6 +674,8 @@ conf_defaults(struct conf *conf)
 	conf->max_inflight = DEF_MAX_INFLIGHT;
 	conf->max_tcp_clients = DEF_MAX_TCP_CLIENTS;
 	conf->batch_window_us = DEF_BATCH_WINDOW_US;
+	conf->strategy = SELECT_FASTEST;
+	conf->retry_servfail = -1; /* not given: see conf_finish */
 }
 
 int
@@ -768,6 +842,8 @@ scan_cli(int argc, char **argv,
 					errf(err, errlen, "--%s: needs a value (%s)", o->name, o->metavar);
 					return -1;
 				}
+			} else if (eq != NULL && o->kind == ARG_FLAG) {
+				value = eq + 1; /* --retry-servfail=no */
 			} else if (eq != NULL) {
 				errf(err, errlen, "--%s: takes no value", o->name);
 				return -1;
@@ -911,6 +987,10 @@ conf_finish(struct conf *conf, char *err, size_t errlen)
 		errf(err, errlen, "--tcp/--udp: both listeners are turned off");
 		return -1;
 	}
+	/* Asking another provider after a SERVFAIL helps only when there is
+	 * one: 1.1.1.1 and 1.0.0.1 give the same answers. */
+	if (conf->retry_servfail == -1)
+		conf->retry_servfail = select_providers(conf->ns, (unsigned)conf->ns_count, NULL) >= 2;
 	if (conf->connect_timeout_ms > conf->timeout_ms) {
 		/* A connection that takes longer than a query may wait is no use. */
 		conf->connect_timeout_ms = conf->timeout_ms;
@@ -988,6 +1068,12 @@ conf_print(const struct conf *conf, FILE *out)
 		} else if (o->set == set_path || o->set == set_user) {
 			if (*(const char *)field != '\0')
 				fprintf(out, "%s %s\n", o->name, (const char *)field);
+		} else if (o->set == set_metrics) {
+			if (conf->metrics.addrlen != 0)
+				fprintf(out, "%s %s\n", o->name, conf->metrics.text);
+		} else if (o->set == set_strategy) {
+			fprintf(out, "%s %s\n", o->name,
+			    select_strategy_name((enum select_strategy)*(const unsigned *)field));
 		} else {
 			print_list(conf, o, out);
 		}

@@ -57,6 +57,10 @@ struct conf {
 	unsigned max_inflight;
 	unsigned max_tcp_clients;
 	unsigned batch_window_us; /* longest wait between wake-ups under load */
+	struct conf_listen metrics; /* --metrics ADDR:PORT; addrlen 0 when off */
+	int log_queries;       /* a log line per query */
+	unsigned strategy;     /* enum select_strategy */
+	int retry_servfail;    /* -1 until given; conf_finish settles it to 0/1 */
 	char logfile[CONF_PATH_MAX];
 	char ca_file[CONF_PATH_MAX];
 	char config_file[CONF_PATH_MAX];
@@ -65,7 +69,7 @@ struct conf {
 	int check;             /* --check: print the settings and exit */
 	/* Which source last set each option (enum conf_source), so that a list
 	 * given by a stronger source replaces rather than extends a weaker one. */
-	unsigned char source[32];
+	unsigned char source[64];
 };
 
 enum conf_source { CONF_SRC_DEFAULT, CONF_SRC_FILE, CONF_SRC_ENV, CONF_SRC_CLI };

@@ -56,7 +56,7 @@ static void log_write(const char *level, const char *fmt, va_list ap, int err)
 static void
 log_write(const char *level, const char *fmt, va_list ap, int err)
 {
-	char line[1024];
+	char line[LOG_LINE_MAX];
 	struct timeval tv;
 	struct tm tm;
 	size_t n;
@@ -124,6 +124,16 @@ log_stats(const char *fmt, ...)
 }
 
 void
+log_query(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_write("QUERY", fmt, ap, 0);
+	va_end(ap);
+}
+
+void
 fatalx(const char *fmt, ...)
 {
 	va_list ap;
@@ -139,8 +149,12 @@ fatalx(const char *fmt, ...)
 int
 log_ratelimit(struct log_limit *l, unsigned *skipped)
 {
-	uint64_t now = port_now_us();
+	return log_ratelimit_at(l, port_now_us(), skipped);
+}
 
+int
+log_ratelimit_at(struct log_limit *l, uint64_t now, unsigned *skipped)
+{
 	if (l->last_us != 0 && now - l->last_us < (uint64_t)LOG_RATELIMIT_MS * 1000) {
 		l->suppressed++;
 		return 0;
@@ -148,5 +162,36 @@ log_ratelimit(struct log_limit *l, unsigned *skipped)
 	l->last_us = now;
 	*skipped = l->suppressed;
 	l->suppressed = 0;
+	return 1;
+}
+
+int
+log_quiet_failure(struct log_quiet *q, uint64_t now, unsigned *skipped)
+{
+	/* A monotonic clock may start near 0: keep 0 for "working". */
+	if (now == 0)
+		now = 1;
+	q->failures++;
+	if (q->since_us == 0) {
+		q->since_us = now;
+	} else if (now - q->last_us < (uint64_t)LOG_QUIET_MS * 1000) {
+		q->suppressed++;
+		return 0;
+	}
+	q->last_us = now;
+	*skipped = q->suppressed;
+	q->suppressed = 0;
+	return 1;
+}
+
+int
+log_quiet_recovered(struct log_quiet *q, uint64_t now, unsigned *failures, uint64_t *down_us)
+{
+	if (q->since_us == 0)
+		return 0;
+	*failures = q->failures;
+	*down_us = now > q->since_us ? now - q->since_us : 0;
+	q->since_us = q->last_us = 0;
+	q->failures = q->suppressed = 0;
 	return 1;
 }

@@ -22,6 +22,8 @@ void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3
 void log_errno(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Stats lines are logged whatever the level, as the original tool did. */
 void log_stats(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Query-log lines (--log-queries), whatever the level, marked QUERY. */
+void log_query(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Start-up errors only: print one line and exit(1). */
 void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
@@ -34,6 +36,27 @@ struct log_limit {
 /* True at most once per LOG_RATELIMIT_MS for this kind of line; then
  * *skipped is how many were held back since the last one logged. */
 int log_ratelimit(struct log_limit *l, unsigned *skipped);
+/* The same at a given time (monotonic microseconds), for tests. */
+int log_ratelimit_at(struct log_limit *l, uint64_t now, unsigned *skipped);
+
+/* Failure lines of one thing that goes down and comes back (a nameserver):
+ * the first failure of an outage is logged, then at most one per
+ * LOG_QUIET_MS with the count of those held back, and one line when it
+ * works again. Zero is the state of a thing that works. */
+struct log_quiet {
+	uint64_t since_us;   /* first failure of this outage; 0 while it works */
+	uint64_t last_us;    /* the last failure line logged */
+	unsigned failures;   /* failures in this outage */
+	unsigned suppressed; /* failure lines held back since the last one logged */
+};
+
+/* A failure at now: 1 when its line should be logged, with *skipped the
+ * failure lines held back since the last one logged. */
+int log_quiet_failure(struct log_quiet *q, uint64_t now, unsigned *skipped);
+/* It works at now: 1 once after an outage, when a line should say so, with
+ * *failures the failures of the outage and *down_us its length from the
+ * first failure. The outage is over either way. */
+int log_quiet_recovered(struct log_quiet *q, uint64_t now, unsigned *failures, uint64_t *down_us);
 
 #define log_error(...) log_msg(LOG_LEVEL_ERROR, __VA_ARGS__)
 #define log_warnx(...) log_msg(LOG_LEVEL_WARN, __VA_ARGS__)

@@ -9,12 +9,46 @@
 struct stats stats;
 
 static struct stats last;
-static uint64_t last_us;
+static uint64_t last_us, start_us;
+
+const uint32_t stats_hist_bounds_us[STATS_HIST_BUCKETS - 1] = {
+	250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000,
+	1000000, 2500000, 5000000,
+};
 
 void
 stats_start(uint64_t now)
 {
-	last_us = now;
+	last_us = start_us = now;
+}
+
+uint64_t
+stats_uptime_us(uint64_t now)
+{
+	return now - start_us;
+}
+
+void
+stats_hist_add(struct stats_hist *h, uint64_t us)
+{
+	unsigned i = 0;
+
+	/* Most answers take milliseconds: a few comparisons from the low end. */
+	while (i < STATS_HIST_BUCKETS - 1 && us > stats_hist_bounds_us[i])
+		i++;
+	h->bucket[i]++;
+	h->sum_us += us;
+}
+
+uint64_t
+stats_hist_count(const struct stats_hist *h)
+{
+	uint64_t n = 0;
+	unsigned i;
+
+	for (i = 0; i < STATS_HIST_BUCKETS; i++)
+		n += h->bucket[i];
+	return n;
 }
 
 static void

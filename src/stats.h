@@ -13,8 +13,22 @@ struct listener_stats {
 	uint64_t latency_us; /* summed over the replies */
 };
 
+/* Answer times, from a query's arrival to its reply, in fixed buckets:
+ * counted per bucket (not cumulatively), so an update is a short search and
+ * one add. The bounds (stats_hist_bounds_us) run from a cache hit's fraction
+ * of a millisecond to a slow recursion's seconds; the last bucket takes the
+ * rest (up to --timeout). */
+#define STATS_HIST_BUCKETS 15
+struct stats_hist {
+	uint64_t bucket[STATS_HIST_BUCKETS]; /* [i]: at most bounds[i], above bounds[i-1] */
+	uint64_t sum_us;
+};
+
+extern const uint32_t stats_hist_bounds_us[STATS_HIST_BUCKETS - 1];
+
 struct stats {
 	struct listener_stats udp, tcp;
+	struct stats_hist latency; /* every reply counted in answered, both listeners */
 	uint64_t servfail;    /* SERVFAIL replies we made (timeouts, no upstream, full table) */
 	uint64_t timeouts;    /* queries whose deadline passed */
 	uint64_t fast_fail;   /* SERVFAIL at once: no nameserver could be reached */
@@ -35,6 +49,12 @@ struct stats {
 extern struct stats stats;
 
 void stats_start(uint64_t now);
+/* Time since stats_start. */
+uint64_t stats_uptime_us(uint64_t now);
+/* Count one answer time. */
+void stats_hist_add(struct stats_hist *h, uint64_t us);
+/* Answers counted, all buckets together. */
+uint64_t stats_hist_count(const struct stats_hist *h);
 /* Log the stats lines; rates are over the time since the last call. */
 void stats_log(uint64_t now);
 

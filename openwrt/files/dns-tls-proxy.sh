@@ -155,7 +155,7 @@ dtp_server_addr() {
 # (DTP_ERROR and DTP_DNSMASQ_SERVER are read by the init script.)
 # shellcheck disable=SC2034
 dtp_build_args() {
-	local proto log_level stats dnsmasq addr a
+	local proto log_level stats dnsmasq addr a retry log_queries
 	DTP_ARGS='' DTP_PINS='' DTP_LISTEN='' DTP_ALLOW='' DTP_ERROR='' DTP_DNSMASQ_SERVER=''
 	DTP_RESOLVERS=0
 
@@ -211,6 +211,18 @@ dtp_build_args() {
 	dtp_opt max_inflight --max-inflight
 	dtp_opt max_tcp_clients --max-tcp-clients
 	dtp_opt batch_window --batch-window
+	dtp_opt strategy --strategy
+	# unset: the proxy decides (on with two providers or more)
+	config_get retry main retry_servfail
+	case "$retry" in
+		'') ;;
+		1 | yes | on | true) dtp_arg --retry-servfail ;;
+		0 | no | off | false) dtp_arg --retry-servfail=no ;;
+		*) DTP_ERROR="retry_servfail: '$retry' is not 0 or 1"; return 1 ;;
+	esac
+	dtp_opt metrics --metrics
+	config_get_bool log_queries main log_queries 0
+	[ "$log_queries" = 1 ] && dtp_arg --log-queries
 
 	config_get_bool stats main stats 0
 	[ "$stats" = 1 ] && dtp_arg -s

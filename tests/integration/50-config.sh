@@ -60,6 +60,13 @@ check_error "^dns-tls-proxy: $T/bad2.conf:2: timeout: " "bad value in file" "$PR
 check_error '^dns-tls-proxy: --config: cannot open' "missing config file" "$PROXY" -c "$T/nope.conf"
 check_error '^dns-tls-proxy: --ca-file: ' "missing CA file" "$PROXY" --ca-file "$T/nope.pem"
 check_error "^dns-tls-proxy: unknown option '--frobnicate'" "unknown option" "$PROXY" --frobnicate
+check_error '^dns-tls-proxy: --strategy: .fast. is not fastest, order or round-robin$' "bad strategy" \
+    "$PROXY" --strategy fast
+check_error '^dns-tls-proxy: METRICS \(environment\): .localhost:9153.: .localhost. is not an IPv4' \
+    "bad metrics address" env METRICS=localhost:9153 "$PROXY"
+out=$(run STRATEGY=order RETRY_SERVFAIL=1 "$PROXY" --metrics '[::1]:9153' --log-queries --retry-servfail=no --check)
+t_assert_match "$out" 'metrics \[::1\]:9153.log-queries yes.strategy order.retry-servfail no' \
+    "metrics, query log, strategy and retry-servfail from the environment and the command line"
 
 # A bad configuration exits before binding: the port stays free.
 P_PORT=$(t_free_port)

@@ -8,11 +8,13 @@
 
 #include "unit.h"
 
-extern const struct unit_test acl_tests[], ca_tests[], conf_tests[], dns_tests[], frame_tests[], loop_tests[],
-    pending_tests[];
+extern const struct unit_test acl_tests[], ca_tests[], conf_tests[], dns_tests[], frame_tests[],
+    log_tests[], loop_tests[], metrics_tests[], pending_tests[], qlog_tests[], select_tests[],
+    stats_tests[];
 
 static const struct unit_test *const tables[] = {
-	acl_tests, ca_tests, conf_tests, dns_tests, frame_tests, loop_tests, pending_tests,
+	acl_tests, ca_tests, conf_tests, dns_tests, frame_tests, log_tests, loop_tests,
+	metrics_tests, pending_tests, qlog_tests, select_tests, stats_tests,
 };
 
 int unit_failures;

@@ -16,6 +16,7 @@
 
 #include "clock.h"
 #include "conf.h"
+#include "select.h"
 #include "version.h"
 #include "unit.h"
 
@@ -766,7 +767,10 @@ test_cli_errors(void)
 		{ { "--port" }, "--port: needs a value" },
 		{ { "-p" }, "-p: needs a value" },
 		{ { "-c" }, "-c: needs a value" },
-		{ { "--tcp=1" }, "--tcp: takes no value" },
+		{ { "--tcp=maybe" }, "--tcp: 'maybe' is not a yes/no value" },
+		{ { "--retry-servfail=" }, "--retry-servfail: '' is not a yes/no value" },
+		{ { "--metrics", "127.0.0.1" }, "--metrics: '127.0.0.1' is not ADDR:PORT" },
+		{ { "--strategy", "fast" }, "--strategy: 'fast' is not fastest, order or round-robin" },
 		{ { "--check=yes" }, "--check: takes no value" },
 		{ { "--help=1" }, "--help: takes no value" },
 		{ { "extra" }, "unexpected argument 'extra'" },
@@ -1055,6 +1059,116 @@ test_tcp_off_explicit(void)
 	unlink(path);
 }
 
+/* --- The operation options (issue 17). */
+
+static void
+test_metrics_address(void)
+{
+	static const struct {
+		const char *value;
+		const char *text; /* NULL: refused, with this in the error */
+		const char *err;
+	} cases[] = {
+		{ "127.0.0.1:9153", "127.0.0.1:9153", NULL },
+		{ "0.0.0.0:80", "0.0.0.0:80", NULL },
+		{ "[::1]:9153", "[::1]:9153", NULL },
+		{ "[2001:db8::5]:09153", "[2001:db8::5]:9153", NULL },
+		{ "127.0.0.1", NULL, "is not ADDR:PORT" },
+		{ "::1:9153", NULL, "is not ADDR:PORT" },
+		{ "[::1]9153", NULL, "is not ADDR:PORT" },
+		{ "[::1:9153", NULL, "is not ADDR:PORT" },
+		{ ":9153", NULL, "is not ADDR:PORT" },
+		{ "[127.0.0.1]:9153", NULL, "is not an IPv4 or [IPv6] address" },
+		{ "localhost:9153", NULL, "is not an IPv4 or [IPv6] address" },
+		{ "127.0.0.1:0", NULL, "is not a port number" },
+		{ "127.0.0.1:65536", NULL, "is not a port number" },
+		{ "127.0.0.1:", NULL, "is not a port number" },
+		{ "127.0.0.1:+1", NULL, "is not a port number" },
+	};
+	static struct run r;
+	size_t i;
+
+	run(&r, NULL, NULL);
+	CHECK(r.rc == CONF_OK && r.conf.metrics.addrlen == 0, "metrics on by default");
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		run(&r, NULL, "--metrics", cases[i].value, NULL);
+		if (cases[i].text != NULL) {
+			CHECK(r.rc == CONF_OK && r.conf.metrics.addrlen != 0 &&
+			    strcmp(r.conf.metrics.text, cases[i].text) == 0,
+			    "--metrics %s: rc %d text \"%s\" (%s)", cases[i].value, r.rc,
+			    r.conf.metrics.text, r.err);
+			round_trip(&r.conf);
+		} else {
+			CHECK(r.rc == CONF_ERROR && strncmp(r.err, "--metrics: ", 11) == 0 &&
+			    strstr(r.err, cases[i].err) != NULL, "--metrics %s: rc %d error \"%s\"",
+			    cases[i].value, r.rc, r.err);
+		}
+	}
+	run(&r, NULL, "--metrics", "[::1]:9153", NULL);
+	CHECK(r.conf.metrics.addr.ss_family == AF_INET6 &&
+	    ntohs(((struct sockaddr_in6 *)&r.conf.metrics.addr)->sin6_port) == 9153, "[::1]:9153");
+}
+
+static void
+test_operation_options(void)
+{
+	static const struct env_var env[] = {
+		{ "METRICS", "127.0.0.1:9100" }, { "LOG_QUERIES", "1" }, { "STRATEGY", "order" },
+		{ "RETRY_SERVFAIL", "no" }, { NULL, NULL },
+	};
+	static struct run r;
+
+	run(&r, NULL, NULL);
+	CHECK_OK(&r);
+	CHECK(r.conf.log_queries == 0 && r.conf.strategy == SELECT_FASTEST,
+	    "defaults: log_queries %d strategy %u", r.conf.log_queries, r.conf.strategy);
+	run(&r, env, NULL);
+	CHECK_OK(&r);
+	CHECK(strcmp(r.conf.metrics.text, "127.0.0.1:9100") == 0 && r.conf.log_queries == 1 &&
+	    r.conf.strategy == SELECT_ORDER && r.conf.retry_servfail == 0,
+	    "environment: metrics %s log_queries %d strategy %u retry %d", r.conf.metrics.text,
+	    r.conf.log_queries, r.conf.strategy, r.conf.retry_servfail);
+	round_trip(&r.conf);
+	/* The command line wins, a flag with =yes or =no included. */
+	run(&r, env, "--metrics", "[::1]:9101", "--log-queries=no", "--strategy", "round-robin",
+	    "--retry-servfail", NULL);
+	CHECK_OK(&r);
+	CHECK(strcmp(r.conf.metrics.text, "[::1]:9101") == 0 && r.conf.log_queries == 0 &&
+	    r.conf.strategy == SELECT_ROUND_ROBIN && r.conf.retry_servfail == 1,
+	    "command line: metrics %s log_queries %d strategy %u retry %d", r.conf.metrics.text,
+	    r.conf.log_queries, r.conf.strategy, r.conf.retry_servfail);
+	round_trip(&r.conf);
+	run(&r, NULL, "--tcp=yes", "--udp=1", NULL);
+	CHECK(r.rc == CONF_OK && r.conf.tcp == 1 && r.conf.udp == 1, "--tcp=yes --udp=1");
+}
+
+/* --retry-servfail not given: on with two providers (certificate names) or
+ * more, off with one, however many addresses it has. */
+static void
+test_retry_servfail_default(void)
+{
+	static const struct env_var one[] = {
+		{ "NAMESERVERS", "1.1.1.1:853:cloudflare-dns.com,1.0.0.1:853:Cloudflare-DNS.com" },
+		{ NULL, NULL },
+	};
+	static const struct env_var two[] = {
+		{ "NAMESERVERS", "1.1.1.1:853:cloudflare-dns.com,9.9.9.9:853:dns.quad9.net" },
+		{ NULL, NULL },
+	};
+	static struct run r;
+
+	run(&r, NULL, NULL);
+	CHECK(r.rc == CONF_OK && r.conf.retry_servfail == 1, "defaults: %d", r.conf.retry_servfail);
+	run(&r, one, NULL);
+	CHECK(r.rc == CONF_OK && r.conf.retry_servfail == 0, "one provider: %d", r.conf.retry_servfail);
+	run(&r, two, NULL);
+	CHECK(r.rc == CONF_OK && r.conf.retry_servfail == 1, "two: %d", r.conf.retry_servfail);
+	run(&r, one, "--retry-servfail", NULL);
+	CHECK(r.rc == CONF_OK && r.conf.retry_servfail == 1, "one, asked: %d", r.conf.retry_servfail);
+	run(&r, two, "--retry-servfail=off", NULL);
+	CHECK(r.rc == CONF_OK && r.conf.retry_servfail == 0, "two, off: %d", r.conf.retry_servfail);
+}
+
 /* --- Regressions: bugs these tests found. */
 
 /* "dns.example.." must not reach SNI and the certificate check with a dot
@@ -1116,5 +1230,8 @@ const struct unit_test conf_tests[] = {
 	/* Known bugs, reported: expected to fail until src/conf.c is fixed. */
 	{ "conf_nameserver_double_dot", test_nameserver_double_dot },
 	{ "conf_print_blank_paths", test_print_blank_paths },
+	{ "conf_metrics_address", test_metrics_address },
+	{ "conf_operation_options", test_operation_options },
+	{ "conf_retry_servfail_default", test_retry_servfail_default },
 	{ NULL, NULL },
 };

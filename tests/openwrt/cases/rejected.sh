@@ -5,4 +5,8 @@ use_config bad-port.uci
 rc start
 use_config bad-proto.uci
 rc start
+use_config bad-strategy.uci
+rc start
+use_config bad-retry.uci
+rc start
 dhcp_show
