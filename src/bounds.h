@@ -90,7 +90,8 @@
  * publishes two or three per name. */
 #define MAX_PINS 16
 
-/* Allowed client prefixes (--allow): the nine private defaults and room. */
+/* Allowed client prefixes (--allow, and --allow-transfer): the nine private
+ * defaults and room. */
 #define MAX_ALLOW 32
 
 /* Listen addresses, each with a UDP and a TCP socket. */
@@ -101,6 +102,13 @@
 #define DEF_CONNECT_TIMEOUT_MS 2000 /* TCP connect + TLS handshake */
 #define DEF_UP_IDLE_MS 8000         /* under the ~10 s after which providers cut idle connections */
 #define DEF_TCP_IDLE_MS 10000       /* an idle TCP client is closed (RFC 7766 §6.2.3) */
+/* A zone transfer is given up after this long without a message from the
+ * upstream. BIND's max-transfer-idle-in is 60 minutes, but that guards a
+ * whole zone load; a relay only needs to notice a dead stream, and a
+ * secondary retries on its own refresh timer. 30 s covers a primary
+ * pausing to read a large zone from disk (BIND sends the first message of
+ * a 100,000-record zone within a second on loopback). */
+#define DEF_TRANSFER_IDLE_MS 30000
 #define DEF_STATS_INTERVAL_S 60
 /* Back-off for a nameserver that failed to connect or handshake: doubles from
  * the base to the cap, so a resolver that comes back is used again within

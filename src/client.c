@@ -178,12 +178,21 @@ send_reply(const struct origin *o, const uint8_t *msg, size_t len, uint64_t now)
 		tcp_queue(o->c, msg, len, now);
 }
 
+/* A reply the proxy writes itself. Over UDP it fits the client's size, and
+ * a client outside --allow gets no more bytes than it sent. */
 static void
 reply_error(const struct origin *o, const uint8_t *msg, size_t len,
-    const struct dns_query_info *qi, int rcode, uint64_t now)
+    const struct dns_query_info *qi, int rcode, enum dns_why why, uint64_t now)
 {
-	size_t n = dns_make_error(reply_buf, sizeof(reply_buf), msg, len, qi, rcode);
+	size_t cap = sizeof(reply_buf), n;
 
+	if (o->transport == PQ_UDP) {
+		if (qi->udp_size >= DNS_UDP_MIN && qi->udp_size < cap)
+			cap = qi->udp_size;
+		if (o->denied && len < cap)
+			cap = len;
+	}
+	n = dns_make_error(reply_buf, cap, msg, len, qi, rcode, why);
 	if (n > 0)
 		send_reply(o, reply_buf, n, now);
 }
@@ -225,13 +234,13 @@ handle_query(const struct origin *o, const uint8_t *msg, size_t len, uint64_t no
 		ls->requests++;
 		ls->answered++;
 		stats.formerr++;
-		reply_error(o, msg, len, &qi, DNS_RCODE_FORMERR, now);
+		reply_error(o, msg, len, &qi, DNS_RCODE_FORMERR, DNS_WHY_NONE, now);
 		return;
 	case DNS_NOTIMP:
 		ls->requests++;
 		ls->answered++;
 		stats.notimp++;
-		reply_error(o, msg, len, &qi, DNS_RCODE_NOTIMP, now);
+		reply_error(o, msg, len, &qi, DNS_RCODE_NOTIMP, DNS_WHY_NONE, now);
 		return;
 	case DNS_FORWARD:
 		break;
@@ -244,13 +253,13 @@ handle_query(const struct origin *o, const uint8_t *msg, size_t len, uint64_t no
 		stats.acl_refused++;
 		if (log_ratelimit(&acl_log, &skipped))
 			log_info("client: refused a query from outside --allow (and %u more)", skipped);
-		reply_error(o, msg, len, &qi, DNS_RCODE_REFUSED, now);
+		reply_error(o, msg, len, &qi, DNS_RCODE_REFUSED, DNS_WHY_DENIED, now);
 		return;
 	}
 	if (len > DNS_QUERY_MAX) {
 		ls->answered++;
 		stats.refused++;
-		reply_error(o, msg, len, &qi, DNS_RCODE_REFUSED, now);
+		reply_error(o, msg, len, &qi, DNS_RCODE_REFUSED, DNS_WHY_TOO_BIG, now);
 		return;
 	}
 	pq = pq_alloc(now, conf->timeout_ms);
@@ -261,7 +270,7 @@ handle_query(const struct origin *o, const uint8_t *msg, size_t len, uint64_t no
 		if (log_ratelimit(&full_log, &skipped))
 			log_warnx("client: every pending slot is busy (max-inflight %u); "
 			    "answering SERVFAIL (and %u more)", conf->max_inflight, skipped);
-		reply_error(o, msg, len, &qi, DNS_RCODE_SERVFAIL, now);
+		reply_error(o, msg, len, &qi, DNS_RCODE_SERVFAIL, DNS_WHY_BUSY, now);
 		return;
 	}
 	/* Room for the query once padded: 8 bytes of option headers, rounded
@@ -275,7 +284,7 @@ handle_query(const struct origin *o, const uint8_t *msg, size_t len, uint64_t no
 		if (log_ratelimit(&full_log, &skipped))
 			log_warnx("client: every buffer for large queries is busy; "
 			    "answering SERVFAIL (and %u more)", skipped);
-		reply_error(o, msg, len, &qi, DNS_RCODE_SERVFAIL, now);
+		reply_error(o, msg, len, &qi, DNS_RCODE_SERVFAIL, DNS_WHY_BUSY, now);
 		return;
 	}
 	memcpy(pq->query, msg, len);
@@ -363,6 +372,7 @@ client_fail(struct pending_query *pq, int rcode, uint64_t now)
 {
 	struct dns_query_info qi;
 	struct origin o;
+	enum dns_why why;
 
 	account(pq, now);
 	if (rcode == DNS_RCODE_SERVFAIL)
@@ -373,8 +383,19 @@ client_fail(struct pending_query *pq, int rcode, uint64_t now)
 	qi.id = pq->client_id;
 	qi.qend = pq->qend;
 	qi.has_edns = pq->client_edns;
+	qi.udp_size = pq->udp_size;
+	/* Why, for the Extended DNS Error (RFC 8914): stopping; the deadline
+	 * passed; or failed before it, when no upstream could be reached. */
+	if (rcode != DNS_RCODE_SERVFAIL)
+		why = DNS_WHY_NONE;
+	else if (!listening)
+		why = DNS_WHY_SHUTDOWN;
+	else if (now >= pq->deadline_us)
+		why = DNS_WHY_TIMEOUT;
+	else
+		why = DNS_WHY_UNREACHABLE;
 	log_debug("client: error reply id=%u rcode=%d", pq->client_id, rcode);
-	reply_error(&o, pq->query, pq->qlen, &qi, rcode, now);
+	reply_error(&o, pq->query, pq->qlen, &qi, rcode, why, now);
 }
 
 static void
@@ -480,7 +501,8 @@ tcp_parse(struct client_tcp *c, uint64_t now)
 			stats.tcp.requests++;
 			stats.tcp.answered++;
 			stats.refused++;
-			reply_error(&o, c->in + used + 2, DNS_HEADER_LEN, &qi, DNS_RCODE_REFUSED, now);
+			reply_error(&o, c->in + used + 2, DNS_HEADER_LEN, &qi, DNS_RCODE_REFUSED,
+			    DNS_WHY_TOO_BIG, now);
 			used += 2;
 			c->skip = mlen;
 			continue;

@@ -41,6 +41,7 @@ static int set_nameserver(struct conf *, const struct option_def *, const char *
 static int set_listen(struct conf *, const struct option_def *, const char *, char *, size_t);
 static int set_pin(struct conf *, const struct option_def *, const char *, char *, size_t);
 static int set_allow(struct conf *, const struct option_def *, const char *, char *, size_t);
+static int set_allow_transfer(struct conf *, const struct option_def *, const char *, char *, size_t);
 static int set_user(struct conf *, const struct option_def *, const char *, char *, size_t);
 static int set_uint(struct conf *, const struct option_def *, const char *, char *, size_t);
 static int set_seconds(struct conf *, const struct option_def *, const char *, char *, size_t);
@@ -65,6 +66,9 @@ static const struct option_def options[] = {
 	{ "allow", 0, "ALLOW", ARG_VALUE, set_allow, 0, 0, 0, "CIDR",
 	  "answer clients in this prefix (repeatable; default: loopback, RFC 1918,\n"
 	  "RFC 6598, link-local, IPv6 ULA); others get REFUSED" },
+	{ "allow-transfer", 0, "ALLOW_TRANSFER", ARG_VALUE, set_allow_transfer, 0, 0, 0, "CIDR",
+	  "relay zone transfers (AXFR, IXFR) for clients in this prefix, who must\n"
+	  "also be in --allow (repeatable; default none: others get REFUSED)" },
 	{ "port", 'p', "PORT", ARG_VALUE, set_uint, F(port), 1, 65535, "PORT",
 	  "port to listen on for DNS queries (default 15353)" },
 	{ "udp", 'u', "ENABLE_UDP", ARG_FLAG, set_flag, F(udp), 0, 0, NULL,
@@ -97,6 +101,9 @@ static const struct option_def options[] = {
 	  "close an idle upstream connection after this (default 8)" },
 	{ "tcp-idle-timeout", 0, "TCP_IDLE_TIMEOUT", ARG_VALUE, set_seconds, F(tcp_idle_ms), 100, 3600000, "SECONDS",
 	  "close a TCP client idle for this long (default 10)" },
+	{ "transfer-timeout", 0, "TRANSFER_TIMEOUT", ARG_VALUE, set_seconds, F(transfer_idle_ms), 1000, 3600000, "SECONDS",
+	  "give up a zone transfer when the upstream sends nothing for this long\n"
+	  "(default 30)" },
 	{ "max-inflight", 0, "MAX_INFLIGHT", ARG_VALUE, set_uint, F(max_inflight), 1, MAX_MAX_INFLIGHT, "N",
 	  "queries in flight at once, all clients together (default " STR(DEF_MAX_INFLIGHT) ")" },
 	{ "max-tcp-clients", 0, "MAX_TCP_CLIENTS", ARG_VALUE, set_uint, F(max_tcp_clients), 1, MAX_MAX_TCP_CLIENTS, "N",
@@ -423,6 +430,29 @@ set_allow(struct conf *conf, const struct option_def *o, const char *v, char *er
 }
 
 static int
+add_allow_transfer(struct conf *conf, const char *item, char *err, size_t errlen)
+{
+	if (conf->allow_transfer_count >= MAX_ALLOW) {
+		errf(err, errlen, "more than %d prefixes", MAX_ALLOW);
+		return -1;
+	}
+	if (acl_parse(item, &conf->allow_transfer[conf->allow_transfer_count]) != 0) {
+		errf(err, errlen, "'%.60s' is not an address or ADDR/BITS prefix "
+		    "(with no host bits set)", item);
+		return -1;
+	}
+	conf->allow_transfer_count++;
+	return 0;
+}
+
+static int
+set_allow_transfer(struct conf *conf, const struct option_def *o, const char *v, char *err, size_t errlen)
+{
+	(void)o;
+	return for_each_item(conf, v, err, errlen, add_allow_transfer);
+}
+
+static int
 set_user(struct conf *conf, const struct option_def *o, const char *v, char *err, size_t errlen)
 {
 	size_t n = strlen(v);
@@ -619,6 +649,8 @@ apply(struct conf *conf, const struct option_def *o, const char *value,
 			conf->pin_count = 0;
 		else if (o->set == set_allow)
 			conf->allow_count = 0;
+		else if (o->set == set_allow_transfer)
+			conf->allow_transfer_count = 0;
 	}
 	conf->source[idx] = (unsigned char)src;
 	return o->set(conf, o, value, err, errlen);
@@ -671,6 +703,7 @@ conf_defaults(struct conf *conf)
 	conf->connect_timeout_ms = DEF_CONNECT_TIMEOUT_MS;
 	conf->up_idle_ms = DEF_UP_IDLE_MS;
 	conf->tcp_idle_ms = DEF_TCP_IDLE_MS;
+	conf->transfer_idle_ms = DEF_TRANSFER_IDLE_MS;
 	conf->max_inflight = DEF_MAX_INFLIGHT;
 	conf->max_tcp_clients = DEF_MAX_TCP_CLIENTS;
 	conf->batch_window_us = DEF_BATCH_WINDOW_US;
@@ -1033,6 +1066,11 @@ print_list(const struct conf *conf, const struct option_def *o, FILE *out)
 	else if (o->set == set_allow)
 		for (i = 0; i < conf->allow_count; i++) {
 			acl_format(&conf->allow[i], text, sizeof(text));
+			fprintf(out, "%s %s\n", o->name, text);
+		}
+	else if (o->set == set_allow_transfer)
+		for (i = 0; i < conf->allow_transfer_count; i++) {
+			acl_format(&conf->allow_transfer[i], text, sizeof(text));
 			fprintf(out, "%s %s\n", o->name, text);
 		}
 	else /* a setter added without a way to print it: say so, loudly */

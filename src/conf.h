@@ -45,6 +45,10 @@ struct conf {
 	int pin_count;
 	struct acl_entry allow[MAX_ALLOW]; /* clients answered; others get REFUSED */
 	int allow_count;
+	/* Clients whose zone transfers (AXFR, IXFR) are relayed; others get
+	 * REFUSED for them. Empty by default. */
+	struct acl_entry allow_transfer[MAX_ALLOW];
+	int allow_transfer_count;
 	unsigned port;
 	int tcp, udp;          /* -1 until given; conf_finish settles them to 0/1 */
 	int verbose, debug, stats;
@@ -54,6 +58,7 @@ struct conf {
 	unsigned connect_timeout_ms;
 	unsigned up_idle_ms;   /* close an idle upstream connection after this */
 	unsigned tcp_idle_ms;  /* close an idle TCP client after this */
+	unsigned transfer_idle_ms; /* give up a zone transfer silent this long */
 	unsigned max_inflight;
 	unsigned max_tcp_clients;
 	unsigned batch_window_us; /* longest wait between wake-ups under load */

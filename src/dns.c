@@ -94,6 +94,7 @@ question_end(const uint8_t *msg, size_t len)
 enum dns_verdict
 dns_check_query(const uint8_t *msg, size_t len, struct dns_query_info *qi)
 {
+	enum dns_verdict verdict;
 	unsigned an, ns, ar;
 	size_t off;
 
@@ -108,10 +109,11 @@ dns_check_query(const uint8_t *msg, size_t len, struct dns_query_info *qi)
 		return DNS_FORMERR;
 	if (dns_get16(msg + 4) == 1)
 		qi->qend = question_end(msg, len);
-	if (qi->opcode != 0)
-		return DNS_NOTIMP;
+	verdict = qi->opcode != 0 ? DNS_NOTIMP : DNS_FORWARD;
 	if (qi->qend == 0)
-		return DNS_FORMERR;
+		return verdict == DNS_NOTIMP ? DNS_NOTIMP : DNS_FORMERR;
+	/* Other opcodes share the layout (RFC 1996, RFC 2136): walk them too,
+	 * so that a NOTIMP reply can echo the OPT record. */
 	an = dns_get16(msg + 6);
 	ns = dns_get16(msg + 8);
 	ar = dns_get16(msg + 10);
@@ -119,7 +121,7 @@ dns_check_query(const uint8_t *msg, size_t len, struct dns_query_info *qi)
 	if (skip_rrs(msg, len, &off, an + ns, NULL) != 0 ||
 	    skip_rrs(msg, len, &off, ar, &qi->opt_off) != 0 || off != len) {
 		qi->opt_off = 0;
-		return DNS_FORMERR;
+		return verdict == DNS_NOTIMP ? DNS_NOTIMP : DNS_FORMERR;
 	}
 	if (qi->opt_off != 0) {
 		uint16_t size = dns_get16(msg + qi->opt_off + 3);
@@ -127,7 +129,7 @@ dns_check_query(const uint8_t *msg, size_t len, struct dns_query_info *qi)
 		qi->has_edns = 1;
 		qi->udp_size = size < DNS_UDP_MIN ? DNS_UDP_MIN : size;
 	}
-	return DNS_FORWARD;
+	return verdict;
 }
 
 int
@@ -179,10 +181,30 @@ dns_question_match(const uint8_t *query, uint16_t query_qend,
 	return memcmp(query + i, answer + i, 4) == 0;
 }
 
-/* Append a minimal OPT record (RFC 6891 §6.1.2): root owner, our UDP size,
- * the given TTL field (extended RCODE, version, flags), no options. */
+/* Find the OPT record of a message whose question ends at qend (0: no
+ * question). Returns its offset, or 0 when there is none or the message
+ * does not parse up to it. */
+static uint16_t
+find_opt(const uint8_t *msg, size_t len, uint16_t qend)
+{
+	uint16_t opt_off = 0;
+	size_t off = qend != 0 ? qend : DNS_HEADER_LEN;
+	unsigned count;
+
+	if (len < DNS_HEADER_LEN || off > len || dns_get16(msg + 10) == 0)
+		return 0;
+	count = (unsigned)dns_get16(msg + 6) + dns_get16(msg + 8);
+	if (skip_rrs(msg, len, &off, count, NULL) != 0 ||
+	    skip_rrs(msg, len, &off, dns_get16(msg + 10), &opt_off) != 0)
+		return 0;
+	return opt_off;
+}
+
+/* Append an OPT record (RFC 6891 §6.1.2): root owner, our UDP size, the
+ * given TTL field (extended RCODE, version, flags), rdlen bytes of options
+ * for the caller to write after it. */
 static size_t
-put_opt(uint8_t *p, const uint8_t *ttl)
+put_opt(uint8_t *p, const uint8_t *ttl, uint16_t rdlen)
 {
 	static const uint8_t zero_ttl[4];
 
@@ -190,30 +212,102 @@ put_opt(uint8_t *p, const uint8_t *ttl)
 	dns_put16(p + 1, DNS_TYPE_OPT);
 	dns_put16(p + 3, DNS_EDNS_OUR_SIZE);
 	memcpy(p + 5, ttl != NULL ? ttl : zero_ttl, 4);
-	dns_put16(p + 9, 0);
+	dns_put16(p + 9, rdlen);
 	return 11;
+}
+
+/* The Extended DNS Error of each reason (RFC 8914 §4); code -1: none.
+ * Texts are short: dig prints them, and each byte counts against a UDP
+ * client's size. */
+static const struct {
+	int code;
+	const char *text;
+} why_ede[] = {
+	[DNS_WHY_NONE] = { -1, NULL },
+	[DNS_WHY_UNREACHABLE] = { DNS_EDE_NO_REACHABLE_AUTHORITY, "no upstream reachable" },
+	[DNS_WHY_TIMEOUT] = { DNS_EDE_NETWORK_ERROR, "upstream timed out" },
+	[DNS_WHY_DENIED] = { DNS_EDE_PROHIBITED, "client not allowed" },
+	[DNS_WHY_XFR_DENIED] = { DNS_EDE_PROHIBITED, "zone transfer not allowed" },
+	[DNS_WHY_BUSY] = { DNS_EDE_OTHER, "too many queries in flight" },
+	[DNS_WHY_TOO_BIG] = { DNS_EDE_OTHER, "query too large" },
+	[DNS_WHY_SHUTDOWN] = { DNS_EDE_OTHER, "shutting down" },
+};
+
+/* The query's DO bit (RFC 3225), from its OPT record. */
+static int
+query_do(const uint8_t *query, size_t qlen, const struct dns_query_info *qi)
+{
+	uint16_t opt_off = qi->opt_off;
+
+	if (!qi->has_edns || qi->qend == 0 || qi->qend > qlen)
+		return 0;
+	/* Replies to queries in flight get a dns_query_info without opt_off
+	 * (and the query may have been padded since): look for it. */
+	if (opt_off == 0 || (size_t)opt_off + 11 > qlen || query[opt_off] != 0 ||
+	    dns_get16(query + opt_off + 1) != DNS_TYPE_OPT)
+		opt_off = find_opt(query, qlen, qi->qend);
+	return opt_off != 0 && (dns_get16(query + opt_off + 7) & DNS_EDNS_DO) != 0;
+}
+
+static size_t
+make_reply(uint8_t *out, size_t cap, const uint8_t *query, size_t qlen,
+    const struct dns_query_info *qi, uint8_t tc, int rcode, enum dns_why why)
+{
+	size_t qsize = qi->qend != 0 && qi->qend <= qlen ? qi->qend - DNS_HEADER_LEN : 0;
+	size_t n = DNS_HEADER_LEN + qsize + (qi->has_edns ? 11 : 0);
+	size_t text = 0, ede = 0;
+	int code = (unsigned)why < sizeof(why_ede) / sizeof(why_ede[0]) ? why_ede[why].code : -1;
+	uint8_t *p;
+
+	if (n > cap || qlen < DNS_HEADER_LEN)
+		return 0;
+	if (qi->has_edns && code >= 0) {
+		/* Whatever room there is: the text, then the option, give way. */
+		text = strlen(why_ede[why].text);
+		ede = 6 + text;
+		if (n + ede > cap) {
+			text = 0;
+			ede = 6;
+		}
+		if (n + ede > cap)
+			ede = 0;
+	}
+	memset(out, 0, DNS_HEADER_LEN);
+	dns_put16(out, qi->id);
+	out[2] = (uint8_t)(FLAG_QR | (query[2] & 0x78) | (query[2] & FLAG_RD) | tc);
+	out[3] = (uint8_t)(FLAG_RA | (query[3] & DNS_FLAG_CD) | (rcode & 0x0f));
+	dns_put16(out + 4, qsize != 0);
+	memcpy(out + DNS_HEADER_LEN, query + DNS_HEADER_LEN, qsize);
+	p = out + DNS_HEADER_LEN + qsize;
+	if (qi->has_edns) {
+		uint8_t ttl[4] = { 0, 0, 0, 0 };
+
+		if (query_do(query, qlen, qi))
+			ttl[2] = DNS_EDNS_DO >> 8;
+		dns_put16(out + 10, 1);
+		p += put_opt(p, ttl, (uint16_t)ede);
+		if (ede != 0) {
+			dns_put16(p, DNS_OPT_EDE);
+			dns_put16(p + 2, (uint16_t)(ede - 4));
+			dns_put16(p + 4, (uint16_t)code);
+			memcpy(p + 6, why_ede[why].text, text);
+		}
+	}
+	return n + ede;
 }
 
 size_t
 dns_make_error(uint8_t *out, size_t cap, const uint8_t *query, size_t qlen,
-    const struct dns_query_info *qi, int rcode)
+    const struct dns_query_info *qi, int rcode, enum dns_why why)
 {
-	size_t qsize = qi->qend != 0 && qi->qend <= qlen ? qi->qend - DNS_HEADER_LEN : 0;
-	size_t n = DNS_HEADER_LEN + qsize + (qi->has_edns ? 11 : 0);
+	return make_reply(out, cap, query, qlen, qi, 0, rcode, why);
+}
 
-	if (n > cap || qlen < DNS_HEADER_LEN)
-		return 0;
-	memset(out, 0, DNS_HEADER_LEN);
-	dns_put16(out, qi->id);
-	out[2] = (uint8_t)(FLAG_QR | (query[2] & 0x78) | (query[2] & FLAG_RD));
-	out[3] = (uint8_t)(FLAG_RA | (rcode & 0x0f));
-	dns_put16(out + 4, qsize != 0);
-	memcpy(out + DNS_HEADER_LEN, query + DNS_HEADER_LEN, qsize);
-	if (qi->has_edns) {
-		dns_put16(out + 10, 1);
-		put_opt(out + DNS_HEADER_LEN + qsize, NULL);
-	}
-	return n;
+size_t
+dns_make_tc(uint8_t *out, size_t cap, const uint8_t *query, size_t qlen,
+    const struct dns_query_info *qi)
+{
+	return make_reply(out, cap, query, qlen, qi, FLAG_TC, DNS_RCODE_NOERROR, DNS_WHY_NONE);
 }
 
 size_t
@@ -231,17 +325,12 @@ dns_truncate(uint8_t *out, size_t cap, const uint8_t *answer, size_t alen,
 	memset(out + 6, 0, 6);
 	if (client_edns) {
 		/* Keep the answer's extended RCODE and flags when it has an OPT. */
-		uint16_t opt_off = 0;
-		size_t off = qend;
-		unsigned count = (unsigned)dns_get16(answer + 6) +
-		    dns_get16(answer + 8);
+		uint16_t opt_off = find_opt(answer, alen, answer_qend);
 
-		if (skip_rrs(answer, alen, &off, count, NULL) == 0 &&
-		    skip_rrs(answer, alen, &off, dns_get16(answer + 10), &opt_off) == 0 &&
-		    opt_off != 0)
+		if (opt_off != 0)
 			ttl = answer + opt_off + 5;
 		dns_put16(out + 10, 1);
-		put_opt(out + qend, ttl);
+		put_opt(out + qend, ttl, 0);
 	}
 	return n;
 }
@@ -290,15 +379,10 @@ dns_pad_query(uint8_t *msg, size_t len, size_t cap, uint16_t opt_off)
 int
 dns_keepalive(const uint8_t *msg, size_t len, uint16_t qend)
 {
-	uint16_t opt_off = 0;
-	size_t off = qend != 0 ? qend : DNS_HEADER_LEN, rd, end;
-	unsigned count;
+	uint16_t opt_off = find_opt(msg, len, qend);
+	size_t rd, end;
 
-	if (len < DNS_HEADER_LEN || dns_get16(msg + 10) == 0)
-		return -1;
-	count = (unsigned)dns_get16(msg + 6) + dns_get16(msg + 8);
-	if (skip_rrs(msg, len, &off, count, NULL) != 0 ||
-	    skip_rrs(msg, len, &off, dns_get16(msg + 10), &opt_off) != 0 || opt_off == 0)
+	if (opt_off == 0)
 		return -1;
 	rd = (size_t)opt_off + 11;
 	end = rd + dns_get16(msg + opt_off + 9);
@@ -312,4 +396,79 @@ dns_keepalive(const uint8_t *msg, size_t len, uint16_t qend)
 		rd += 4 + (size_t)olen;
 	}
 	return -1;
+}
+
+/* Remove the options whose codes are in drop (a bit per code, codes under
+ * 32) from the OPT record at opt_off, which must end the message. Returns
+ * the new length, or len when nothing changed or the options are malformed
+ * (then they are left for the receiver to judge). */
+static size_t
+opt_remove(uint8_t *msg, size_t len, size_t opt_off, uint32_t drop)
+{
+	size_t rd = opt_off + 11, r, w;
+
+	if (rd > len || rd + dns_get16(msg + opt_off + 9) != len)
+		return len;
+	for (r = rd; r < len; r += 4 + (size_t)dns_get16(msg + r + 2))
+		if (r + 4 > len || r + 4 + dns_get16(msg + r + 2) > len)
+			return len;
+	for (r = w = rd; r < len;) {
+		uint16_t code = dns_get16(msg + r);
+		size_t size = 4 + (size_t)dns_get16(msg + r + 2);
+
+		if (code >= 32 || (drop & (UINT32_C(1) << code)) == 0) {
+			memmove(msg + w, msg + r, size);
+			w += size;
+		}
+		r += size;
+	}
+	dns_put16(msg + opt_off + 9, (uint16_t)(w - rd));
+	return w;
+}
+
+size_t
+dns_strip_answer_opt(uint8_t *msg, size_t len, uint16_t qend)
+{
+	uint16_t opt_off = find_opt(msg, len, qend);
+
+	if (opt_off == 0)
+		return len;
+	return opt_remove(msg, len, opt_off, UINT32_C(1) << DNS_OPT_PADDING |
+	    UINT32_C(1) << DNS_OPT_KEEPALIVE | UINT32_C(1) << DNS_OPT_COOKIE);
+}
+
+size_t
+dns_strip_query_cookie(uint8_t *msg, size_t len, uint16_t opt_off)
+{
+	if (opt_off < DNS_HEADER_LEN || (size_t)opt_off + 11 > len || msg[opt_off] != 0 ||
+	    dns_get16(msg + opt_off + 1) != DNS_TYPE_OPT)
+		return len;
+	return opt_remove(msg, len, opt_off, UINT32_C(1) << DNS_OPT_COOKIE);
+}
+
+int
+dns_name_end(const uint8_t *msg, size_t len, size_t off)
+{
+	return name_end(msg, len, off, 1);
+}
+
+int
+dns_rr_next(const uint8_t *msg, size_t len, size_t *off, struct dns_rr *rr)
+{
+	int e = name_end(msg, len, *off, 1);
+	size_t pos;
+
+	if (e < 0 || (size_t)e + 10 > len)
+		return -1;
+	pos = (size_t)e;
+	rr->owner = (uint16_t)*off;
+	rr->type = dns_get16(msg + pos);
+	rr->rclass = dns_get16(msg + pos + 2);
+	rr->ttl = (uint32_t)dns_get16(msg + pos + 4) << 16 | dns_get16(msg + pos + 6);
+	rr->rdlen = dns_get16(msg + pos + 8);
+	rr->rdata = (uint16_t)(pos + 10);
+	if (pos + 10 + rr->rdlen > len)
+		return -1;
+	*off = pos + 10 + rr->rdlen;
+	return 0;
 }

@@ -88,6 +88,10 @@ dtp_add_allow() {
 	DTP_ALLOW="${DTP_ALLOW:+$DTP_ALLOW }$1"
 }
 
+dtp_add_allow_transfer() {
+	dtp_arg --allow-transfer "$1"
+}
+
 dtp_add_pin() { # PIN NAME
 	local pin="$1" name="$2"
 	case "$pin" in
@@ -203,11 +207,14 @@ dtp_build_args() {
 		fi
 	fi
 
+	dtp_foreach main allow_transfer dtp_add_allow_transfer
+
 	dtp_opt pool_size --pool-size
 	dtp_opt timeout --timeout
 	dtp_opt connect_timeout --connect-timeout
 	dtp_opt idle_timeout --idle-timeout
 	dtp_opt tcp_idle_timeout --tcp-idle-timeout
+	dtp_opt transfer_timeout --transfer-timeout
 	dtp_opt max_inflight --max-inflight
 	dtp_opt max_tcp_clients --max-tcp-clients
 	dtp_opt batch_window --batch-window

@@ -20,16 +20,30 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	enum dns_verdict v = dns_check_query(data, size, &qi);
 	uint16_t qend;
 	size_t n;
+	enum dns_why why;
 
 	if (v == DNS_DROP)
 		return 0;
 	if (qi.qend > size || (qi.opt_off != 0 && qi.opt_off >= size) || qi.udp_size < 512)
 		abort();
-	n = dns_make_error(out, sizeof(out), data, size, &qi,
-	    v == DNS_FORWARD ? DNS_RCODE_SERVFAIL : DNS_RCODE_FORMERR);
-	if (qi.qend <= DNS_QUERY_ROOM && n == 0)
-		abort();
-	if (n > 0 && (dns_check_answer(out, n, &qend) != 0 || dns_get16(out) != qi.id))
+	/* Every reason, at the client's size and at the query's own length
+	 * (what a client outside --allow gets): never over the cap, always a
+	 * response with the query's ID, RD and CD. */
+	for (why = DNS_WHY_NONE; why <= DNS_WHY_SHUTDOWN; why++) {
+		size_t cap = why == DNS_WHY_DENIED ? size : qi.udp_size;
+
+		if (cap > sizeof(out))
+			cap = sizeof(out);
+		n = dns_make_error(out, cap, data, size, &qi,
+		    v == DNS_FORWARD ? DNS_RCODE_SERVFAIL : DNS_RCODE_FORMERR, why);
+		if (n > cap || (why != DNS_WHY_DENIED && qi.qend <= DNS_QUERY_ROOM && n == 0))
+			abort();
+		if (n > 0 && (dns_check_answer(out, n, &qend) != 0 || dns_get16(out) != qi.id ||
+		    (out[2] & 0x01) != (data[2] & 0x01) || (out[3] & 0x10) != (data[3] & 0x10)))
+			abort();
+	}
+	n = dns_make_tc(out, sizeof(out), data, size, &qi);
+	if (n > 0 && (dns_check_answer(out, n, &qend) != 0 || (out[2] & 0x02) == 0))
 		abort();
 	if (v == DNS_FORWARD) {
 		/* The query is its own question's match, and truncating a

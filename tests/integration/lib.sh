@@ -886,3 +886,7 @@ t_make_queryfile() {
     awk -v n="$n" -v t="$type" -v s="$$" \
         'BEGIN { for (i = 0; i < n; i++) printf "q%d-%d.load.test %s\n", i, s, t }' >"$file"
 }
+
+# A zone-transfer primary (named) for the transfer scenarios.
+# shellcheck source-path=SCRIPTDIR source=lib-named.sh
+. "${BASH_SOURCE[0]%/*}/lib-named.sh"

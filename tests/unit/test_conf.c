@@ -943,6 +943,11 @@ check_same(const struct conf *a, const struct conf *b)
 	CHECK_EQ_INT(b->max_inflight, a->max_inflight);
 	CHECK_EQ_INT(b->max_tcp_clients, a->max_tcp_clients);
 	CHECK_EQ_INT(b->batch_window_us, a->batch_window_us);
+	CHECK_EQ_INT(b->transfer_idle_ms, a->transfer_idle_ms);
+	CHECK_EQ_INT(b->allow_transfer_count, a->allow_transfer_count);
+	for (i = 0; i < a->allow_transfer_count && i < b->allow_transfer_count; i++)
+		CHECK(memcmp(&a->allow_transfer[i], &b->allow_transfer[i],
+		    sizeof(a->allow_transfer[i])) == 0, "allow-transfer %d read back otherwise", i);
 	CHECK(strcmp(a->logfile, b->logfile) == 0, "logfile \"%s\" read back as \"%s\"",
 	    a->logfile, b->logfile);
 	CHECK(strcmp(a->ca_file, b->ca_file) == 0, "ca_file \"%s\" read back as \"%s\"",
@@ -1203,6 +1208,67 @@ test_print_blank_paths(void)
 	}
 }
 
+/* --allow-transfer: none by default, a list from every source (the
+ * stronger replacing the weaker), separate from --allow; --transfer-timeout
+ * 30 s by default. Both print and read back. */
+static void
+test_transfer_options(void)
+{
+	static const struct env_var env[] = {
+		{ "ALLOW_TRANSFER", "10.0.0.0/8, 2001:db8::/32" }, { "TRANSFER_TIMEOUT", "90" },
+		{ NULL, NULL },
+	};
+	static struct run r;
+	char path[] = "/tmp/test_conf_XXXXXX";
+	char text[64];
+
+	run(&r, NULL, NULL);
+	CHECK_OK(&r);
+	CHECK_EQ_INT(r.conf.allow_transfer_count, 0);
+	CHECK_EQ_INT(r.conf.transfer_idle_ms, 30000);
+	CHECK(r.conf.allow_count > 0, "--allow default lost");
+
+	run(&r, env, NULL);
+	CHECK_OK(&r);
+	CHECK_EQ_INT(r.conf.allow_transfer_count, 2);
+	CHECK_EQ_INT(r.conf.transfer_idle_ms, 90000);
+	acl_format(&r.conf.allow_transfer[1], text, sizeof text);
+	CHECK(strcmp(text, "2001:db8::/32") == 0, "second prefix \"%s\"", text);
+	round_trip(&r.conf);
+
+	run(&r, env, "--allow-transfer", "192.0.2.7", "--transfer-timeout", "1500ms", NULL);
+	CHECK_OK(&r);
+	CHECK_EQ_INT(r.conf.allow_transfer_count, 1);
+	acl_format(&r.conf.allow_transfer[0], text, sizeof text);
+	CHECK(strcmp(text, "192.0.2.7/32") == 0, "command-line prefix \"%s\"", text);
+	CHECK_EQ_INT(r.conf.transfer_idle_ms, 1500);
+	round_trip(&r.conf);
+
+	if (write_temp(path, "allow-transfer 198.51.100.0/24\ntransfer-timeout 5\n") != 0)
+		return;
+	run(&r, NULL, "-c", path, NULL);
+	CHECK_OK(&r);
+	CHECK_EQ_INT(r.conf.allow_transfer_count, 1);
+	CHECK_EQ_INT(r.conf.transfer_idle_ms, 5000);
+	run(&r, env, "-c", path, NULL);
+	CHECK_OK(&r);
+	CHECK_EQ_INT(r.conf.allow_transfer_count, 2);
+	unlink(path);
+
+	run(&r, NULL, "--allow-transfer", "10.0.0.1/8", NULL);
+	CHECK_ERROR_NAMES(&r, "--allow-transfer");
+	run(&r, NULL, "--transfer-timeout", "0.5", NULL);
+	CHECK_ERROR_NAMES(&r, "--transfer-timeout");
+	run(&r, NULL, "--transfer-timeout", "3601", NULL);
+	CHECK_ERROR_NAMES(&r, "--transfer-timeout");
+	{
+		static const struct env_var bad[] = { { "ALLOW_TRANSFER", "nonsense" }, { NULL, NULL } };
+
+		run(&r, bad, NULL);
+		CHECK_ERROR_NAMES(&r, "ALLOW_TRANSFER");
+	}
+}
+
 const struct unit_test conf_tests[] = {
 	{ "conf_nameserver_ipv4", test_nameserver_ipv4 },
 	{ "conf_nameserver_ipv6", test_nameserver_ipv6 },
@@ -1227,6 +1293,7 @@ const struct unit_test conf_tests[] = {
 	{ "conf_print_round_trip_hash", test_print_round_trip_hash },
 	{ "conf_nameserver_trailing_dot", test_nameserver_trailing_dot },
 	{ "conf_tcp_off_explicit", test_tcp_off_explicit },
+	{ "conf_transfer_options", test_transfer_options },
 	/* Known bugs, reported: expected to fail until src/conf.c is fixed. */
 	{ "conf_nameserver_double_dot", test_nameserver_double_dot },
 	{ "conf_print_blank_paths", test_print_blank_paths },

@@ -839,7 +839,7 @@ test_error_reply(void)
 
 	make_query(&q, 0xbeef, 0);
 	CHECK_VERDICT(&q, &qi, DNS_FORWARD, "query");
-	n = dns_make_error(out, sizeof out, q.b, q.len, &qi, DNS_RCODE_SERVFAIL);
+	n = dns_make_error(out, sizeof out, q.b, q.len, &qi, DNS_RCODE_SERVFAIL, DNS_WHY_NONE);
 	CHECK_EQ_INT(n, QEND);
 	CHECK_EQ_INT(dns_get16(out), 0xbeef);
 	CHECK(out[2] & H_QR, "QR not set");
@@ -860,7 +860,7 @@ test_error_reply(void)
 	q.b[2] = 0;
 	set_opcode(&q, OP_NOTIFY);
 	CHECK_VERDICT(&q, &qi, DNS_NOTIMP, "NOTIFY");
-	n = dns_make_error(out, sizeof out, q.b, q.len, &qi, DNS_RCODE_NOTIMP);
+	n = dns_make_error(out, sizeof out, q.b, q.len, &qi, DNS_RCODE_NOTIMP, DNS_WHY_NONE);
 	CHECK_EQ_INT(n, QEND);
 	CHECK(!(out[2] & H_RD), "RD set in the reply to a query without it");
 	CHECK_EQ_INT((out[2] >> 3) & 0x0f, OP_NOTIFY);
@@ -878,7 +878,7 @@ test_error_no_question(void)
 
 	header(&q, 0x0102, H_RD, 0, 0, 0, 0, 0);
 	CHECK_VERDICT(&q, &qi, DNS_FORMERR, "no question");
-	n = dns_make_error(out, sizeof out, q.b, q.len, &qi, DNS_RCODE_FORMERR);
+	n = dns_make_error(out, sizeof out, q.b, q.len, &qi, DNS_RCODE_FORMERR, DNS_WHY_NONE);
 	CHECK_EQ_INT(n, DNS_HEADER_LEN);
 	CHECK_EQ_INT(dns_get16(out), 0x0102);
 	CHECK_EQ_INT(dns_get16(out + 4), 0);
@@ -889,7 +889,7 @@ test_error_no_question(void)
 	/* Fewer than 12 bytes: nothing to answer. */
 	memset(&qi, 0, sizeof qi);
 	CHECK_EQ_INT(dns_make_error(out, sizeof out, q.b, DNS_HEADER_LEN - 1, &qi,
-	    DNS_RCODE_FORMERR), 0);
+	    DNS_RCODE_FORMERR, DNS_WHY_NONE), 0);
 }
 
 static void
@@ -904,7 +904,7 @@ test_error_edns(void)
 
 	make_edns_query(&q, 4096);
 	CHECK_VERDICT(&q, &qi, DNS_FORWARD, "EDNS query");
-	n = dns_make_error(out, sizeof out, q.b, q.len, &qi, DNS_RCODE_REFUSED);
+	n = dns_make_error(out, sizeof out, q.b, q.len, &qi, DNS_RCODE_REFUSED, DNS_WHY_NONE);
 	CHECK_EQ_INT(n, QEND + 11);
 	CHECK_EQ_INT(dns_get16(out + 4), 1);
 	CHECK_EQ_INT(dns_get16(out + 10), 1);
@@ -912,7 +912,8 @@ test_error_edns(void)
 	CHECK_EQ_INT(dns_get16(opt + 1), DNS_TYPE_OPT);
 	CHECK_EQ_INT(dns_get16(opt + 3), DNS_EDNS_OUR_SIZE);
 	CHECK_EQ_INT(dns_get16(opt + 5), 0);
-	CHECK_EQ_INT(dns_get16(opt + 7), 0);
+	/* The query's DO bit comes back (RFC 3225); nothing else. */
+	CHECK_EQ_INT(dns_get16(opt + 7), DNS_EDNS_DO);
 	CHECK_EQ_INT(dns_get16(opt + 9), 0);
 	CHECK_EQ_INT(dns_check_answer(out, n, &aqend), 0);
 	CHECK_EQ_INT(aqend, QEND);
@@ -932,13 +933,13 @@ test_error_too_small(void)
 
 	make_edns_query(&q, 4096);
 	CHECK_VERDICT(&q, &qi, DNS_FORWARD, "EDNS query");
-	CHECK_EQ_INT(dns_make_error(out, QEND + 10, q.b, q.len, &qi, DNS_RCODE_SERVFAIL), 0);
-	CHECK_EQ_INT(dns_make_error(out, QEND + 11, q.b, q.len, &qi, DNS_RCODE_SERVFAIL), QEND + 11);
-	CHECK_EQ_INT(dns_make_error(out, 0, q.b, q.len, &qi, DNS_RCODE_SERVFAIL), 0);
+	CHECK_EQ_INT(dns_make_error(out, QEND + 10, q.b, q.len, &qi, DNS_RCODE_SERVFAIL, DNS_WHY_NONE), 0);
+	CHECK_EQ_INT(dns_make_error(out, QEND + 11, q.b, q.len, &qi, DNS_RCODE_SERVFAIL, DNS_WHY_NONE), QEND + 11);
+	CHECK_EQ_INT(dns_make_error(out, 0, q.b, q.len, &qi, DNS_RCODE_SERVFAIL, DNS_WHY_NONE), 0);
 	make_query(&q, 1, 0);
 	CHECK_VERDICT(&q, &qi, DNS_FORWARD, "query");
-	CHECK_EQ_INT(dns_make_error(out, QEND - 1, q.b, q.len, &qi, DNS_RCODE_SERVFAIL), 0);
-	CHECK_EQ_INT(dns_make_error(out, QEND, q.b, q.len, &qi, DNS_RCODE_SERVFAIL), QEND);
+	CHECK_EQ_INT(dns_make_error(out, QEND - 1, q.b, q.len, &qi, DNS_RCODE_SERVFAIL, DNS_WHY_NONE), 0);
+	CHECK_EQ_INT(dns_make_error(out, QEND, q.b, q.len, &qi, DNS_RCODE_SERVFAIL, DNS_WHY_NONE), QEND);
 }
 
 /* --- dns_truncate: header with TC, the question, and an OPT for EDNS
@@ -1043,6 +1044,519 @@ test_truncate_edge(void)
 	CHECK_EQ_INT(qend, 0);
 }
 
+/* --- The replies the proxy writes: RD and CD kept, DO echoed, and an
+ * Extended DNS Error (RFC 8914) that never pushes the reply over its cap.
+ * Read back with a parser of its own, not dns.c's. */
+
+#define H_CD 0x10 /* byte 3 */
+#define H_AD 0x20 /* byte 3 */
+
+struct raw_reply {
+	int ok;          /* the whole message parsed, nothing left over */
+	uint8_t flags2, flags3;
+	int has_opt;
+	uint16_t opt_size;
+	uint32_t opt_ttl;
+	int options;     /* how many options in the OPT */
+	int ede_code;    /* -1: no EDE option */
+	char ede_text[64];
+	int ede_count;
+};
+
+/* Skip an uncompressed or compressed name; -1 past the end. */
+static long
+raw_skip_name(const uint8_t *m, size_t len, size_t off)
+{
+	while (off < len) {
+		if ((m[off] & 0xc0) == 0xc0)
+			return off + 2 <= len ? (long)(off + 2) : -1;
+		if (m[off] == 0)
+			return (long)off + 1;
+		off += (size_t)m[off] + 1;
+	}
+	return -1;
+}
+
+static struct raw_reply
+raw_parse(const uint8_t *m, size_t len)
+{
+	struct raw_reply r;
+	size_t off = DNS_HEADER_LEN;
+	unsigned i, qd, rrs;
+
+	memset(&r, 0, sizeof r);
+	r.ede_code = -1;
+	if (len < DNS_HEADER_LEN)
+		return r;
+	r.flags2 = m[2];
+	r.flags3 = m[3];
+	qd = (unsigned)(m[4] << 8 | m[5]);
+	rrs = (unsigned)(m[6] << 8 | m[7]) + (unsigned)(m[8] << 8 | m[9]) +
+	    (unsigned)(m[10] << 8 | m[11]);
+	for (i = 0; i < qd; i++) {
+		long e = raw_skip_name(m, len, off);
+		if (e < 0 || (size_t)e + 4 > len)
+			return r;
+		off = (size_t)e + 4;
+	}
+	for (i = 0; i < rrs; i++) {
+		long e = raw_skip_name(m, len, off);
+		size_t p, rdlen;
+
+		if (e < 0 || (size_t)e + 10 > len)
+			return r;
+		p = (size_t)e;
+		rdlen = (size_t)(m[p + 8] << 8 | m[p + 9]);
+		if (p + 10 + rdlen > len)
+			return r;
+		if ((m[p] << 8 | m[p + 1]) == DNS_TYPE_OPT) {
+			size_t o = p + 10, end = p + 10 + rdlen;
+
+			r.has_opt++;
+			r.opt_size = (uint16_t)(m[p + 2] << 8 | m[p + 3]);
+			r.opt_ttl = (uint32_t)m[p + 4] << 24 | (uint32_t)m[p + 5] << 16 |
+			    (uint32_t)m[p + 6] << 8 | m[p + 7];
+			while (o < end) {
+				unsigned code, olen;
+
+				if (o + 4 > end)
+					return r;
+				code = (unsigned)(m[o] << 8 | m[o + 1]);
+				olen = (unsigned)(m[o + 2] << 8 | m[o + 3]);
+				if (o + 4 + olen > end)
+					return r;
+				r.options++;
+				if (code == DNS_OPT_EDE) {
+					if (olen < 2 || olen - 2 >= sizeof r.ede_text)
+						return r;
+					r.ede_count++;
+					r.ede_code = m[o + 4] << 8 | m[o + 5];
+					memcpy(r.ede_text, m + o + 6, olen - 2);
+					r.ede_text[olen - 2] = '\0';
+				}
+				o += 4 + olen;
+			}
+		}
+		off = p + 10 + rdlen;
+	}
+	r.ok = off == len;
+	return r;
+}
+
+/* An EDNS query for QNAME with the given header byte 3 and OPT TTL. */
+static void
+make_flagged_query(struct msg *m, unsigned flags2, unsigned flags3, uint32_t opt_ttl)
+{
+	header(m, 0x3131, flags2, flags3, 1, 0, 0, 1);
+	put_question(m, QNAME, T_A);
+	put_opt_rr(m, 1232, opt_ttl, NULL, 0);
+}
+
+static void
+test_error_keeps_rd_cd(void)
+{
+	static const struct {
+		unsigned flags2, flags3;
+	} cases[] = {
+		{ H_RD, H_CD }, { H_RD, 0 }, { 0, H_CD }, { 0, 0 }, { H_RD, H_CD | H_AD },
+	};
+	struct msg q;
+	struct dns_query_info qi;
+	uint8_t out[512];
+	size_t i, n;
+	int edns;
+
+	for (edns = 0; edns <= 1; edns++) {
+		for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+			struct raw_reply r;
+
+			if (edns) {
+				make_flagged_query(&q, cases[i].flags2, cases[i].flags3, 0);
+			} else {
+				header(&q, 0x3131, cases[i].flags2, cases[i].flags3, 1, 0, 0, 0);
+				put_question(&q, QNAME, T_A);
+			}
+			CHECK_VERDICT(&q, &qi, DNS_FORWARD, "flagged query");
+			n = dns_make_error(out, sizeof out, q.b, q.len, &qi, DNS_RCODE_SERVFAIL,
+			    DNS_WHY_TIMEOUT);
+			r = raw_parse(out, n);
+			CHECK(r.ok, "case %zu: reply does not parse", i);
+			CHECK_EQ_INT(r.flags2 & H_RD, cases[i].flags2 & H_RD);
+			CHECK_EQ_INT(r.flags3 & H_CD, cases[i].flags3 & H_CD);
+			CHECK(!(r.flags3 & H_AD), "case %zu: AD set in an error reply", i);
+			CHECK(r.flags3 & 0x80, "case %zu: RA not set", i);
+			CHECK(!(r.flags2 & H_TC), "case %zu: TC set", i);
+			CHECK_EQ_INT(r.flags3 & 0x0f, DNS_RCODE_SERVFAIL);
+			CHECK_EQ_INT(r.has_opt, edns);
+		}
+	}
+}
+
+static void
+test_error_echoes_do(void)
+{
+	struct msg q;
+	struct dns_query_info qi;
+	uint8_t out[512];
+	struct raw_reply r;
+	size_t n;
+
+	/* DO set, with extended RCODE and version bits the reply must not copy. */
+	make_flagged_query(&q, H_RD, 0, 0x0000ffff);
+	CHECK_VERDICT(&q, &qi, DNS_FORWARD, "DO query");
+	n = dns_make_error(out, sizeof out, q.b, q.len, &qi, DNS_RCODE_REFUSED, DNS_WHY_DENIED);
+	r = raw_parse(out, n);
+	CHECK(r.ok && r.has_opt == 1, "reply without one OPT");
+	CHECK_EQ_INT(r.opt_ttl, DNS_EDNS_DO);
+	CHECK_EQ_INT(r.opt_size, DNS_EDNS_OUR_SIZE);
+
+	make_flagged_query(&q, H_RD, 0, 0);
+	CHECK_VERDICT(&q, &qi, DNS_FORWARD, "no-DO query");
+	n = dns_make_error(out, sizeof out, q.b, q.len, &qi, DNS_RCODE_REFUSED, DNS_WHY_DENIED);
+	r = raw_parse(out, n);
+	CHECK(r.ok && r.has_opt == 1, "reply without one OPT");
+	CHECK_EQ_INT(r.opt_ttl, 0);
+}
+
+/* A query in flight: padded since, and described without opt_off (as the
+ * pending slot describes it). DO is still found. */
+static void
+test_error_do_after_padding(void)
+{
+	struct msg q;
+	struct dns_query_info qi, slot;
+	uint8_t padded[DNS_QUERY_ROOM], out[512];
+	struct raw_reply r;
+	size_t n, plen;
+
+	make_flagged_query(&q, H_RD, H_CD, DNS_EDNS_DO);
+	CHECK_VERDICT(&q, &qi, DNS_FORWARD, "query");
+	memcpy(padded, q.b, q.len);
+	plen = dns_pad_query(padded, q.len, sizeof padded, qi.opt_off);
+	CHECK(plen == DNS_PAD_BLOCK, "padded to %zu", plen);
+	memset(&slot, 0, sizeof slot);
+	slot.id = 0x4444;
+	slot.qend = qi.qend;
+	slot.has_edns = 1;
+	slot.udp_size = qi.udp_size;
+	n = dns_make_error(out, sizeof out, padded, plen, &slot, DNS_RCODE_SERVFAIL,
+	    DNS_WHY_UNREACHABLE);
+	r = raw_parse(out, n);
+	CHECK(r.ok, "reply does not parse");
+	CHECK_EQ_INT(dns_get16(out), 0x4444);
+	CHECK_EQ_INT(r.opt_ttl, DNS_EDNS_DO);
+	CHECK(r.flags3 & H_CD, "CD lost");
+	CHECK_EQ_INT(r.ede_code, DNS_EDE_NO_REACHABLE_AUTHORITY);
+	/* Padding from the query never reaches the reply. */
+	CHECK_EQ_INT(r.options, 1);
+}
+
+/* Each reason's code and text, as dig would print them. */
+static void
+test_error_ede_codes(void)
+{
+	static const struct {
+		enum dns_why why;
+		int code;
+		const char *text;
+	} cases[] = {
+		{ DNS_WHY_NONE, -1, "" },
+		{ DNS_WHY_UNREACHABLE, 22, "no upstream reachable" },
+		{ DNS_WHY_TIMEOUT, 23, "upstream timed out" },
+		{ DNS_WHY_DENIED, 18, "client not allowed" },
+		{ DNS_WHY_XFR_DENIED, 18, "zone transfer not allowed" },
+		{ DNS_WHY_BUSY, 0, "too many queries in flight" },
+		{ DNS_WHY_TOO_BIG, 0, "query too large" },
+		{ DNS_WHY_SHUTDOWN, 0, "shutting down" },
+	};
+	struct msg q;
+	struct dns_query_info qi;
+	uint8_t out[512];
+	size_t i, n;
+
+	make_flagged_query(&q, H_RD, 0, 0);
+	CHECK_VERDICT(&q, &qi, DNS_FORWARD, "query");
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct raw_reply r;
+		size_t text = strlen(cases[i].text);
+
+		n = dns_make_error(out, sizeof out, q.b, q.len, &qi, DNS_RCODE_SERVFAIL,
+		    cases[i].why);
+		r = raw_parse(out, n);
+		CHECK(r.ok, "reason %zu: reply does not parse", i);
+		CHECK(text <= DNS_EDE_TEXT_MAX, "reason %zu: text over DNS_EDE_TEXT_MAX", i);
+		CHECK_EQ_INT(r.ede_code, cases[i].code);
+		CHECK_EQ_INT(r.ede_count, cases[i].code >= 0);
+		CHECK(strcmp(r.ede_text, cases[i].text) == 0, "reason %zu: text '%s', want '%s'",
+		    i, r.ede_text, cases[i].text);
+		CHECK_EQ_INT(n, QEND + 11 + (cases[i].code >= 0 ? 6 + text : 0));
+	}
+
+	/* No EDNS in the query: no OPT, so no EDE (RFC 6891 §7). */
+	make_query(&q, 7, 0);
+	CHECK_VERDICT(&q, &qi, DNS_FORWARD, "query");
+	n = dns_make_error(out, sizeof out, q.b, q.len, &qi, DNS_RCODE_SERVFAIL, DNS_WHY_TIMEOUT);
+	CHECK_EQ_INT(n, QEND);
+	CHECK_EQ_INT(raw_parse(out, n).has_opt, 0);
+}
+
+/* The EDE gives way to the cap: first its text, then the option. */
+static void
+test_error_ede_cap(void)
+{
+	struct msg q;
+	struct dns_query_info qi;
+	uint8_t out[512];
+	const size_t bare = QEND + 11, text = strlen("upstream timed out");
+	size_t cap;
+
+	make_flagged_query(&q, H_RD, 0, DNS_EDNS_DO);
+	CHECK_VERDICT(&q, &qi, DNS_FORWARD, "query");
+	for (cap = bare - 1; cap <= bare + 6 + text + 1; cap++) {
+		size_t n = dns_make_error(out, cap, q.b, q.len, &qi, DNS_RCODE_SERVFAIL,
+		    DNS_WHY_TIMEOUT);
+		struct raw_reply r = raw_parse(out, n);
+
+		CHECK(n <= cap, "cap %zu: reply of %zu bytes", cap, n);
+		if (cap < bare) {
+			CHECK_EQ_INT(n, 0);
+			continue;
+		}
+		CHECK(r.ok && r.has_opt == 1, "cap %zu: no OPT", cap);
+		CHECK_EQ_INT(r.opt_ttl, DNS_EDNS_DO);
+		if (cap < bare + 6) {
+			CHECK_EQ_INT(n, bare);
+			CHECK_EQ_INT(r.ede_count, 0);
+		} else if (cap < bare + 6 + text) {
+			CHECK_EQ_INT(n, bare + 6);
+			CHECK_EQ_INT(r.ede_code, DNS_EDE_NETWORK_ERROR);
+			CHECK_EQ_INT(strlen(r.ede_text), 0);
+		} else {
+			CHECK_EQ_INT(n, bare + 6 + text);
+			CHECK(strcmp(r.ede_text, "upstream timed out") == 0, "text '%s'", r.ede_text);
+		}
+	}
+
+	/* A client outside --allow gets no more than it sent: the query's own
+	 * length as the cap. dig's query with a COOKIE (12 bytes of option)
+	 * leaves room for the code, not the text. */
+	{
+		static const uint8_t cookie[12] = { 0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8 };
+		size_t n;
+		struct raw_reply r;
+
+		header(&q, 0x3131, H_RD, 0, 1, 0, 0, 1);
+		put_question(&q, QNAME, T_A);
+		put_opt_rr(&q, 1232, 0, cookie, sizeof cookie);
+		CHECK_VERDICT(&q, &qi, DNS_FORWARD, "cookie query");
+		n = dns_make_error(out, q.len, q.b, q.len, &qi, DNS_RCODE_REFUSED, DNS_WHY_DENIED);
+		r = raw_parse(out, n);
+		CHECK(n <= q.len, "reply of %zu bytes to a query of %zu", n, q.len);
+		CHECK_EQ_INT(r.ede_code, DNS_EDE_PROHIBITED);
+		CHECK_EQ_INT(r.options, 1); /* the client's cookie is not echoed */
+	}
+}
+
+/* NOTIMP for an EDNS query echoes the OPT (the walk now covers it). */
+static void
+test_error_notimp_opt(void)
+{
+	struct msg q;
+	struct dns_query_info qi;
+	uint8_t out[512];
+	struct raw_reply r;
+	size_t n;
+
+	make_flagged_query(&q, H_RD, H_CD, DNS_EDNS_DO);
+	set_opcode(&q, OP_NOTIFY);
+	CHECK_VERDICT(&q, &qi, DNS_NOTIMP, "NOTIFY with EDNS");
+	CHECK_EQ_INT(qi.has_edns, 1);
+	n = dns_make_error(out, sizeof out, q.b, q.len, &qi, DNS_RCODE_NOTIMP, DNS_WHY_NONE);
+	r = raw_parse(out, n);
+	CHECK(r.ok && r.has_opt == 1, "NOTIMP reply without OPT");
+	CHECK_EQ_INT(r.opt_ttl, DNS_EDNS_DO);
+	CHECK_EQ_INT(r.ede_count, 0);
+	CHECK_EQ_INT((r.flags2 >> 3) & 0x0f, OP_NOTIFY);
+	CHECK(r.flags3 & H_CD, "CD lost");
+
+	/* A NOTIMP query whose body does not parse: no OPT, still NOTIMP. */
+	q.len--;
+	CHECK_VERDICT(&q, &qi, DNS_NOTIMP, "short NOTIFY");
+	CHECK_EQ_INT(qi.has_edns, 0);
+}
+
+static void
+test_tc_reply(void)
+{
+	struct msg q;
+	struct dns_query_info qi;
+	uint8_t out[512];
+	struct raw_reply r;
+	size_t n;
+
+	make_flagged_query(&q, H_RD, H_CD, DNS_EDNS_DO);
+	CHECK_VERDICT(&q, &qi, DNS_FORWARD, "query");
+	n = dns_make_tc(out, sizeof out, q.b, q.len, &qi);
+	r = raw_parse(out, n);
+	CHECK(r.ok, "TC reply does not parse");
+	CHECK(r.flags2 & H_TC, "TC not set");
+	CHECK(r.flags2 & H_QR, "QR not set");
+	CHECK_EQ_INT(r.flags3 & 0x0f, DNS_RCODE_NOERROR);
+	CHECK(r.flags3 & H_CD, "CD lost");
+	CHECK_EQ_INT(r.opt_ttl, DNS_EDNS_DO);
+	CHECK_EQ_INT(r.ede_count, 0);
+	CHECK_EQ_INT(n, QEND + 11);
+	CHECK_EQ_INT(dns_get16(out + 6), 0);
+}
+
+/* --- Hop-by-hop EDNS options out of answers, the client's cookie out of
+ * queries. */
+
+/* Options: Padding, NSID, keepalive, COOKIE (client + server), EDE. */
+static const uint8_t hop_options[] = {
+	0, 12, 0, 5, 0, 0, 0, 0, 0,                /* Padding, 5 zero bytes */
+	0, 3, 0, 2, 'n', 's',                      /* NSID "ns" */
+	0, 11, 0, 2, 0, 50,                        /* keepalive 5 s */
+	0, 10, 0, 16, 1, 2, 3, 4, 5, 6, 7, 8,      /* COOKIE */
+	9, 9, 9, 9, 9, 9, 9, 9,
+	0, 15, 0, 4, 0, 3, 'o', 'k',               /* EDE 3 "ok" */
+};
+/* What stays: NSID and EDE. */
+static const uint8_t kept_options[] = {
+	0, 3, 0, 2, 'n', 's',
+	0, 15, 0, 4, 0, 3, 'o', 'k',
+};
+
+static void
+test_strip_answer(void)
+{
+	struct msg a;
+	size_t n, opt;
+
+	make_answer(&a, 2, 0, 0);
+	set_count(&a, 3, 1);
+	opt = a.len;
+	put_opt_rr(&a, 4096, DNS_EDNS_DO, hop_options, sizeof hop_options);
+	CHECK_EQ_INT(dns_keepalive(a.b, a.len, QEND), 50);
+	n = dns_strip_answer_opt(a.b, a.len, QEND);
+	CHECK_EQ_INT(n, opt + 11 + sizeof kept_options);
+	CHECK(memcmp(a.b + opt + 11, kept_options, sizeof kept_options) == 0,
+	    "NSID and EDE not kept in order");
+	CHECK_EQ_INT(dns_get16(a.b + opt + 9), sizeof kept_options);
+	CHECK_EQ_INT(dns_get16(a.b + opt + 7), DNS_EDNS_DO);
+	CHECK_EQ_INT(dns_keepalive(a.b, n, QEND), -1);
+	{
+		struct raw_reply r = raw_parse(a.b, n);
+		CHECK(r.ok && r.options == 2 && r.ede_code == 3, "stripped answer: %d options",
+		    r.options);
+	}
+	/* Again: nothing left to strip. */
+	CHECK_EQ_INT(dns_strip_answer_opt(a.b, n, QEND), n);
+
+	/* Only hop options: an empty OPT remains. */
+	make_answer(&a, 1, 0, 0);
+	set_count(&a, 3, 1);
+	opt = a.len;
+	put_opt_rr(&a, 4096, 0, hop_options, 21); /* Padding, NSID, keepalive */
+	n = dns_strip_answer_opt(a.b, a.len, QEND);
+	CHECK_EQ_INT(n, opt + 11 + 6);
+	/* No question (an error answer): found all the same. */
+	header(&a, 1, H_QR, DNS_RCODE_SERVFAIL, 0, 0, 0, 1);
+	put_opt_rr(&a, 4096, 0, hop_options, 9);
+	CHECK_EQ_INT(dns_strip_answer_opt(a.b, a.len, 0), DNS_HEADER_LEN + 11);
+}
+
+static void
+test_strip_answer_leaves(void)
+{
+	static const uint8_t tsig_tail[] = { 0, 0, 250, 0, 255, 0, 0, 0, 0, 0, 0 };
+	static const uint8_t bad[] = { 0, 12, 0, 9, 0, 0 }; /* runs past the OPT */
+	struct msg a, before;
+
+	/* No OPT. */
+	make_answer(&a, 3, 0, 0);
+	CHECK_EQ_INT(dns_strip_answer_opt(a.b, a.len, QEND), a.len);
+	/* OPT followed by a record (TSIG signs the bytes): left alone. */
+	make_answer(&a, 1, 0, 0);
+	set_count(&a, 3, 2);
+	put_opt_rr(&a, 4096, 0, hop_options, sizeof hop_options);
+	put_bytes(&a, tsig_tail, sizeof tsig_tail);
+	before = a;
+	CHECK_EQ_INT(dns_strip_answer_opt(a.b, a.len, QEND), a.len);
+	CHECK(memcmp(a.b, before.b, a.len) == 0, "message under TSIG changed");
+	/* Malformed options, trailing bytes: left alone. */
+	make_answer(&a, 1, 0, 0);
+	set_count(&a, 3, 1);
+	put_opt_rr(&a, 4096, 0, bad, sizeof bad);
+	CHECK_EQ_INT(dns_strip_answer_opt(a.b, a.len, QEND), a.len);
+	make_answer(&a, 1, 0, 0);
+	set_count(&a, 3, 1);
+	put_opt_rr(&a, 4096, 0, hop_options, sizeof hop_options);
+	put8(&a, 0);
+	CHECK_EQ_INT(dns_strip_answer_opt(a.b, a.len, QEND), a.len);
+	/* Records that do not parse: left alone. */
+	make_answer(&a, 1, 1, 0);
+	set_count(&a, 1, 4);
+	CHECK_EQ_INT(dns_strip_answer_opt(a.b, a.len, QEND), a.len);
+}
+
+static void
+test_strip_query_cookie(void)
+{
+	static const uint8_t opts[] = {
+		0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8, /* COOKIE, client only */
+		0, 8, 0, 4, 0, 1, 0, 0,              /* ECS, kept */
+	};
+	struct msg q;
+	struct dns_query_info qi;
+	size_t n;
+
+	header(&q, 1, H_RD, 0, 1, 0, 0, 1);
+	put_question(&q, QNAME, T_A);
+	put_opt_rr(&q, 1232, DNS_EDNS_DO, opts, sizeof opts);
+	CHECK_VERDICT(&q, &qi, DNS_FORWARD, "cookie query");
+	n = dns_strip_query_cookie(q.b, q.len, qi.opt_off);
+	CHECK_EQ_INT(n, q.len - 12);
+	CHECK(memcmp(q.b + qi.opt_off + 11, opts + 12, 8) == 0, "ECS not kept");
+	q.len = n;
+	CHECK_VERDICT(&q, &qi, DNS_FORWARD, "stripped query");
+	CHECK_EQ_INT(qi.has_edns, 1);
+	/* Nothing to strip, or a wrong offset: unchanged. */
+	CHECK_EQ_INT(dns_strip_query_cookie(q.b, q.len, qi.opt_off), q.len);
+	CHECK_EQ_INT(dns_strip_query_cookie(q.b, q.len, 0), q.len);
+	CHECK_EQ_INT(dns_strip_query_cookie(q.b, q.len, QEND - 4), q.len);
+	CHECK_EQ_INT(dns_strip_query_cookie(q.b, q.len, (uint16_t)(q.len - 5)), q.len);
+}
+
+static void
+test_rr_next(void)
+{
+	struct msg a;
+	struct dns_rr rr;
+	size_t off = QEND;
+
+	make_answer(&a, 2, 1, 0x1234);
+	CHECK_EQ_INT(dns_rr_next(a.b, a.len, &off, &rr), 0);
+	CHECK_EQ_INT(rr.owner, QEND);
+	CHECK_EQ_INT(rr.type, T_A);
+	CHECK_EQ_INT(rr.rclass, C_IN);
+	CHECK_EQ_INT(rr.ttl, 300);
+	CHECK_EQ_INT(rr.rdlen, 4);
+	CHECK(memcmp(a.b + rr.rdata, addr4, 4) == 0, "rdata offset wrong");
+	CHECK_EQ_INT(dns_rr_next(a.b, a.len, &off, &rr), 0);
+	CHECK_EQ_INT(dns_rr_next(a.b, a.len, &off, &rr), 0);
+	CHECK_EQ_INT(rr.type, DNS_TYPE_OPT);
+	CHECK_EQ_INT(rr.ttl, 0x1234);
+	CHECK_EQ_INT(off, a.len);
+	CHECK_EQ_INT(dns_rr_next(a.b, a.len, &off, &rr), -1);
+	off = QEND;
+	CHECK_EQ_INT(dns_rr_next(a.b, QEND + 15, &off, &rr), -1);
+	CHECK_EQ_INT(off, QEND);
+	CHECK_EQ_INT(dns_name_end(a.b, a.len, DNS_HEADER_LEN), QEND - 4);
+	CHECK_EQ_INT(dns_name_end(a.b, a.len, QEND), QEND + 2);
+	CHECK_EQ_INT(dns_name_end(a.b, QEND + 1, QEND), -1);
+}
+
 const struct unit_test dns_tests[] = {
 	{ "dns_query_good_a", test_query_good_a },
 	{ "dns_query_edns_size", test_query_edns_size },
@@ -1071,5 +1585,16 @@ const struct unit_test dns_tests[] = {
 	{ "dns_truncate_plain", test_truncate_plain },
 	{ "dns_truncate_edns_keeps_ttl", test_truncate_edns_keeps_ttl },
 	{ "dns_truncate_edge", test_truncate_edge },
+	{ "dns_error_keeps_rd_cd", test_error_keeps_rd_cd },
+	{ "dns_error_echoes_do", test_error_echoes_do },
+	{ "dns_error_do_after_padding", test_error_do_after_padding },
+	{ "dns_error_ede_codes", test_error_ede_codes },
+	{ "dns_error_ede_cap", test_error_ede_cap },
+	{ "dns_error_notimp_opt", test_error_notimp_opt },
+	{ "dns_tc_reply", test_tc_reply },
+	{ "dns_strip_answer", test_strip_answer },
+	{ "dns_strip_answer_leaves", test_strip_answer_leaves },
+	{ "dns_strip_query_cookie", test_strip_query_cookie },
+	{ "dns_rr_next", test_rr_next },
 	{ NULL, NULL },
 };
