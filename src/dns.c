@@ -313,3 +313,9 @@ dns_keepalive(const uint8_t *msg, size_t len, uint16_t qend)
 	}
 	return -1;
 }
+
+int
+dns_name_end(const uint8_t *msg, size_t len, size_t off)
+{
+	return name_end(msg, len, off, 1);
+}
