@@ -8,11 +8,11 @@
 
 #include "unit.h"
 
-extern const struct unit_test acl_tests[], ca_tests[], conf_tests[], dns_tests[], frame_tests[], loop_tests[],
+extern const struct unit_test acl_tests[], ca_tests[], cache_tests[], conf_tests[], dns_tests[], frame_tests[], loop_tests[],
     pending_tests[];
 
 static const struct unit_test *const tables[] = {
-	acl_tests, ca_tests, conf_tests, dns_tests, frame_tests, loop_tests, pending_tests,
+	acl_tests, ca_tests, cache_tests, conf_tests, dns_tests, frame_tests, loop_tests, pending_tests,
 };
 
 int unit_failures;
