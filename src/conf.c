@@ -100,6 +100,20 @@ static const struct option_def options[] = {
 	{ "batch-window", 0, "BATCH_WINDOW", ARG_VALUE, set_uint, F(batch_window_us), 0, MAX_BATCH_WINDOW_US, "USEC",
 	  "under load, wait up to USEC microseconds between wake-ups to handle\n"
 	  "queries in batches; 0 never waits (default " STR(DEF_BATCH_WINDOW_US) ")" },
+	{ "cache-size", 0, "CACHE_SIZE", ARG_VALUE, set_uint, F(cache_kib), 0, MAX_CACHE_KIB, "KIB",
+	  "memory for the answer cache, reserved at start-up; 0 turns the cache\n"
+	  "off (default " STR(DEF_CACHE_KIB) ")" },
+	{ "cache-min-ttl", 0, "CACHE_MIN_TTL", ARG_VALUE, set_uint, F(cache_min_ttl), 0, MAX_CACHE_TTL, "SECONDS",
+	  "keep positive answers at least this long, whatever their TTL\n"
+	  "(default " STR(DEF_CACHE_MIN_TTL) ")" },
+	{ "cache-max-ttl", 0, "CACHE_MAX_TTL", ARG_VALUE, set_uint, F(cache_max_ttl), 1, MAX_CACHE_TTL, "SECONDS",
+	  "keep answers at most this long (default " STR(DEF_CACHE_MAX_TTL) ")" },
+	{ "stale-answer-timeout", 0, "STALE_ANSWER_TIMEOUT", ARG_VALUE, set_seconds, F(stale_answer_timeout_ms), 0, 60000, "SECONDS",
+	  "answer from an expired cache entry (TTL 30) when no fresh answer\n"
+	  "came within this (RFC 8767; default 1.8)" },
+	{ "stale-max", 0, "STALE_MAX", ARG_VALUE, set_uint, F(stale_max_s), 0, MAX_CACHE_TTL, "SECONDS",
+	  "serve answers up to this long after they expire; 0 never answers\n"
+	  "stale (default " STR(DEF_STALE_MAX_S) ")" },
 	{ "config", 'c', NULL, ARG_ACTION, NULL, 0, 0, 0, "FILE",
 	  "read options from FILE: one \"option value\" per line, # comments" },
 	{ "check", 0, NULL, ARG_ACTION, NULL, 0, 0, 0, NULL,
@@ -601,6 +615,11 @@ conf_defaults(struct conf *conf)
 	conf->max_inflight = DEF_MAX_INFLIGHT;
 	conf->max_tcp_clients = DEF_MAX_TCP_CLIENTS;
 	conf->batch_window_us = DEF_BATCH_WINDOW_US;
+	conf->cache_kib = DEF_CACHE_KIB;
+	conf->cache_min_ttl = DEF_CACHE_MIN_TTL;
+	conf->cache_max_ttl = DEF_CACHE_MAX_TTL;
+	conf->stale_answer_timeout_ms = DEF_STALE_ANSWER_TIMEOUT_MS;
+	conf->stale_max_s = DEF_STALE_MAX_S;
 }
 
 int
@@ -908,6 +927,16 @@ conf_finish(struct conf *conf, char *err, size_t errlen)
 		/* A connection that takes longer than a query may wait is no use. */
 		conf->connect_timeout_ms = conf->timeout_ms;
 	}
+	if (conf->cache_kib != 0 && conf->cache_kib < CACHE_MIN_KIB) {
+		errf(err, errlen, "--cache-size: %u KiB holds too few answers: 0 (off) or %d to %d",
+		    conf->cache_kib, CACHE_MIN_KIB, MAX_CACHE_KIB);
+		return -1;
+	}
+	if (conf->cache_min_ttl > conf->cache_max_ttl) {
+		errf(err, errlen, "--cache-min-ttl: %u is above --cache-max-ttl %u",
+		    conf->cache_min_ttl, conf->cache_max_ttl);
+		return -1;
+	}
 	for (i = 0; i < conf->listen_count; i++)
 		set_port(&conf->listen[i].addr, conf->port);
 	if (conf->chroot[0] != '\0' && conf->user[0] == '\0') {
@@ -972,10 +1001,17 @@ conf_print(const struct conf *conf, FILE *out)
 		} else if (o->set == set_seconds) {
 			unsigned ms = *(const unsigned *)field;
 
-			if (ms % 1000 == 0)
+			unsigned frac = ms % 1000, digits = 3;
+
+			/* The fewest digits that say it: 1.8, 2.25, 7.001. */
+			while (frac != 0 && frac % 10 == 0) {
+				frac /= 10;
+				digits--;
+			}
+			if (frac == 0)
 				fprintf(out, "%s %u\n", o->name, ms / 1000);
 			else
-				fprintf(out, "%s %u.%03u\n", o->name, ms / 1000, ms % 1000);
+				fprintf(out, "%s %u.%0*u\n", o->name, ms / 1000, (int)digits, frac);
 		} else if (o->set == set_flag) {
 			fprintf(out, "%s %s\n", o->name, *(const int *)field ? "yes" : "no");
 		} else if (o->set == set_path || o->set == set_user) {

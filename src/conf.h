@@ -57,6 +57,10 @@ struct conf {
 	unsigned max_inflight;
 	unsigned max_tcp_clients;
 	unsigned batch_window_us; /* longest wait between wake-ups under load */
+	unsigned cache_kib;    /* answer cache memory; 0: no cache */
+	unsigned cache_min_ttl, cache_max_ttl; /* seconds, clamp on positive answers */
+	unsigned stale_answer_timeout_ms; /* serve stale after this (RFC 8767) */
+	unsigned stale_max_s;  /* keep expired answers this long; 0: never serve stale */
 	char logfile[CONF_PATH_MAX];
 	char ca_file[CONF_PATH_MAX];
 	char config_file[CONF_PATH_MAX];
@@ -65,7 +69,7 @@ struct conf {
 	int check;             /* --check: print the settings and exit */
 	/* Which source last set each option (enum conf_source), so that a list
 	 * given by a stronger source replaces rather than extends a weaker one. */
-	unsigned char source[32];
+	unsigned char source[48];
 };
 
 enum conf_source { CONF_SRC_DEFAULT, CONF_SRC_FILE, CONF_SRC_ENV, CONF_SRC_CLI };
