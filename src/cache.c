@@ -443,12 +443,96 @@ struct answer_info {
 	uint32_t ttl;
 };
 
+#define TYPE_NS 2
+#define TYPE_CNAME 5
+#define TYPE_PTR 12
+#define TYPE_MX 15
+/* Bytes of an answer a kept name can reach: the question and sections. */
+#define SPAN_MAX (DNS_HEADER_LEN + DNS_NAME_MAX + 4 + CACHE_ANSWER_MAX)
+
+/* A bit per byte of the answer, set on the TTL fields seen so far. */
+struct ttl_map {
+	uint8_t bits[(SPAN_MAX + 7) / 8];
+};
+
+static int
+in_ttl(const struct ttl_map *m, size_t pos)
+{
+	return (m->bits[pos / 8] >> (pos % 8)) & 1;
+}
+
+/* Does the name at off (checked by dns_name_end) read a TTL byte, through
+ * a compression pointer aimed into a TTL field? Legal on the wire, but the
+ * name would change when the reply's TTLs are written. Pointers point
+ * backwards, so every TTL it can reach is already marked. */
+static int
+reads_ttl(const uint8_t *msg, size_t off, const struct ttl_map *m)
+{
+	for (;;) {
+		size_t i;
+
+		if (in_ttl(m, off))
+			return 1;
+		if ((msg[off] & 0xc0) == 0xc0) {
+			if (in_ttl(m, off + 1))
+				return 1;
+			off = (size_t)(msg[off] & 0x3f) << 8 | msg[off + 1];
+			continue;
+		}
+		if (msg[off] == 0)
+			return 0;
+		for (i = 1; i <= msg[off]; i++)
+			if (in_ttl(m, off + i))
+				return 1;
+		off += 1 + (size_t)msg[off];
+	}
+}
+
+/* The end of a well-formed name at off that ends by limit and reads no
+ * TTL byte, else -1. */
+static int
+kept_name(const uint8_t *msg, size_t off, size_t limit, const struct ttl_map *m)
+{
+	int e = dns_name_end(msg, limit, off);
+
+	return e < 0 || reads_ttl(msg, off, m) ? -1 : e;
+}
+
+/* The names in a record's RDATA that may be compressed (RFC 1035 types,
+ * RFC 3597 §4; the obsolete MB, MD, MF, MG, MINFO and MR left out): each
+ * well-formed, filling the RDATA, reading no TTL byte. For an SOA (RFC 2308
+ * §5), *minimum gets min(TTL, MINIMUM). */
+static int
+check_rdata(const uint8_t *a, uint16_t type, size_t rd, size_t end, const struct ttl_map *m,
+    uint32_t ttl, uint32_t *minimum)
+{
+	int e;
+
+	switch (type) {
+	case TYPE_NS:
+	case TYPE_CNAME:
+	case TYPE_PTR:
+		return kept_name(a, rd, end, m) == (int)end ? 0 : -1;
+	case TYPE_MX:
+		return rd + 2 < end && kept_name(a, rd + 2, end, m) == (int)end ? 0 : -1;
+	case TYPE_SOA:
+		if ((e = kept_name(a, rd, end, m)) < 0 || (e = kept_name(a, (size_t)e, end, m)) < 0 ||
+		    (size_t)e + 20 != end)
+			return -1;
+		*minimum = min32(*minimum, min32(ttl, ttl_value(a + end - 4)));
+		return 0;
+	default:
+		return 0;
+	}
+}
+
 /* Is this answer one to keep for key, and for how long? */
 static int
 check_answer(const struct cache_key *key, const uint8_t *a, size_t alen, struct answer_info *ai)
 {
 	size_t qend = DNS_HEADER_LEN + (size_t)key->len - 1, name_len = (size_t)key->len - 5, off, i;
-	uint32_t least = UINT32_MAX, neg = UINT32_MAX;
+	uint32_t least = UINT32_MAX, neg = UINT32_MAX, unused = UINT32_MAX;
+	struct ttl_map ttls;
 	unsigned count;
 	int rcode, opt = 0, soa = 0;
 
@@ -465,6 +549,7 @@ check_answer(const struct cache_key *key, const uint8_t *a, size_t alen, struct 
 			return -1;
 	if (memcmp(a + DNS_HEADER_LEN + name_len, key->wire + name_len, 4) != 0)
 		return -1;
+	memset(&ttls, 0, sizeof(ttls));
 	ai->an = dns_get16(a + 6);
 	ai->ns = dns_get16(a + 8);
 	ai->ar = dns_get16(a + 10);
@@ -472,8 +557,9 @@ check_answer(const struct cache_key *key, const uint8_t *a, size_t alen, struct 
 	count = ai->an + ai->ns + ai->ar;
 	for (off = qend, i = 0; i < count; i++) {
 		int e = dns_name_end(a, alen, off);
-		size_t rd, end;
+		size_t rd, end, pos;
 		uint16_t type;
+		uint32_t ttl;
 
 		if (e < 0 || (size_t)e + 10 > alen)
 			return -1;
@@ -491,18 +577,25 @@ check_answer(const struct cache_key *key, const uint8_t *a, size_t alen, struct 
 				return -1;
 			opt = 1;
 			ai->data_end = off;
-		} else {
-			least = min32(least, ttl_value(a + e + 4));
-			if (type == TYPE_SOA && i >= ai->an && i < (size_t)ai->an + ai->ns) {
-				/* RFC 2308 §5: a negative answer lives
-				 * min(SOA TTL, SOA MINIMUM). */
-				int m = dns_name_end(a, alen, rd), r = m < 0 ? -1 : dns_name_end(a, alen, (size_t)m);
-
-				if (r < 0 || (size_t)r + 20 != end)
-					return -1;
-				neg = min32(neg, min32(ttl_value(a + e + 4), ttl_value(a + end - 4)));
-				soa = 1;
-			}
+			off = end;
+			continue;
+		}
+		/* Past the largest answer kept: no need to look further (and
+		 * the TTL map covers no more). */
+		if (end - qend > CACHE_ANSWER_MAX || reads_ttl(a, off, &ttls))
+			return -1;
+		ttl = ttl_value(a + e + 4);
+		least = min32(least, ttl);
+		for (pos = (size_t)e + 4; pos < (size_t)e + 8; pos++)
+			ttls.bits[pos / 8] |= (uint8_t)(1u << (pos % 8));
+		/* RFC 2308 §5: a negative answer lives min(SOA TTL, SOA
+		 * MINIMUM); an SOA elsewhere bounds nothing. */
+		if (type == TYPE_SOA && i >= ai->an && i < (size_t)ai->an + ai->ns) {
+			soa = 1;
+			if (check_rdata(a, type, rd, end, &ttls, ttl, &neg) != 0)
+				return -1;
+		} else if (check_rdata(a, type, rd, end, &ttls, ttl, &unused) != 0) {
+			return -1;
 		}
 		off = end;
 	}
@@ -522,9 +615,7 @@ check_answer(const struct cache_key *key, const uint8_t *a, size_t alen, struct 
 			ai->ttl = min_ttl;
 		ai->ttl = min32(ai->ttl, max_ttl);
 	}
-	if (ai->ttl == 0 || ai->data_end - qend > CACHE_ANSWER_MAX)
-		return -1;
-	return 0;
+	return ai->ttl == 0 ? -1 : 0;
 }
 
 int

@@ -753,6 +753,41 @@ test_never_cached(void)
 	put_opt(&a, 1232, 0, 0);
 	a.b[a.len - 6] = 1; /* extended RCODE: BADVERS */
 	CHECK(insert(&q, &a, T0) == -1, "an extended RCODE kept");
+	/* A name aimed into an earlier record's TTL: legal on the wire, but it
+	 * would read differently once the reply's TTLs are written. An owner,
+	 * then a CNAME's target. */
+	answer_a(&a, "never.example", 256, 1);
+	dns_put16(a.b + 6, 2);
+	put_ptr(&a, (unsigned)q.len + 2 + 4 + 3);   /* the TTL's last byte, 0: the root */
+	rd = rr_start(&a, 1, 300);
+	put32(&a, 2);
+	rr_end(&a, rd);
+	CHECK(insert(&q, &a, T0) == -1, "an owner name read from a TTL kept");
+	answer_a(&a, "never.example", 256, 1);
+	dns_put16(a.b + 6, 2);
+	put_ptr(&a, DNS_HEADER_LEN);
+	rd = rr_start(&a, 5, 300);
+	put_ptr(&a, (unsigned)q.len + 2 + 4 + 3);
+	rr_end(&a, rd);
+	CHECK(insert(&q, &a, T0) == -1, "a CNAME target read from a TTL kept");
+	/* The same CNAME aimed at the question is fine. */
+	answer_a(&a, "never.example", 256, 1);
+	dns_put16(a.b + 6, 2);
+	put_ptr(&a, DNS_HEADER_LEN);
+	rd = rr_start(&a, 5, 300);
+	put_ptr(&a, DNS_HEADER_LEN + 6);
+	rr_end(&a, rd);
+	CHECK(insert(&q, &a, T0) == 0, "a CNAME to a name in the question refused");
+	cache_flush();
+	/* A malformed CNAME target. */
+	answer_a(&a, "never.example", 300, 1);
+	dns_put16(a.b + 6, 2);
+	put_ptr(&a, DNS_HEADER_LEN);
+	rd = rr_start(&a, 5, 300);
+	put8(&a, 5);
+	put8(&a, 'x');
+	rr_end(&a, rd);
+	CHECK(insert(&q, &a, T0) == -1, "a malformed CNAME kept");
 	/* TSIG in the answer. */
 	answer_a(&a, "never.example", 300, 1);
 	dns_put16(a.b + 10, 1);
@@ -771,7 +806,7 @@ test_never_cached(void)
 	before = cache_stats()->uncacheable;
 	CHECK(before > 20, "uncacheable counted %llu", (unsigned long long)before);
 	CHECK_EQ_INT(cache_stats()->entries, 0);
-	CHECK_EQ_INT(cache_stats()->inserts, 0);
+	CHECK_EQ_INT(cache_stats()->inserts, 1);
 	CHECK(lookup(&q, 1, T0, &res) == CACHE_MISS, "something was kept");
 }
 
