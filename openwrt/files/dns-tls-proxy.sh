@@ -211,6 +211,11 @@ dtp_build_args() {
 	dtp_opt max_inflight --max-inflight
 	dtp_opt max_tcp_clients --max-tcp-clients
 	dtp_opt batch_window --batch-window
+	dtp_opt cache_size --cache-size
+	dtp_opt cache_min_ttl --cache-min-ttl
+	dtp_opt cache_max_ttl --cache-max-ttl
+	dtp_opt stale_answer_timeout --stale-answer-timeout
+	dtp_opt stale_max --stale-max
 
 	config_get_bool stats main stats 0
 	[ "$stats" = 1 ] && dtp_arg -s

@@ -5,4 +5,6 @@ use_config bad-port.uci
 rc start
 use_config bad-proto.uci
 rc start
+use_config bad-cache.uci
+rc start
 dhcp_show
