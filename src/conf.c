@@ -101,19 +101,16 @@ static const struct option_def options[] = {
 	  "under load, wait up to USEC microseconds between wake-ups to handle\n"
 	  "queries in batches; 0 never waits (default " STR(DEF_BATCH_WINDOW_US) ")" },
 	{ "cache-size", 0, "CACHE_SIZE", ARG_VALUE, set_uint, F(cache_kib), 0, MAX_CACHE_KIB, "KIB",
-	  "memory for the answer cache, reserved at start-up; 0 turns the cache\n"
-	  "off (default " STR(DEF_CACHE_KIB) ")" },
+	  "answer cache memory, reserved at start-up; 0: no cache (default " STR(DEF_CACHE_KIB) ")" },
 	{ "cache-min-ttl", 0, "CACHE_MIN_TTL", ARG_VALUE, set_uint, F(cache_min_ttl), 0, MAX_CACHE_TTL, "SECONDS",
-	  "keep positive answers at least this long, whatever their TTL\n"
-	  "(default " STR(DEF_CACHE_MIN_TTL) ")" },
+	  "keep positive answers at least this long (default " STR(DEF_CACHE_MIN_TTL) ")" },
 	{ "cache-max-ttl", 0, "CACHE_MAX_TTL", ARG_VALUE, set_uint, F(cache_max_ttl), 1, MAX_CACHE_TTL, "SECONDS",
 	  "keep answers at most this long (default " STR(DEF_CACHE_MAX_TTL) ")" },
 	{ "stale-answer-timeout", 0, "STALE_ANSWER_TIMEOUT", ARG_VALUE, set_seconds, F(stale_answer_timeout_ms), 0, 60000, "SECONDS",
-	  "answer from an expired cache entry (TTL 30) when no fresh answer\n"
-	  "came within this (RFC 8767; default 1.8)" },
+	  "with no fresh answer by then, give an expired one, TTL 30 (RFC 8767;\n"
+	  "default 1.8)" },
 	{ "stale-max", 0, "STALE_MAX", ARG_VALUE, set_uint, F(stale_max_s), 0, MAX_CACHE_TTL, "SECONDS",
-	  "serve answers up to this long after they expire; 0 never answers\n"
-	  "stale (default " STR(DEF_STALE_MAX_S) ")" },
+	  "give answers up to this long past expiry; 0: never (default " STR(DEF_STALE_MAX_S) ")" },
 	{ "config", 'c', NULL, ARG_ACTION, NULL, 0, 0, 0, "FILE",
 	  "read options from FILE: one \"option value\" per line, # comments" },
 	{ "check", 0, NULL, ARG_ACTION, NULL, 0, 0, 0, NULL,
