@@ -73,7 +73,7 @@ $(RUNNER): $(OBJ) $(UNIT_SRC) tests/unit/unit.h
 
 # Fuzz targets: replayed over the committed corpus (no libFuzzer needed) as
 # part of the unit tests; `make fuzz` builds the libFuzzer binaries.
-FUZZ_TARGETS := query answer conf
+FUZZ_TARGETS := query answer conf cache
 FUZZ_REPLAY  := $(FUZZ_TARGETS:%=$(BUILD)/fuzz-replay-%)
 
 $(BUILD)/fuzz-replay-%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(OBJ)
@@ -92,7 +92,7 @@ fuzz:
 	set -e; for t in $(FUZZ_TARGETS); do \
 	    clang $(CPPFLAGS) -std=c11 $(WARN) $(FUZZ_CFLAGS) -o build-fuzz/fuzz-$$t tests/fuzz/fuzz_$$t.c \
 	        $(SRC:%.c=build-fuzz/%.o) build-fuzz/ca_bundle.o $(LDLIBS); done
-	@echo "run: build-fuzz/fuzz-query tests/fuzz/corpus/query (likewise answer, conf)"
+	@echo "run: build-fuzz/fuzz-query tests/fuzz/corpus/query (likewise answer, conf, cache)"
 
 integration: $(BIN)
 	PROXY=$(abspath $(BIN)) ./tests/integration/run.sh
