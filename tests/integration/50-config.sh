@@ -14,7 +14,7 @@ out=$(run "$PROXY" --check)
 t_assert_match "$out" 'nameserver 1\.1\.1\.1:853:cloudflare-dns\.com' "defaults: public DoT resolvers"
 t_assert_match "$out" 'listen 127\.0\.0\.1' "defaults: listen on 127.0.0.1"
 t_assert_match "$out" 'port 15353' "defaults: port 15353"
-t_assert_match "$out" 'udp yes.*tcp yes' "defaults: both listeners"
+t_assert_match "$out" 'tcp yes.*udp yes' "defaults: both listeners"
 t_assert_match "$out" 'trust anchors: [1-9][0-9]* from the compiled-in bundle' "defaults: compiled-in CA bundle"
 
 cat >"$T/x.conf" <<'CONF'
@@ -26,7 +26,7 @@ tcp
 CONF
 out=$(run "$PROXY" -c "$T/x.conf" --check)
 t_assert_match "$out" 'nameserver 10\.0\.0\.1:853:file\.example' "file: nameserver"
-t_assert_match "$out" 'port 5300.*udp no.*tcp yes.*pool-size 3' "file: port, tcp only, pool size"
+t_assert_match "$out" 'port 5300.*tcp yes.*udp no.*pool-size 3' "file: port, tcp only, pool size"
 out=$(run PORT=5301 NAMESERVERS='9.9.9.9:853:dns.quad9.net, [2620:fe::fe]:853:dns.quad9.net' \
     "$PROXY" -c "$T/x.conf" --check)
 t_assert_match "$out" 'nameserver 9\.9\.9\.9:853:dns\.quad9\.net.nameserver \[2620:fe::fe\]:853:dns\.quad9\.net.listen' \
@@ -35,9 +35,9 @@ t_assert_match "$out" 'port 5301' "environment PORT beats the file"
 out=$(run PORT=5301 ENABLE_UDP=yes POOL_SIZE=4 "$PROXY" -c "$T/x.conf" -p 5302 -n 1.1.1.1:853:one.example -n 1.0.0.1:853:one.example --check)
 t_assert_match "$out" 'nameserver 1\.1\.1\.1:853:one\.example.nameserver 1\.0\.0\.1:853:one\.example.listen' \
     "command line -n (repeated) replaces the environment's list"
-t_assert_match "$out" 'port 5302.*udp yes.*tcp yes.*pool-size 4' "command line beats environment beats file"
+t_assert_match "$out" 'port 5302.*tcp yes.*udp yes.*pool-size 4' "command line beats environment beats file"
 out=$(run "$PROXY" --nameserver=8.8.8.8:853:dns.google -u --port 5303 --check)
-t_assert_match "$out" 'nameserver 8\.8\.8\.8:853:dns\.google.*port 5303.*udp yes.*tcp no' "long options, --opt=value, -u alone"
+t_assert_match "$out" 'nameserver 8\.8\.8\.8:853:dns\.google.*port 5303.*tcp no.*udp yes' "long options, --opt=value, -u alone"
 
 # Errors: one line, naming the option; exit status non-zero.
 check_error() { # WANT-REGEX MSG CMD...
