@@ -86,10 +86,9 @@
  * holding the entries back to back (src/cache.c, docs/cache.md). An entry
  * takes 32 bytes, its name, 5 key bytes and the answer's sections, rounded up
  * to 8: an A or AAAA answer about 80 bytes, a CDN's CNAME chain 200 to 300.
- * 256 KiB holds about 2000 typical answers, more than a household's devices
- * ask for in an hour and over ten times dnsmasq's default of 150 names, and
- * keeps the static build's peak RSS with a full cache within 1.25 MiB
- * (docs/cache.md). The reduced build takes half. Below CACHE_MIN_KIB a
+ * 256 KiB holds about 2000 typical answers, over ten times dnsmasq's
+ * default of 150 names, and keeps the static build's peak RSS with a full
+ * cache within 1.25 MiB (docs/cache.md). The reduced build takes half. Below CACHE_MIN_KIB a
  * cache holds too few answers to be worth its lookups; above MAX_CACHE_KIB
  * is more than any forwarder's working set. */
 #define DEF_CACHE_KIB 256
