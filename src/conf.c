@@ -996,9 +996,8 @@ conf_print(const struct conf *conf, FILE *out)
 		if (o->set == set_uint) {
 			fprintf(out, "%s %u\n", o->name, *(const unsigned *)field);
 		} else if (o->set == set_seconds) {
-			unsigned ms = *(const unsigned *)field;
+			unsigned ms = *(const unsigned *)field, frac = ms % 1000, digits = 3;
 
-			unsigned frac = ms % 1000, digits = 3;
 
 			/* The fewest digits that say it: 1.8, 2.25, 7.001. */
 			while (frac != 0 && frac % 10 == 0) {
