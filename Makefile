@@ -47,7 +47,7 @@ BEARSSL_LIBS ?= -Wl,-Bstatic -lbearssl -Wl,-Bdynamic
 HOST_BEARSSL_LIBS ?= -Wl,-Bstatic -lbearssl -Wl,-Bdynamic
 LDLIBS   += $(BEARSSL_LIBS)
 
-SRC      := src/acl.c src/ca.c src/client.c src/clock.c src/conf.c src/dns.c src/frame.c src/log.c src/loop.c \
+SRC      := src/acl.c src/ca.c src/cache.c src/client.c src/clock.c src/conf.c src/dns.c src/frame.c src/log.c src/loop.c \
             src/metrics.c src/qlog.c src/select.c \
             src/pending.c src/stats.c src/tls.c src/upstream.c src/xfr.c port/common.c port/$(PORT).c
 OBJ      := $(SRC:%.c=$(BUILD)/%.o) $(BUILD)/ca_bundle.o
@@ -83,7 +83,7 @@ $(RUNNER): $(OBJ) $(UNIT_SRC) tests/unit/unit.h
 
 # Fuzz targets: replayed over the committed corpus (no libFuzzer needed) as
 # part of the unit tests; `make fuzz` builds the libFuzzer binaries.
-FUZZ_TARGETS := query answer conf http xfr
+FUZZ_TARGETS := query answer conf http xfr cache
 FUZZ_REPLAY  := $(FUZZ_TARGETS:%=$(BUILD)/fuzz-replay-%)
 
 $(BUILD)/fuzz-replay-%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(OBJ)
@@ -102,7 +102,7 @@ fuzz:
 	set -e; for t in $(FUZZ_TARGETS); do \
 	    clang $(CPPFLAGS) -std=c11 $(WARN) $(FUZZ_CFLAGS) -o build-fuzz/fuzz-$$t tests/fuzz/fuzz_$$t.c \
 	        $(SRC:%.c=build-fuzz/%.o) build-fuzz/ca_bundle.o $(LDLIBS); done
-	@echo "run: build-fuzz/fuzz-query tests/fuzz/corpus/query (likewise answer, conf, http, xfr)"
+	@echo "run: build-fuzz/fuzz-query tests/fuzz/corpus/query (likewise answer, conf, http, xfr, cache)"
 
 integration: $(BIN)
 	PROXY=$(abspath $(BIN)) ./tests/integration/run.sh

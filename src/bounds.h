@@ -81,6 +81,50 @@
 #define DEF_POOL_SIZE 1
 #endif
 
+/* Answer cache (--cache-size KiB, 0 turns it off), reserved whole at
+ * start-up: a hash index of one bucket per CACHE_BUCKET_BYTES and a ring
+ * holding the entries back to back (src/cache.c, docs/cache.md). An entry
+ * takes 32 bytes, its name, 5 key bytes and the answer's sections, rounded up
+ * to 8: an A or AAAA answer about 80 bytes, a CDN's CNAME chain 200 to 300.
+ * 256 KiB holds about 2000 typical answers, over ten times dnsmasq's
+ * default of 150 names, and keeps the static build's peak RSS with a full
+ * cache within 1.25 MiB (docs/cache.md). The reduced build takes half.
+ * Below CACHE_MIN_KIB a cache holds too few answers to be worth its
+ * lookups; above MAX_CACHE_KIB is more than any forwarder's working set. */
+#define DEF_CACHE_KIB 256
+#if defined(DTP_TINY)
+#undef DEF_CACHE_KIB
+#define DEF_CACHE_KIB 128
+#endif
+#define CACHE_MIN_KIB 16
+#define MAX_CACHE_KIB 262144
+#define CACHE_BUCKET_BYTES 128
+/* Largest answer kept, its sections without the question: EDNS's classic
+ * 4096-byte payload. Bigger ones (long TXT or DNSKEY sets) are rare, and one
+ * would displace dozens of ordinary answers. An entry is also never more
+ * than a quarter of the ring, so a small cache holds several. */
+#define CACHE_ANSWER_MAX 4096
+/* TTLs (seconds). --cache-min-ttl and --cache-max-ttl clamp a positive
+ * answer's; RFC 8767 §4 reads a TTL with the high bit set as positive,
+ * capped at 7 days, the most --cache-max-ttl takes. A negative answer lives
+ * min(SOA TTL, SOA MINIMUM) (RFC 2308 §5) and at most CACHE_NEG_TTL_MAX:
+ * RFC 2308 finds one to three hours sensible; an hour lets a name just
+ * created appear soon. */
+#define DEF_CACHE_MIN_TTL 0
+#define DEF_CACHE_MAX_TTL 86400
+#define MAX_CACHE_TTL 604800
+#define CACHE_NEG_TTL_MAX 3600
+/* Serve-stale (RFC 8767 §5): an expired answer is kept --stale-max seconds
+ * (the RFC suggests one to three days) and given with TTL 30 when no fresh
+ * answer came within --stale-answer-timeout (the RFC's 1.8 s client
+ * response timer). */
+#define DEF_STALE_MAX_S 86400
+#define CACHE_STALE_TTL 30
+#define DEF_STALE_ANSWER_TIMEOUT_MS 1800
+/* Prefetch: a hit in the last 1/CACHE_PREFETCH_SHARE of an answer's TTL
+ * asks for a refresh, as unbound's prefetch does (the last 10 %). */
+#define CACHE_PREFETCH_SHARE 10
+
 /* TLS output buffer. BearSSL needs the full 16 KiB + overhead for input, but
  * output may be smaller: records it sends are then at most this big. Queries
  * are small, so 4 KiB of payload per record is plenty. */

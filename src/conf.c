@@ -122,6 +122,17 @@ static const struct option_def options[] = {
 	{ "retry-servfail", 0, "RETRY_SERVFAIL", ARG_FLAG, set_flag, F(retry_servfail), 0, 0, NULL,
 	  "ask another provider once after a SERVFAIL or REFUSED answer (on\n"
 	  "when the nameservers have two names or more; --retry-servfail=no: off)" },
+	{ "cache-size", 0, "CACHE_SIZE", ARG_VALUE, set_uint, F(cache_kib), 0, MAX_CACHE_KIB, "KIB",
+	  "answer cache memory, reserved at start-up; 0: no cache (default " STR(DEF_CACHE_KIB) ")" },
+	{ "cache-min-ttl", 0, "CACHE_MIN_TTL", ARG_VALUE, set_uint, F(cache_min_ttl), 0, MAX_CACHE_TTL, "SECONDS",
+	  "keep positive answers at least this long (default " STR(DEF_CACHE_MIN_TTL) ")" },
+	{ "cache-max-ttl", 0, "CACHE_MAX_TTL", ARG_VALUE, set_uint, F(cache_max_ttl), 1, MAX_CACHE_TTL, "SECONDS",
+	  "keep answers at most this long (default " STR(DEF_CACHE_MAX_TTL) ")" },
+	{ "stale-answer-timeout", 0, "STALE_ANSWER_TIMEOUT", ARG_VALUE, set_seconds, F(stale_answer_timeout_ms), 0, 60000, "SECONDS",
+	  "with no fresh answer by then, give an expired one, TTL 30 (RFC 8767;\n"
+	  "default 1.8)" },
+	{ "stale-max", 0, "STALE_MAX", ARG_VALUE, set_uint, F(stale_max_s), 0, MAX_CACHE_TTL, "SECONDS",
+	  "give answers up to this long past expiry; 0: never (default " STR(DEF_STALE_MAX_S) ")" },
 	{ "config", 'c', NULL, ARG_ACTION, NULL, 0, 0, 0, "FILE",
 	  "read options from FILE: one \"option value\" per line, # comments" },
 	{ "check", 0, NULL, ARG_ACTION, NULL, 0, 0, 0, NULL,
@@ -709,6 +720,11 @@ conf_defaults(struct conf *conf)
 	conf->batch_window_us = DEF_BATCH_WINDOW_US;
 	conf->strategy = SELECT_FASTEST;
 	conf->retry_servfail = -1; /* not given: see conf_finish */
+	conf->cache_kib = DEF_CACHE_KIB;
+	conf->cache_min_ttl = DEF_CACHE_MIN_TTL;
+	conf->cache_max_ttl = DEF_CACHE_MAX_TTL;
+	conf->stale_answer_timeout_ms = DEF_STALE_ANSWER_TIMEOUT_MS;
+	conf->stale_max_s = DEF_STALE_MAX_S;
 }
 
 int
@@ -1028,6 +1044,16 @@ conf_finish(struct conf *conf, char *err, size_t errlen)
 		/* A connection that takes longer than a query may wait is no use. */
 		conf->connect_timeout_ms = conf->timeout_ms;
 	}
+	if (conf->cache_kib != 0 && conf->cache_kib < CACHE_MIN_KIB) {
+		errf(err, errlen, "--cache-size: %u KiB holds too few answers: 0 (off) or %d to %d",
+		    conf->cache_kib, CACHE_MIN_KIB, MAX_CACHE_KIB);
+		return -1;
+	}
+	if (conf->cache_min_ttl > conf->cache_max_ttl) {
+		errf(err, errlen, "--cache-min-ttl: %u is above --cache-max-ttl %u",
+		    conf->cache_min_ttl, conf->cache_max_ttl);
+		return -1;
+	}
 	for (i = 0; i < conf->listen_count; i++)
 		set_port(&conf->listen[i].addr, conf->port);
 	if (conf->chroot[0] != '\0' && conf->user[0] == '\0') {
@@ -1095,12 +1121,18 @@ conf_print(const struct conf *conf, FILE *out)
 		if (o->set == set_uint) {
 			fprintf(out, "%s %u\n", o->name, *(const unsigned *)field);
 		} else if (o->set == set_seconds) {
-			unsigned ms = *(const unsigned *)field;
+			unsigned ms = *(const unsigned *)field, frac = ms % 1000, digits = 3;
 
-			if (ms % 1000 == 0)
+
+			/* The fewest digits that say it: 1.8, 2.25, 7.001. */
+			while (frac != 0 && frac % 10 == 0) {
+				frac /= 10;
+				digits--;
+			}
+			if (frac == 0)
 				fprintf(out, "%s %u\n", o->name, ms / 1000);
 			else
-				fprintf(out, "%s %u.%03u\n", o->name, ms / 1000, ms % 1000);
+				fprintf(out, "%s %u.%0*u\n", o->name, ms / 1000, (int)digits, frac);
 		} else if (o->set == set_flag) {
 			fprintf(out, "%s %s\n", o->name, *(const int *)field ? "yes" : "no");
 		} else if (o->set == set_path || o->set == set_user) {

@@ -66,6 +66,10 @@ struct conf {
 	int log_queries;       /* a log line per query */
 	unsigned strategy;     /* enum select_strategy */
 	int retry_servfail;    /* -1 until given; conf_finish settles it to 0/1 */
+	unsigned cache_kib;    /* answer cache memory; 0: no cache */
+	unsigned cache_min_ttl, cache_max_ttl; /* seconds, clamp on positive answers */
+	unsigned stale_answer_timeout_ms; /* serve stale after this (RFC 8767) */
+	unsigned stale_max_s;  /* keep expired answers this long; 0: never serve stale */
 	char logfile[CONF_PATH_MAX];
 	char ca_file[CONF_PATH_MAX];
 	char config_file[CONF_PATH_MAX];

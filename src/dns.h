@@ -122,6 +122,11 @@ size_t dns_truncate(uint8_t *out, size_t cap, const uint8_t *answer, size_t alen
  * Returns the new length, or 0 to leave the query as it is. */
 size_t dns_pad_query(uint8_t *msg, size_t len, size_t cap, uint16_t opt_off);
 
+/* Offset just past the name at off, which may be compressed (pointers must
+ * point strictly backwards, after the header), or -1 when it is malformed or
+ * runs past len. */
+int dns_name_end(const uint8_t *msg, size_t len, size_t off);
+
 /* The edns-tcp-keepalive timeout in an answer (RFC 7828 §3.3.2: units of
  * 100 ms), or -1 when it has none. */
 int dns_keepalive(const uint8_t *msg, size_t len, uint16_t qend);

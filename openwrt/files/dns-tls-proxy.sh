@@ -230,6 +230,11 @@ dtp_build_args() {
 	dtp_opt metrics --metrics
 	config_get_bool log_queries main log_queries 0
 	[ "$log_queries" = 1 ] && dtp_arg --log-queries
+	dtp_opt cache_size --cache-size
+	dtp_opt cache_min_ttl --cache-min-ttl
+	dtp_opt cache_max_ttl --cache-max-ttl
+	dtp_opt stale_answer_timeout --stale-answer-timeout
+	dtp_opt stale_max --stale-max
 
 	config_get_bool stats main stats 0
 	[ "$stats" = 1 ] && dtp_arg -s

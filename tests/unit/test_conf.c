@@ -360,6 +360,11 @@ test_defaults(void)
 	CHECK_EQ_INT(r.conf.max_inflight, DEF_MAX_INFLIGHT);
 	CHECK_EQ_INT(r.conf.max_tcp_clients, DEF_MAX_TCP_CLIENTS);
 	CHECK_EQ_INT(r.conf.batch_window_us, DEF_BATCH_WINDOW_US);
+	CHECK_EQ_INT(r.conf.cache_kib, DEF_CACHE_KIB);
+	CHECK_EQ_INT(r.conf.cache_min_ttl, DEF_CACHE_MIN_TTL);
+	CHECK_EQ_INT(r.conf.cache_max_ttl, DEF_CACHE_MAX_TTL);
+	CHECK_EQ_INT(r.conf.stale_answer_timeout_ms, DEF_STALE_ANSWER_TIMEOUT_MS);
+	CHECK_EQ_INT(r.conf.stale_max_s, DEF_STALE_MAX_S);
 	CHECK(r.conf.logfile[0] == '\0' && r.conf.ca_file[0] == '\0' &&
 	    r.conf.config_file[0] == '\0', "a path is set by default");
 
@@ -1008,6 +1013,73 @@ test_print_round_trip(void)
 	round_trip(&r.conf);
 }
 
+/* The cache's options: ranges, 0 turning the cache and stale answers off,
+ * the environment, errors naming the option, and --check printing a
+ * fractional timeout in the fewest digits (1.8, as --help says). */
+static void
+test_cache_options(void)
+{
+	static const struct env_var env[] = {
+		{ "CACHE_SIZE", "0" }, { "STALE_MAX", "0" }, { "STALE_ANSWER_TIMEOUT", "500ms" },
+		{ "CACHE_MIN_TTL", "30" }, { "CACHE_MAX_TTL", "600" }, { NULL, NULL },
+	};
+	static struct run r;
+	char *text;
+
+	run(&r, NULL, "--cache-size", "1024", "--cache-min-ttl", "60", "--cache-max-ttl", "3600",
+	    "--stale-answer-timeout", "0", "--stale-max", "604800", NULL);
+	CHECK_OK(&r);
+	CHECK_EQ_INT(r.conf.cache_kib, 1024);
+	CHECK_EQ_INT(r.conf.cache_min_ttl, 60);
+	CHECK_EQ_INT(r.conf.cache_max_ttl, 3600);
+	CHECK_EQ_INT(r.conf.stale_answer_timeout_ms, 0);
+	CHECK_EQ_INT(r.conf.stale_max_s, MAX_CACHE_TTL);
+	round_trip(&r.conf);
+	run(&r, env, NULL);
+	CHECK_OK(&r);
+	CHECK_EQ_INT(r.conf.cache_kib, 0);
+	CHECK_EQ_INT(r.conf.stale_max_s, 0);
+	CHECK_EQ_INT(r.conf.stale_answer_timeout_ms, 500);
+	CHECK_EQ_INT(r.conf.cache_min_ttl, 30);
+	CHECK_EQ_INT(r.conf.cache_max_ttl, 600);
+	run(&r, NULL, "--cache-size", NULL);
+	CHECK_ERROR_NAMES(&r, "--cache-size: needs a value (KIB)");
+	run(&r, NULL, "--cache-size", "15", NULL);
+	CHECK_ERROR_NAMES(&r, "--cache-size: 15 KiB holds too few answers: 0 (off) or 16 to 262144");
+	run(&r, NULL, "--cache-size", "262145", NULL);
+	CHECK_ERROR_NAMES(&r, "--cache-size: '262145' is not a whole number from 0 to 262144");
+	run(&r, NULL, "--cache-size", "16", NULL);
+	CHECK_OK(&r);
+	run(&r, NULL, "--cache-max-ttl", "0", NULL);
+	CHECK_ERROR_NAMES(&r, "--cache-max-ttl: '0' is not a whole number from 1 to 604800");
+	run(&r, NULL, "--cache-max-ttl", "604801", NULL);
+	CHECK_ERROR_NAMES(&r, "--cache-max-ttl");
+	run(&r, NULL, "--cache-min-ttl", "3601", "--cache-max-ttl", "3600", NULL);
+	CHECK_ERROR_NAMES(&r, "--cache-min-ttl: 3601 is above --cache-max-ttl 3600");
+	run(&r, NULL, "--cache-min-ttl", "3600", "--cache-max-ttl", "3600", NULL);
+	CHECK_OK(&r);
+	run(&r, NULL, "--stale-max", "604801", NULL);
+	CHECK_ERROR_NAMES(&r, "--stale-max");
+	run(&r, NULL, "--stale-answer-timeout", "61", NULL);
+	CHECK_ERROR_NAMES(&r, "--stale-answer-timeout");
+
+	run(&r, NULL, NULL);
+	CHECK_OK(&r);
+	text = print_conf(&r.conf);
+	CHECK(text != NULL && strstr(text, "\nstale-answer-timeout 1.8\n") != NULL &&
+	    strstr(text, "\ncache-size 256\n") != NULL, "conf_print: \"%s\"", text ? text : "(null)");
+	free(text);
+	run(&r, NULL, "--timeout", "2.25", "--connect-timeout", "0.05s", NULL);
+	CHECK_ERROR_NAMES(&r, "--connect-timeout");
+	run(&r, NULL, "--timeout", "2.25", "--idle-timeout", "7.001", "--tcp-idle-timeout", "0.5", NULL);
+	CHECK_OK(&r);
+	text = print_conf(&r.conf);
+	CHECK(text != NULL && strstr(text, "\ntimeout 2.25\n") != NULL &&
+	    strstr(text, "\nidle-timeout 7.001\n") != NULL &&
+	    strstr(text, "\ntcp-idle-timeout 0.5\n") != NULL, "conf_print: \"%s\"", text ? text : "(null)");
+	free(text);
+}
+
 /* A path holding '#' inside a word is not a comment: --check output with
  * such a path reads back the same. */
 static void
@@ -1291,6 +1363,7 @@ const struct unit_test conf_tests[] = {
 	{ "conf_file_load_errors", test_file_load_errors },
 	{ "conf_print_round_trip", test_print_round_trip },
 	{ "conf_print_round_trip_hash", test_print_round_trip_hash },
+	{ "conf_cache_options", test_cache_options },
 	{ "conf_nameserver_trailing_dot", test_nameserver_trailing_dot },
 	{ "conf_tcp_off_explicit", test_tcp_off_explicit },
 	{ "conf_transfer_options", test_transfer_options },

@@ -9,4 +9,6 @@ use_config bad-strategy.uci
 rc start
 use_config bad-retry.uci
 rc start
+use_config bad-cache.uci
+rc start
 dhcp_show
