@@ -14,6 +14,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "conf.h"
 #include "version.h"
 
@@ -824,7 +825,13 @@ cli_option(const struct option_def *o, const char *value, void *arg)
 			print_help(st->out);
 			st->exit_now = 1;
 		} else if (strcmp(o->name, "version") == 0) {
-			fprintf(st->out, "dns-tls-proxy %s\n", DNS_TLS_PROXY_VERSION);
+			char when[CLOCK_TEXT_MAX];
+
+			/* The floor, for people and for tests that make certificates
+			 * around it (tests/integration/lib.sh). */
+			fprintf(st->out, "dns-tls-proxy %s\nclock floor: %lld (%s, the build time)\n",
+			    DNS_TLS_PROXY_VERSION, (long long)clock_build_time,
+			    clock_format(clock_build_time, when));
 			st->exit_now = 1;
 		} else if (strcmp(o->name, "check") == 0) {
 			st->conf->check = 1;

@@ -6,14 +6,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 #include "port.h"
 #include "tls.h"
-
-#ifndef BUILD_EPOCH
-#define BUILD_EPOCH 0
-#endif
-const int64_t tls_build_time = BUILD_EPOCH;
 
 /* ECDHE key exchange with AEAD ciphers only, TLS 1.2 (BearSSL has no 1.3).
  * Where the CPU has AES instructions, AES-GCM only: servers choose the
@@ -216,16 +212,16 @@ set_validation_time(struct tls_verifier *v)
 {
 	int64_t now = (int64_t)time(NULL);
 
-	if (now < tls_build_time) {
+	if (now < clock_build_time) {
 		static int floor_logged;
 
 		if (!floor_logged) {
 			log_warnx("tls: the system clock is before the build time; checking "
 			    "certificates against the build time (%lld) until it is set",
-			    (long long)tls_build_time);
+			    (long long)clock_build_time);
 			floor_logged = 1;
 		}
-		now = tls_build_time;
+		now = clock_build_time;
 	}
 	br_x509_minimal_set_time(&v->minimal, (uint32_t)(now / 86400 + UNIX_EPOCH_DAYS),
 	    (uint32_t)(now % 86400));

@@ -46,10 +46,6 @@ struct tls_conn {
 #define TLS_IN_SIZE BR_SSL_BUFSIZE_INPUT
 #define TLS_OUT_SIZE(payload) ((payload) + 85)
 
-/* The build time, seconds since the epoch (SOURCE_DATE_EPOCH when the
- * build set it): certificates are never checked against an earlier time. */
-extern const int64_t tls_build_time;
-
 /* Once per connection slot at start-up: engine parameters and buffers. */
 void tls_init(struct tls_conn *t, unsigned char *in, size_t inlen,
     unsigned char *out, size_t outlen, const br_x509_trust_anchor *tas, size_t ntas);

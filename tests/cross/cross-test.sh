@@ -48,6 +48,7 @@ for target in query answer conf; do
 done
 
 # End to end. Emulation makes a handshake slower: generous timeouts.
+T_CLOCK_FLOOR=$(t_clock_floor "$qemu" "$dir/dns-tls-proxy")
 t_make_pki "$T" dot.test
 u_port=$(t_free_port)
 p_port=$(t_free_port)

@@ -55,6 +55,7 @@ if [[ -f $map ]]; then
 fi
 
 # --- Peak RSS under load -----------------------------------------------------
+T_CLOCK_FLOOR=$(t_clock_floor "$bin")
 t_make_pki "$T" dot.test
 u_port=$(t_free_port)
 p_port=$(t_free_port)

@@ -74,4 +74,5 @@ check_error "^dns-tls-proxy: --listen 127\.0\.0\.1 --port $P_PORT \(udp\): Addre
 check_error '^dns-tls-proxy: --max-tcp-clients 64 .* needs [0-9]+ file descriptors; the limit is 32' \
     "descriptor limit too low" bash -c "ulimit -n 32; exec '$PROXY'"
 t_assert_match "$(run "$PROXY" --help)" 'NAMESERVERS' "--help lists the environment variables"
-t_assert_match "$(run "$PROXY" -V)" '^dns-tls-proxy [0-9]+\.[0-9]+\.[0-9]+$' "--version"
+t_assert_match "$(run "$PROXY" -V)" '^dns-tls-proxy [0-9]+\.[0-9]+\.[0-9]+'$'\n''clock floor: [0-9]+ \([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z, the build time\)$' \
+    "--version: the version and the clock floor"

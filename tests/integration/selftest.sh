@@ -19,6 +19,9 @@ t_init selftest
 
 NAME=dns.test
 PKI=$T/pki
+# No proxy here: a clock floor of its own, 100 days ago.
+NOW=$(date +%s)
+T_CLOCK_FLOOR=$((NOW - 100 * 86400))
 t_make_pki "$PKI" "$NAME"
 
 # --- PKI -------------------------------------------------------------------
@@ -40,13 +43,15 @@ t_assert_match "$(openssl x509 -in "$PKI/rsa-server.pem" -noout -text)" \
     'Public-Key: \(2048 bit\).*rsaEncryption|rsaEncryption.*Public-Key: \(2048 bit\)' \
     "rsa-server.pem is RSA-2048"
 
-# Validity: notBefore about 1 day ago, 30 days long.
+# Validity: from a day before the clock floor (here 100 days ago) to 30
+# days from now; the expired leaf from 60 to 30 days before the floor.
 nb=$(date -u -d "$(openssl x509 -in "$PKI/server.pem" -noout -startdate | cut -d= -f2)" +%s)
 na=$(date -u -d "$(openssl x509 -in "$PKI/server.pem" -noout -enddate | cut -d= -f2)" +%s)
-now=$(date +%s)
-t_assert_le $((now - 86400 - 120)) "$nb" "notBefore is not much earlier than 1 day ago"
-t_assert_le "$nb" $((now - 86400 + 120)) "notBefore is about 1 day ago"
-t_assert_eq $((na - nb)) $((30 * 86400)) "server.pem is valid for 30 days"
+t_assert_eq "$nb" $((T_CLOCK_FLOOR - 86400)) "server.pem: notBefore a day before the floor"
+t_assert_le $((NOW + 30 * 86400)) "$na" "server.pem: valid for 30 days from now"
+t_assert_le "$na" $(($(date +%s) + 30 * 86400)) "server.pem: valid for 30 days from now, not more"
+na=$(date -u -d "$(openssl x509 -in "$PKI/expired-server.pem" -noout -enddate | cut -d= -f2)" +%s)
+t_assert_eq "$na" $((T_CLOCK_FLOOR - 30 * 86400)) "expired-server.pem: expired 30 days before the floor"
 
 # --- ports -----------------------------------------------------------------
 declare -A seen=()

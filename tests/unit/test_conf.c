@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "conf.h"
 #include "version.h"
 #include "unit.h"
@@ -721,7 +722,7 @@ static void
 test_help_version(void)
 {
 	static struct run r;
-	char want[64];
+	char want[128], when[CLOCK_TEXT_MAX];
 
 	run(&r, NULL, "--help", NULL);
 	CHECK_EQ_INT(r.rc, CONF_EXIT);
@@ -735,7 +736,8 @@ test_help_version(void)
 	CHECK_EQ_INT(r.rc, CONF_EXIT);
 	CHECK(strncmp(r.out, "usage:", 6) == 0, "-h printed \"%.40s\"", r.out);
 
-	snprintf(want, sizeof want, "dns-tls-proxy %s\n", DNS_TLS_PROXY_VERSION);
+	snprintf(want, sizeof want, "dns-tls-proxy %s\nclock floor: %lld (%s, the build time)\n",
+	    DNS_TLS_PROXY_VERSION, (long long)clock_build_time, clock_format(clock_build_time, when));
 	run(&r, NULL, "--version", NULL);
 	CHECK_EQ_INT(r.rc, CONF_EXIT);
 	CHECK(strcmp(r.out, want) == 0, "--version printed \"%s\"", r.out);
