@@ -1,14 +1,124 @@
 /* SPDX-License-Identifier: MIT */
-/* The clock floor and the choice of the time certificates are checked
- * against while the system clock is not yet trusted (see clock.h). */
+/* The clock floor, the time file that raises it, and the choice of the
+ * time certificates are checked against while the system clock is below
+ * it (see clock.h). */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
+#include "bounds.h"
 #include "clock.h"
 
 #ifndef BUILD_EPOCH
 #define BUILD_EPOCH 0
 #endif
 const int64_t clock_build_time = BUILD_EPOCH;
+
+static int64_t saved;		/* from the time file at start-up; 0: none */
+static int64_t confirmed;	/* when a chain verified against the system clock */
+static int64_t written;		/* the latest time in the file */
+static int64_t next_write;	/* no write before this system time */
+static int time_fd = -1;	/* the time file, open for the process's life */
+
+struct clock_verdict
+clock_judge(int64_t now, int64_t build, int64_t saved_time, int64_t newest_nb,
+    int64_t oldest_na)
+{
+	struct clock_verdict v;
+	int64_t floor = saved_time > build ? saved_time : build;
+
+	if (now >= floor) {
+		v.basis = CLOCK_SYSTEM;
+		v.at = now;
+	} else if (newest_nb > floor) {
+		v.basis = CLOCK_CERT;
+		v.at = newest_nb;
+	} else {
+		v.basis = saved_time > build ? CLOCK_SAVED : CLOCK_BUILD;
+		v.at = floor;
+	}
+	v.valid = newest_nb <= v.at && v.at <= oldest_na;
+	return v;
+}
+
+int64_t
+clock_floor(void)
+{
+	return saved > clock_build_time ? saved : clock_build_time;
+}
+
+int64_t
+clock_saved(void)
+{
+	return saved;
+}
+
+int
+clock_open_file(const char *path, char *err, size_t errlen)
+{
+	char text[64];
+	ssize_t n;
+	int64_t t = 0;
+	size_t i;
+
+	/* Opened once, before privileges are dropped: the writes that follow
+	 * need neither the path (a chroot) nor the rights to the directory. */
+	if ((time_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) == -1) {
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	do
+		n = pread(time_fd, text, sizeof(text) - 1, 0);
+	while (n == -1 && errno == EINTR);
+	if (n == -1) {
+		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (n == 0)
+		return 0;	/* a new file */
+	/* Decimal seconds since the epoch, then a newline. */
+	for (i = 0; i < (size_t)n && i < 12 && text[i] >= '0' && text[i] <= '9'; i++)
+		t = t * 10 + (text[i] - '0');
+	if (i == 0 || i == 12 || (i < (size_t)n && text[i] != '\n')) {
+		snprintf(err, errlen, "%s does not hold a time; ignored until it is rewritten", path);
+		return 1;
+	}
+	if (t > clock_build_time + CLOCK_SAVED_MAX_S) {
+		char when[CLOCK_TEXT_MAX];
+
+		snprintf(err, errlen, "%s holds %s, implausibly far after the build; ignored",
+		    path, clock_format(t, when));
+		return 1;
+	}
+	saved = written = t;
+	return 0;
+}
+
+void
+clock_confirm(int64_t now)
+{
+	if (now > confirmed)
+		confirmed = now;
+}
+
+int
+clock_save(int64_t now, int final)
+{
+	char text[24];
+	int n;
+
+	if (time_fd == -1 || confirmed == 0 || now <= written || (!final && now < next_write))
+		return 0;
+	next_write = now + CLOCK_SAVE_INTERVAL_S;
+	n = snprintf(text, sizeof(text), "%lld\n", (long long)now);
+	if (pwrite(time_fd, text, (size_t)n, 0) != n || ftruncate(time_fd, n) != 0 ||
+	    fsync(time_fd) != 0)
+		return -1;
+	written = now;
+	return 0;
+}
 
 /* Year, month and day of a day count since 1970-01-01, proleptic Gregorian
  * (the inverse of the count in x509.c; eras of 400 years, March first). */

@@ -86,6 +86,9 @@ static const struct option_def options[] = {
 	  "after binding, confine the process to DIR (with --user)" },
 	{ "ca-file", 0, "CA_FILE", ARG_VALUE, set_path, F(ca_file), 0, 0, "FILE",
 	  "trust the PEM roots in FILE instead of the compiled-in bundle" },
+	{ "time-file", 0, "TIME_FILE", ARG_VALUE, set_path, F(time_file), 0, 0, "FILE",
+	  "remember the last trusted time in FILE (written at most hourly and at\n"
+	  "stop) and never trust a system clock below it (routers without a clock)" },
 	{ "timeout", 0, "TIMEOUT", ARG_VALUE, set_seconds, F(timeout_ms), 100, 60000, "SECONDS",
 	  "answer SERVFAIL when no upstream answered within this (default 3)" },
 	{ "connect-timeout", 0, "CONNECT_TIMEOUT", ARG_VALUE, set_seconds, F(connect_timeout_ms), 100, 60000, "SECONDS",
@@ -977,6 +980,8 @@ conf_print(const struct conf *conf, FILE *out)
 	fprintf(out, "pool-size %u\n", conf->pool_size);
 	if (conf->ca_file[0] != '\0')
 		fprintf(out, "ca-file %s\n", conf->ca_file);
+	if (conf->time_file[0] != '\0')
+		fprintf(out, "time-file %s\n", conf->time_file);
 	print_seconds(out, "timeout", conf->timeout_ms);
 	print_seconds(out, "connect-timeout", conf->connect_timeout_ms);
 	print_seconds(out, "idle-timeout", conf->up_idle_ms);

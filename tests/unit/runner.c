@@ -8,11 +8,12 @@
 
 #include "unit.h"
 
-extern const struct unit_test ca_tests[], conf_tests[], dns_tests[], frame_tests[], loop_tests[],
-    pending_tests[];
+extern const struct unit_test ca_tests[], clock_tests[], conf_tests[], dns_tests[], frame_tests[],
+    loop_tests[], pending_tests[], tls_tests[], x509_tests[];
 
 static const struct unit_test *const tables[] = {
-	ca_tests, conf_tests, dns_tests, frame_tests, loop_tests, pending_tests,
+	ca_tests, clock_tests, conf_tests, dns_tests, frame_tests, loop_tests, pending_tests,
+	tls_tests, x509_tests,
 };
 
 int unit_failures;
