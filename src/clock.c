@@ -70,7 +70,7 @@ clock_open_file(const char *path, char *err, size_t errlen)
 		return -1;
 	}
 	do
-		n = pread(time_fd, text, sizeof(text) - 1, 0);
+		n = read(time_fd, text, sizeof(text) - 1);
 	while (n == -1 && errno == EINTR);
 	if (n == -1) {
 		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
@@ -82,14 +82,11 @@ clock_open_file(const char *path, char *err, size_t errlen)
 	for (i = 0; i < (size_t)n && i < 12 && text[i] >= '0' && text[i] <= '9'; i++)
 		t = t * 10 + (text[i] - '0');
 	if (i == 0 || i == 12 || (i < (size_t)n && text[i] != '\n')) {
-		snprintf(err, errlen, "%s does not hold a time; ignored until it is rewritten", path);
+		snprintf(err, errlen, "%s holds no time; ignored", path);
 		return 1;
 	}
 	if (t > clock_build_time + CLOCK_SAVED_MAX_S) {
-		char when[CLOCK_TEXT_MAX];
-
-		snprintf(err, errlen, "%s holds %s, implausibly far after the build; ignored",
-		    path, clock_format(t, when));
+		snprintf(err, errlen, "%s holds a time over 20 years after the build; ignored", path);
 		return 1;
 	}
 	saved = written = t;
@@ -113,27 +110,28 @@ clock_save(int64_t now, int final)
 		return 0;
 	next_write = now + CLOCK_SAVE_INTERVAL_S;
 	n = snprintf(text, sizeof(text), "%lld\n", (long long)now);
-	if (pwrite(time_fd, text, (size_t)n, 0) != n || ftruncate(time_fd, n) != 0 ||
-	    fsync(time_fd) != 0)
+	/* Rewritten in place: one short write, then the length set. */
+	if (lseek(time_fd, 0, SEEK_SET) != 0 || write(time_fd, text, (size_t)n) != n ||
+	    ftruncate(time_fd, n) != 0 || fsync(time_fd) != 0)
 		return -1;
 	written = now;
 	return 0;
 }
 
-/* Year, month and day of a day count since 1970-01-01, proleptic Gregorian
- * (the inverse of the count in x509.c; eras of 400 years, March first). */
+/* Year, month and day of a day count since 1970-01-01, proleptic
+ * Gregorian, for years 0 to 9999 (the inverse of x509.c's count: eras of
+ * 400 years starting in March, counted from year -400 to stay unsigned). */
 static void
-civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d)
+civil_from_days(unsigned days, unsigned *y, unsigned *m, unsigned *d)
 {
-	int64_t z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
-	unsigned doe = (unsigned)(z - era * 146097);
+	unsigned z = days, era = z / 146097, doe = z - era * 146097;
 	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
 	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
 	unsigned mp = (5 * doy + 2) / 153;
 
 	*d = doy - (153 * mp + 2) / 5 + 1;
 	*m = mp < 10 ? mp + 3 : mp - 9;
-	*y = (int64_t)yoe + era * 400 + (*m <= 2);
+	*y = yoe + era * 400 + (*m <= 2) - 400;
 }
 
 /* 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z: what X.509 dates can say. */
@@ -154,28 +152,30 @@ put_digits(char *p, unsigned v, int width)
 char *
 clock_format(int64_t t, char *buf)
 {
-	int64_t days, secs, y;
-	unsigned m, d;
+	unsigned secs, y, m, d;
+	uint64_t u;
 	char *p = buf;
 
 	if (t < CLOCK_MIN || t > CLOCK_MAX) {
 		snprintf(buf, CLOCK_TEXT_MAX, "out of range");
 		return buf;
 	}
-	days = (t >= 0 ? t : t - 86399) / 86400;
-	secs = t - days * 86400;
-	civil_from_days(days, &y, &m, &d);
-	p = put_digits(p, (unsigned)y, 4);
+	/* Seconds from 0000-03-01 less 400 years, which civil_from_days counts
+	 * its days from. */
+	u = (uint64_t)(t + (719468LL + 146097) * 86400);
+	secs = (unsigned)(u % 86400);
+	civil_from_days((unsigned)(u / 86400), &y, &m, &d);
+	p = put_digits(p, y, 4);
 	*p++ = '-';
 	p = put_digits(p, m, 2);
 	*p++ = '-';
 	p = put_digits(p, d, 2);
 	*p++ = 'T';
-	p = put_digits(p, (unsigned)(secs / 3600), 2);
+	p = put_digits(p, secs / 3600, 2);
 	*p++ = ':';
-	p = put_digits(p, (unsigned)(secs / 60 % 60), 2);
+	p = put_digits(p, secs / 60 % 60, 2);
 	*p++ = ':';
-	p = put_digits(p, (unsigned)(secs % 60), 2);
+	p = put_digits(p, secs % 60, 2);
 	*p++ = 'Z';
 	*p = '\0';
 	return buf;

@@ -183,20 +183,13 @@ log_clock_floor(void)
 {
 	char floor[CLOCK_TEXT_MAX];
 	int64_t t = (int64_t)time(NULL);
+
 	const char *from = clock_saved() > clock_build_time ?
 	    "the last trusted time, from --time-file" : "the build time";
 
 	clock_format(clock_floor(), floor);
-	if (t < clock_floor()) {
-		char now[CLOCK_TEXT_MAX];
-
-		clock_format(t, now);
-		log_info("clock floor %s (%s): the system clock (%s) is below it; certificates "
-		    "are checked at the floor or at the newest notBefore of their chain until it "
-		    "is set", floor, from, now);
-	} else {
-		log_info("clock floor %s (%s)", floor, from);
-	}
+	log_info("clock floor %s (%s)%s", floor, from,
+	    t < clock_floor() ? ": the system clock is below it" : "");
 }
 
 int
@@ -233,7 +226,7 @@ main(int argc, char **argv)
 		printf("# trust anchors: %zu from %s\n", ntas,
 		    conf.ca_file[0] != '\0' ? conf.ca_file : "the compiled-in bundle");
 		printf("# clock floor: %s (the build time%s)\n", clock_format(clock_build_time, when),
-		    conf.time_file[0] != '\0' ? ", or the time in --time-file when later" : "");
+		    conf.time_file[0] != '\0' ? "; --time-file may raise it" : "");
 		printf("# configuration OK\n");
 		ca_free(loaded, nloaded);
 		return 0;

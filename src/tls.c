@@ -47,6 +47,12 @@ static const uint16_t suites_aes[] = {
 };
 #endif
 
+/* What the clock_basis values mean, for log lines. */
+static const char *const basis_names[] = {
+	"the system clock", "the build time", "the last trusted time (--time-file)",
+	"the newest notBefore in the chain",
+};
+
 /* Days from 0000-01-01 (BearSSL's epoch for X.509 time) to 1970-01-01. */
 #define UNIX_EPOCH_DAYS 719528
 
@@ -197,10 +203,7 @@ judge_dates(struct tls_verifier *v)
 		v->warned = v->verdict;
 		log_warnx("tls: the system clock (%s) is below the clock floor: certificates "
 		    "of name=%s checked at %s, %s", clock_format(v->now, now), v->name,
-		    clock_format(v->verdict.at, at),
-		    v->verdict.basis == CLOCK_CERT ? "the newest notBefore in the chain" :
-		    v->verdict.basis == CLOCK_SAVED ? "the last trusted time (--time-file)" :
-		    "the build time");
+		    clock_format(v->verdict.at, at), basis_names[v->verdict.basis]);
 	}
 	return 0;
 }
@@ -373,29 +376,6 @@ tls_resumed(const struct tls_conn *t)
 	return !t->v.chain_seen;
 }
 
-/* TLS alerts a server sends when it refuses a handshake (RFC 8446 6). */
-static const struct {
-	unsigned char code;
-	const char *name;
-} alerts[] = {
-	{ 40, "handshake_failure" }, { 42, "bad_certificate" },
-	{ 47, "illegal_parameter" }, { 48, "unknown_ca" }, { 50, "decode_error" },
-	{ 51, "decrypt_error" }, { 70, "protocol_version" },
-	{ 71, "insufficient_security" }, { 80, "internal_error" },
-	{ 112, "unrecognized_name" },
-};
-
-static const char *
-alert_name(int alert)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(alerts) / sizeof(alerts[0]); i++)
-		if (alerts[i].code == alert)
-			return alerts[i].name;
-	return "alert";
-}
-
 const char *
 tls_error_name(int err)
 {
@@ -434,57 +414,44 @@ tls_is_auth_error(int err)
 const char *
 tls_failure(const struct tls_verifier *v, int err)
 {
-	static char text[640];
-	char dn[256], a[CLOCK_TEXT_MAX], b[CLOCK_TEXT_MAX];
+	static char text[400];
+	char a[CLOCK_TEXT_MAX], b[CLOCK_TEXT_MAX];
+	int64_t at;
 
-	if (err >= BR_ERR_RECV_FATAL_ALERT && err < BR_ERR_SEND_FATAL_ALERT) {
-		int alert = err - BR_ERR_RECV_FATAL_ALERT;
-
-		if (alert == 70)
-			return "server refused TLS 1.2 (alert 70, protocol_version): this proxy "
-			    "speaks TLS 1.2 only; the server must accept TLS 1.2";
-		snprintf(text, sizeof(text), "server sent fatal alert %d (%s)", alert,
-		    alert_name(alert));
+	if (err == BR_ERR_RECV_FATAL_ALERT + 70)
+		return "server refused TLS 1.2 (alert 70, protocol_version): this proxy speaks "
+		    "TLS 1.2 only";
+	if (err > BR_ERR_RECV_FATAL_ALERT && err < BR_ERR_SEND_FATAL_ALERT) {
+		snprintf(text, sizeof(text), "server sent fatal alert %d%s",
+		    err - BR_ERR_RECV_FATAL_ALERT,
+		    err == BR_ERR_RECV_FATAL_ALERT + 40 ? " (handshake_failure)" : "");
 		return text;
 	}
-	switch (err) {
-	case BR_ERR_X509_NOT_TRUSTED:
+	if (err == BR_ERR_X509_NOT_TRUSTED) {
+		char dn[200];
+
 		/* The chain leads to no trusted root: name where it ends. */
-		if (v->issuer_len == 0 || x509_dn_format(v->issuer, v->issuer_len, dn,
+		if (v->issuer_len == 0 || x509_dn_brief(v->issuer, v->issuer_len, dn,
 		    sizeof(dn)) != 0)
-			snprintf(dn, sizeof(dn), "(a name not read)");
+			snprintf(dn, sizeof(dn), "?");
 		snprintf(text, sizeof(text), "certificate chain not trusted: the last certificate "
-		    "the server sent was issued by '%s', which is not a trusted root; if that "
-		    "root is right, trust it with --ca-file (the system's roots: --ca-file "
-		    "/etc/ssl/certs/ca-certificates.crt)", dn);
+		    "sent was issued by '%s', not a trusted root; add it with --ca-file (the "
+		    "system's roots: /etc/ssl/certs/ca-certificates.crt)", dn);
 		return text;
-	case BR_ERR_X509_EXPIRED:
-		if (v->untrusted) {
-			snprintf(text, sizeof(text), "certificate expired: a certificate in the chain "
-			    "is valid until %s, before %s, the earliest time it could be (%s; the "
-			    "system clock, %s, is below the clock floor)",
-			    clock_format(v->oldest_na, a), clock_format(v->verdict.at, b),
-			    v->verdict.basis == CLOCK_CERT ? "the newest notBefore in the chain" :
-			    v->verdict.basis == CLOCK_SAVED ? "the last trusted time" :
-			    "the build time", clock_format(v->now, dn));
-			return text;
-		}
-		if (v->dates_unknown || v->oldest_na >= v->now) {
-			if (v->dates_unknown || v->newest_nb <= v->now)
-				break;
-			snprintf(text, sizeof(text), "certificate not yet valid: valid from %s, "
-			    "the system clock says %s (is the clock right?)",
-			    clock_format(v->newest_nb, a), clock_format(v->now, b));
-			return text;
-		}
-		snprintf(text, sizeof(text), "certificate expired at %s, the system clock says %s",
-		    clock_format(v->oldest_na, a), clock_format(v->now, b));
-		return text;
-	case BR_ERR_X509_TIME_UNKNOWN:
-		return "the system clock is below the clock floor and a certificate's validity "
-		    "dates could not be read";
 	}
-	return tls_error_name(err);
+	if (err == BR_ERR_X509_TIME_UNKNOWN)
+		return "validity dates not readable, with the system clock below the clock floor";
+	if (err != BR_ERR_X509_EXPIRED || (!v->untrusted && v->dates_unknown))
+		return tls_error_name(err);
+	/* Expired or not yet valid: which date, and the time it was checked at. */
+	at = v->untrusted ? v->verdict.at : v->now;
+	snprintf(text, sizeof(text), "certificate %s %s, checked at %s (%s%s)",
+	    v->oldest_na < at ? "expired at" : "not valid before",
+	    clock_format(v->oldest_na < at ? v->oldest_na : v->newest_nb, a), clock_format(at, b),
+	    basis_names[v->untrusted ? v->verdict.basis : CLOCK_SYSTEM],
+	    v->untrusted ? ": the system clock is below the clock floor" :
+	    v->oldest_na < at ? "" : ": is it right?");
+	return text;
 }
 
 const char *
@@ -497,23 +464,27 @@ tls_version_name(unsigned version)
 const char *
 tls_suite_name(unsigned suite)
 {
-	static const struct { uint16_t id; const char *name; } suites[] = {
-		{ BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
-		    "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256" },
-		{ BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
-		    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256" },
-		{ BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
-		    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256" },
-		{ BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256" },
-		{ BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
-		    "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384" },
-		{ BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384" },
+	/* ECDHE with ECDSA or RSA, and one of three AEAD ciphers. */
+	static const struct { uint16_t id; unsigned char rsa, cipher; } suites[] = {
+		{ BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, 0, 0 },
+		{ BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256, 1, 0 },
+		{ BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, 0, 1 },
+		{ BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, 1, 1 },
+		{ BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, 0, 2 },
+		{ BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, 1, 2 },
 	};
+	static const char *const ciphers[] = {
+		"CHACHA20_POLY1305_SHA256", "AES_128_GCM_SHA256", "AES_256_GCM_SHA384",
+	};
+	static char name[48];
 	size_t i;
 
 	for (i = 0; i < sizeof(suites) / sizeof(suites[0]); i++)
-		if (suites[i].id == suite)
-			return suites[i].name;
+		if (suites[i].id == suite) {
+			snprintf(name, sizeof(name), "TLS_ECDHE_%s_WITH_%s",
+			    suites[i].rsa ? "RSA" : "ECDSA", ciphers[suites[i].cipher]);
+			return name;
+		}
 	return "unknown";
 }
 

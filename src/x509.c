@@ -60,34 +60,19 @@ x509_der_next(const unsigned char **pos, const unsigned char *end,
 	return 0;
 }
 
-/* Days from 1970-01-01 to y-m-d, proleptic Gregorian (eras of 400 years
- * starting in March). */
+/* Days from 1970-01-01 to y-m-d, proleptic Gregorian, for years 0 to 9999
+ * (eras of 400 years starting in March; all in unsigned 32 bits). */
 static int64_t
-days_from_civil(int64_t y, unsigned m, unsigned d)
+days_from_civil(unsigned y, unsigned m, unsigned d)
 {
-	int64_t era;
-	unsigned yoe, doy, doe;
+	unsigned yoe, doy, era, days;
 
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = (unsigned)(y - era * 400);
+	y += 400 - (m <= 2);	/* from year -400: no negative years */
+	era = y / 400;
+	yoe = y - era * 400;
 	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
-/* n decimal digits at *p, advancing it; -1 on a non-digit. */
-static int
-digits(const unsigned char **p, int n)
-{
-	int v = 0;
-
-	for (; n > 0; n--, (*p)++) {
-		if (**p < '0' || **p > '9')
-			return -1;
-		v = v * 10 + (**p - '0');
-	}
-	return v;
+	days = era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy;	/* < 2^32 */
+	return (int64_t)days - 719468 - 146097;
 }
 
 int
@@ -97,26 +82,26 @@ x509_parse_time(unsigned tag, const unsigned char *val, size_t len,
 	static const unsigned char mdays[12] = {
 		31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31,
 	};
+	/* Two digits each: [century,] year, month, day, hour, minute, second. */
+	int v[7], n = tag == 0x18 ? 7 : 6, i, y, leap;
+	const int *f = v + n - 6;
 	const unsigned char *p = val, *end = val + len;
-	int y, mo, d, h, mi, s, leap;
 
-	/* Digits for the date and time come first: 12 after the year. */
-	if ((tag != 0x17 && tag != 0x18) || len < (tag == 0x18 ? 15u : 13u))
+	if ((tag != 0x17 && tag != 0x18) || len < (size_t)n * 2 + 1)
 		return -1;
+	for (i = 0; i < n; i++, p += 2) {
+		if (p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9')
+			return -1;
+		v[i] = (p[0] - '0') * 10 + (p[1] - '0');
+	}
 	if (tag == 0x18)
-		y = digits(&p, 4);
-	else if ((y = digits(&p, 2)) >= 0)
-		y += y < 50 ? 2000 : 1900;	/* RFC 5280 4.1.2.5.1 */
-	mo = digits(&p, 2);
-	d = digits(&p, 2);
-	h = digits(&p, 2);
-	mi = digits(&p, 2);
-	s = digits(&p, 2);
-	if (y < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 ||
-	    mi < 0 || mi > 59 || s < 0 || s > 60)
-		return -1;
+		y = v[0] * 100 + v[1];
+	else
+		y = f[0] + (f[0] < 50 ? 2000 : 1900);	/* RFC 5280 4.1.2.5.1 */
 	leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
-	if (d > mdays[mo - 1] + (mo == 2 && leap))
+	if (f[1] < 1 || f[1] > 12 || f[2] < 1 ||
+	    f[2] > mdays[f[1] - 1] + (f[1] == 2 && leap) || f[3] > 23 ||
+	    f[4] > 59 || f[5] > 60)
 		return -1;
 	/* Fractions of a second, which BearSSL ignores too. */
 	if (p < end && *p == '.')
@@ -124,8 +109,8 @@ x509_parse_time(unsigned tag, const unsigned char *val, size_t len,
 			;
 	if (p + 1 != end || *p != 'Z')
 		return -1;
-	*t = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 +
-	    (int64_t)h * 3600 + (int64_t)mi * 60 + s;
+	*t = days_from_civil((unsigned)y, (unsigned)f[1], (unsigned)f[2]) * 86400 +
+	    (int64_t)f[3] * 3600 + (int64_t)f[4] * 60 + f[5];
 	return 0;
 }
 
@@ -179,10 +164,16 @@ x509_read_head(const unsigned char *der, size_t len, struct x509_head *head)
 		return X509_HEAD_MALFORMED;
 	head->tbs_end = off + hlen + tlen;
 	off += hlen;
-	/* [0] version (optional), serialNumber, signature, issuer, validity */
-	if (off < len && der[off] == 0xa0 &&
-	    (r = tbs_field(der, len, &off, head->tbs_end, 0xa0, &elt)) != 1)
-		return (enum x509_head_result)r;
+	/* [0] version (optional: v1), serialNumber, signature, issuer, validity */
+	head->version = 0;
+	if (off < len && der[off] == 0xa0) {
+		if ((r = tbs_field(der, len, &off, head->tbs_end, 0xa0, &elt)) != 1)
+			return (enum x509_head_result)r;
+		/* Version ::= INTEGER, v1(0) to v3(2) */
+		if (elt.len != 3 || elt.val[0] != 0x02 || elt.val[1] != 1)
+			return X509_HEAD_MALFORMED;
+		head->version = elt.val[2];
+	}
 	if ((r = tbs_field(der, len, &off, head->tbs_end, 0x02, &elt)) != 1 ||
 	    (r = tbs_field(der, len, &off, head->tbs_end, 0x30, &elt)) != 1)
 		return (enum x509_head_result)r;
@@ -208,28 +199,14 @@ x509_read_head(const unsigned char *der, size_t len, struct x509_head *head)
 int
 x509_cert_version(const unsigned char *der, size_t len)
 {
-	const unsigned char *p = der, *end = der + len;
-	struct x509_elt cert, tbs, ver, num;
+	const unsigned char *p = der;
+	struct x509_head head;
+	struct x509_elt cert;
 
-	if (x509_der_next(&p, end, &cert) == -1 || cert.tag != 0x30 ||
-	    p != end)
+	if (x509_der_next(&p, der + len, &cert) == -1 || p != der + len ||
+	    x509_read_head(der, len, &head) != X509_HEAD_OK)
 		return -1;
-	p = cert.val;
-	end = cert.val + cert.len;
-	if (x509_der_next(&p, end, &tbs) == -1 || tbs.tag != 0x30)
-		return -1;
-	p = tbs.val;
-	end = tbs.val + tbs.len;
-	if (x509_der_next(&p, end, &ver) == -1)
-		return -1;
-	if (ver.tag != 0xa0)		/* version is DEFAULT v1 */
-		return 0;
-	p = ver.val;
-	end = ver.val + ver.len;
-	if (x509_der_next(&p, end, &num) == -1 || num.tag != 0x02 ||
-	    num.len != 1)
-		return -1;
-	return num.val[0];
+	return head.version;
 }
 
 int
@@ -312,22 +289,13 @@ sb_oid(struct strbuf *sb, const unsigned char *p, size_t len)
 	return 0;
 }
 
-/* Attribute types worth a short name; others print as dotted OIDs. */
+/* Attribute types 2.5.4.N with a short name (RFC 4514); others print as
+ * dotted OIDs. */
 static const struct {
-	unsigned char	 oid[9];
-	size_t		 len;
-	const char	*name;
+	unsigned char	 n;
+	char		 name[3];
 } dn_attr_names[] = {
-	{ { 0x55, 0x04, 0x03 }, 3, "CN" },
-	{ { 0x55, 0x04, 0x05 }, 3, "serialNumber" },
-	{ { 0x55, 0x04, 0x06 }, 3, "C" },
-	{ { 0x55, 0x04, 0x07 }, 3, "L" },
-	{ { 0x55, 0x04, 0x08 }, 3, "ST" },
-	{ { 0x55, 0x04, 0x0a }, 3, "O" },
-	{ { 0x55, 0x04, 0x0b }, 3, "OU" },
-	{ { 0x55, 0x04, 0x61 }, 3, "organizationIdentifier" },
-	{ { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x01 }, 9,
-	    "emailAddress" },
+	{ 3, "CN" }, { 6, "C" }, { 7, "L" }, { 8, "ST" }, { 10, "O" }, { 11, "OU" },
 };
 
 static int
@@ -341,8 +309,8 @@ sb_attr(struct strbuf *sb, const struct x509_elt *atv)
 	    x509_der_next(&p, end, &val) == -1 || p != end)
 		return -1;
 	for (i = 0; i < sizeof dn_attr_names / sizeof dn_attr_names[0]; i++)
-		if (dn_attr_names[i].len == oid.len &&
-		    memcmp(dn_attr_names[i].oid, oid.val, oid.len) == 0)
+		if (oid.len == 3 && oid.val[0] == 0x55 && oid.val[1] == 0x04 &&
+		    oid.val[2] == dn_attr_names[i].n)
 			break;
 	if (i < sizeof dn_attr_names / sizeof dn_attr_names[0])
 		sb_puts(sb, dn_attr_names[i].name);
@@ -413,6 +381,44 @@ x509_dn_format(const unsigned char *dn, size_t len, char *buf, size_t buflen)
 			if (x509_der_next(&sp, send, &atv) == -1 ||
 			    atv.tag != 0x30 || sb_attr(&sb, &atv) == -1)
 				return -1;
+		}
+	}
+	return 0;
+}
+
+int
+x509_dn_brief(const unsigned char *dn, size_t len, char *buf, size_t buflen)
+{
+	struct strbuf sb = { buf, buflen, 0 };
+	const unsigned char *p = dn, *end = dn + len, *sp, *send, *ap, *aend;
+	struct x509_elt name, rdn, atv, oid, val;
+	size_t i;
+
+	if (buflen > 0)
+		buf[0] = '\0';
+	if (x509_der_next(&p, end, &name) == -1 || name.tag != 0x30 || p != end)
+		return -1;
+	/* Name ::= SEQUENCE OF SET OF SEQUENCE { type, value } */
+	for (p = name.val, end = name.val + name.len; p < end;) {
+		if (x509_der_next(&p, end, &rdn) == -1 || rdn.tag != 0x31)
+			return -1;
+		for (sp = rdn.val, send = rdn.val + rdn.len; sp < send;) {
+			if (x509_der_next(&sp, send, &atv) == -1 || atv.tag != 0x30)
+				return -1;
+			ap = atv.val;
+			aend = atv.val + atv.len;
+			if (x509_der_next(&ap, aend, &oid) == -1 ||
+			    x509_der_next(&ap, aend, &val) == -1)
+				return -1;
+			/* 2.5.4.3 commonName, 2.5.4.10 organizationName */
+			if (oid.len != 3 || memcmp(oid.val, "\x55\x04", 2) != 0 ||
+			    (oid.val[2] != 3 && oid.val[2] != 10))
+				continue;
+			sb_puts(&sb, sb.len > 0 ? ", " : "");
+			sb_puts(&sb, oid.val[2] == 3 ? "CN=" : "O=");
+			for (i = 0; i < val.len; i++)
+				sb_putc(&sb, val.val[i] >= 0x20 && val.val[i] < 0x7f ?
+				    (char)val.val[i] : '?');
 		}
 	}
 	return 0;

@@ -27,6 +27,7 @@ int x509_der_next(const unsigned char **pos, const unsigned char *end,
 
 /* The fields at the start of a certificate, up to its validity. */
 struct x509_head {
+	int			 version;	/* 0 = v1, 2 = v3 */
 	const unsigned char	*issuer;	/* the issuer Name's DER, in the input */
 	size_t			 issuer_len;
 	int64_t			 not_before;	/* seconds since the epoch (UTC) */
@@ -54,7 +55,7 @@ int x509_parse_time(unsigned tag, const unsigned char *val, size_t len,
     int64_t *t);
 
 /* The version field of a whole DER certificate (0 = v1, 2 = v3), or -1
- * unless der is exactly one SEQUENCE starting with a TBSCertificate. */
+ * unless der is exactly one SEQUENCE whose head reads (x509_read_head). */
 int x509_cert_version(const unsigned char *der, size_t len);
 
 /* The SubjectPublicKeyInfo (tag, length and value) inside a certificate:
@@ -70,6 +71,12 @@ int x509_find_spki(const unsigned char *der, size_t derlen,
  */
 int x509_dn_format(const unsigned char *dn, size_t len, char *buf,
     size_t buflen);
+
+/* The organisation and common name of a DN, for log lines: "O=Example,
+ * CN=Example CA" (in DN order; other attributes left out, other than
+ * printable ASCII as '?'). Always NUL-terminates buf. Returns 0, or -1 if
+ * the DN is malformed. */
+int x509_dn_brief(const unsigned char *dn, size_t len, char *buf, size_t buflen);
 
 /* Short text for a BearSSL X.509 error code (BR_ERR_X509_*), for logs. */
 const char *x509_error_name(int code);

@@ -33,7 +33,7 @@ t_assert_eq "$(p_status "$(p_dig a.test)")" SERVFAIL "untrusted CA: SERVFAIL"
 t_assert_eq "$(t_unbound_queries "$T/other")" 0 "untrusted CA: no query reached the upstream"
 t_assert_match "$(grep 'AUTHENTICATION FAILED' "$P_LOG" | head -n 1)" 'not trusted' "untrusted CA: logged as an authentication failure"
 t_assert_match "$(grep -m 1 'AUTHENTICATION FAILED' "$P_LOG")" \
-    "issued by 'CN=dns-tls-proxy test other-ca', which is not a trusted root; .*--ca-file /etc/ssl/certs/ca-certificates\.crt" \
+    "issued by 'CN=dns-tls-proxy test other-ca', not a trusted root; add it with --ca-file .*/etc/ssl/certs/ca-certificates\.crt" \
     "untrusted CA: the line names the issuer of the last certificate and suggests --ca-file"
 t_kill "$P_PID"
 

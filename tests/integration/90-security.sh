@@ -105,7 +105,7 @@ elif [[ -n $FAKELIB ]]; then
     t_kill "$P_PID"
     proxy_at "$t1970" clock-1970-expired -n "$(ns expired)" "${CA[@]}"
     t_assert_eq "$(p_status "$(p_dig a.test)")" SERVFAIL "clock at 1970: a leaf that expired before the build is refused"
-    t_assert_match "$(auth_failure)" "certificate expired: .* valid until $(fmt $((F - 30 * day))), before $(fmt "$F").*the build time" \
+    t_assert_match "$(auth_failure)" "certificate expired at $(fmt $((F - 30 * day))), checked at $(fmt "$F") \\(the build time: the system clock is below the clock floor\\)" \
         "clock at 1970: the expired leaf's line gives its end and the time used"
     t_kill "$P_PID"
     proxy_at "$t1970" clock-1970-name -n "127.0.0.1:$U_PORT:wrong.test" "${CA[@]}"
@@ -114,7 +114,7 @@ elif [[ -n $FAKELIB ]]; then
     t_kill "$P_PID"
     proxy_at "$t1970" clock-1970-rogue -n "$(ns rogue)" "${CA[@]}"
     t_assert_eq "$(p_status "$(p_dig a.test)")" SERVFAIL "clock at 1970: an untrusted root is refused"
-    t_assert_match "$(auth_failure)" "chain not trusted: the last certificate the server sent was issued by 'CN=dns-tls-proxy test other-ca'.*--ca-file /etc/ssl/certs/ca-certificates.crt" \
+    t_assert_match "$(auth_failure)" "chain not trusted: the last certificate sent was issued by 'CN=dns-tls-proxy test other-ca'.*--ca-file .*/etc/ssl/certs/ca-certificates.crt" \
         "untrusted root: the line names the issuer and what to do"
     t_kill "$P_PID"
     proxy_at "$t1970" clock-1970-pin -n "$NS" "${CA[@]}" --pin "dot.test=$BAD_PIN"
@@ -126,13 +126,13 @@ elif [[ -n $FAKELIB ]]; then
     proxy_at '2100-01-01 00:00:00' clock-2100 -n "$NS" "${CA[@]}"
     t_assert_eq "$(p_status "$(p_dig a.test)")" SERVFAIL "clock at 2100: the expired leaf is refused"
     server_end=$(date -u -d "$(openssl x509 -in "$T/server.pem" -noout -enddate | cut -d= -f2)" +%s)
-    t_assert_match "$(auth_failure)" "certificate expired at $(fmt "$server_end"), the system clock says 2100-01-01T00:00:00Z" \
+    t_assert_match "$(auth_failure)" "certificate expired at $(fmt "$server_end"), checked at 2100-01-01T00:00:00Z \\(the system clock\\)" \
         "clock at 2100: the line gives the leaf's end and the clock"
     t_kill "$P_PID"
     # The real clock, past the floor: a leaf not yet valid is not taken on trust.
     proxy not-yet-valid -n "$(ns late)"
     t_assert_eq "$(p_status "$(p_dig a.test)")" SERVFAIL "clock set: a leaf not yet valid is refused"
-    t_assert_match "$(auth_failure)" "not yet valid: valid from $(fmt $((F + 90 * day))).*is the clock right" \
+    t_assert_match "$(auth_failure)" "certificate not valid before $(fmt $((F + 90 * day))), checked at .* \\(the system clock: is it right\\?\\)" \
         "clock set: the line asks whether the clock is right"
     t_kill "$P_PID"
 
@@ -142,7 +142,7 @@ elif [[ -n $FAKELIB ]]; then
     t_assert_match "$(cat "$P_LOG")" "clock floor $(fmt $((F + 200 * day))) \(the last trusted time, from --time-file\)" \
         "--time-file: its time is the floor, logged at start-up"
     t_assert_eq "$(p_status "$(p_dig a.test)")" SERVFAIL "--time-file at 1970: a leaf that expired before the saved time is refused"
-    t_assert_match "$(auth_failure)" "before $(fmt $((F + 200 * day))), .*the last trusted time" \
+    t_assert_match "$(auth_failure)" "checked at $(fmt $((F + 200 * day))) \\(the last trusted time" \
         "--time-file at 1970: the line names the saved time"
     t_kill "$P_PID"
     # ... never written from a clock below the floor ...
@@ -155,7 +155,7 @@ elif [[ -n $FAKELIB ]]; then
     echo garbage >"$T/real.time"
     start=$(date +%s)
     proxy time-file -n "$NS" --time-file "$T/real.time"
-    t_assert_match "$(grep -- '--time-file' "$P_LOG")" 'does not hold a time; ignored' "--time-file: a corrupt file is ignored with a warning"
+    t_assert_match "$(grep -- '--time-file' "$P_LOG")" 'holds no time; ignored' "--time-file: a corrupt file is ignored with a warning"
     t_assert_eq "$(p_dig a.test +short)" 192.0.2.1 "--time-file: answered"
     t_wait_until 5 "the time file written" grep -qx '[0-9]*' "$T/real.time" ||
         t_fail "--time-file: not written after a verified handshake"
