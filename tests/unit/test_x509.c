@@ -169,10 +169,35 @@ test_spki_and_version(void)
 	CHECK_EQ_INT(x509_cert_version(der_leaf, sizeof(der_leaf) - 1), -1);
 }
 
+/* The issuer of a log line: O and CN only, in DN order. */
+static void
+test_dn_brief(void)
+{
+	/* O=Ex\x01mple, OU=Unit, CN=R1 */
+	static const unsigned char dn[] = {
+		0x30, 0x2e, 0x31, 0x10, 0x30, 0x0e, 0x06, 0x03, 0x55, 0x04, 0x0a, 0x0c, 0x07,
+		'E', 'x', 0x01, 'm', 'p', 'l', 'e', 0x31, 0x0d, 0x30, 0x0b, 0x06, 0x03, 0x55,
+		0x04, 0x0b, 0x0c, 0x04, 'U', 'n', 'i', 't', 0x31, 0x0b, 0x30, 0x09, 0x06, 0x03,
+		0x55, 0x04, 0x03, 0x0c, 0x02, 'R', '1',
+	};
+	struct x509_head h;
+	char text[64], small[8];
+
+	CHECK_EQ_INT(x509_dn_brief(dn, sizeof(dn), text, sizeof(text)), 0);
+	CHECK(strcmp(text, "O=Ex?mple, CN=R1") == 0, "brief \"%s\"", text);
+	CHECK_EQ_INT(x509_dn_brief(dn, sizeof(dn), small, sizeof(small)), 0);
+	CHECK(strcmp(small, "O=Ex?mp") == 0, "truncated \"%s\"", small);
+	CHECK_EQ_INT(x509_dn_brief(dn, sizeof(dn) - 1, text, sizeof(text)), -1);
+	CHECK_EQ_INT(x509_read_head(der_bleaf, sizeof(der_bleaf), &h), X509_HEAD_OK);
+	CHECK_EQ_INT(x509_dn_brief(h.issuer, h.issuer_len, text, sizeof(text)), 0);
+	CHECK(strcmp(text, "CN=Unit Big Name") == 0, "twenty OUs left out: \"%s\"", text);
+}
+
 const struct unit_test x509_tests[] = {
 	{ "x509_parse_time", test_parse_time },
 	{ "x509_read_head_prefixes", test_read_head_prefixes },
 	{ "x509_read_head_malformed", test_read_head_malformed },
 	{ "x509_spki_and_version", test_spki_and_version },
+	{ "x509_dn_brief", test_dn_brief },
 	{ NULL, NULL },
 };
