@@ -98,8 +98,10 @@ static: $(BSSL_TREE)/.complete
 	strip -R .comment -o $(STATIC_DIR)/dns-tls-proxy $(STATIC_DIR)/dns-tls-proxy.full
 	@echo "$(STATIC_DIR)/dns-tls-proxy: $$(stat -c %s $(STATIC_DIR)/dns-tls-proxy) bytes, stripped"
 
+# Size budgets: 160 KiB, 150 KiB for TINY=1 (raised from 150 for both with
+# the clock, X.509 and preset code of issue 12); FOOTPRINT_KIB overrides.
 footprint: static
-	tests/cross/footprint.sh $(STATIC_DIR)
+	FOOTPRINT_KIB=$${FOOTPRINT_KIB:-$(if $(TINY),150,160)} tests/cross/footprint.sh $(STATIC_DIR)
 
 # Cross builds: Debian's cross compilers with their static glibc (qemu-user
 # runs them without a target root file system).
