@@ -133,8 +133,9 @@ head_read(struct tls_verifier *v, const struct x509_head *h)
 		if (h->not_after < v->oldest_na)
 			v->oldest_na = h->not_after;
 	}
-	/* Not notBefore: notAfter is never 0000-01-01T00:00:00, which BearSSL
-	 * would take for "no time set" and replace with time(). */
+	/* notAfter rather than notBefore: 0000-01-01T00:00:00 reads as "no
+	 * time set" to BearSSL (it then takes time()), and a notAfter that early
+	 * fails clock_judge anyway. */
 	if (v->untrusted)
 		set_time(v, h != NULL ? h->not_after : v->build);
 }
