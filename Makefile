@@ -48,7 +48,7 @@ HOST_BEARSSL_LIBS ?= -Wl,-Bstatic -lbearssl -Wl,-Bdynamic
 LDLIBS   += $(BEARSSL_LIBS)
 
 SRC      := src/acl.c src/ca.c src/cache.c src/client.c src/clock.c src/conf.c src/dns.c src/frame.c src/log.c src/loop.c \
-            src/metrics.c src/qlog.c src/select.c \
+            src/metrics.c src/qlog.c src/select.c src/preset.c src/x509.c \
             src/pending.c src/stats.c src/tls.c src/upstream.c src/xfr.c port/common.c port/$(PORT).c
 OBJ      := $(SRC:%.c=$(BUILD)/%.o) $(BUILD)/ca_bundle.o
 CERTS    := $(sort $(wildcard certs/*.pem))
@@ -67,9 +67,9 @@ $(BUILD)/%.o: %.c $(wildcard src/*.h port/*.h) Makefile
 
 # The CA bundle: certs/*.pem turned into C by our own generator (Debian
 # ships no brssl). ca_gen runs on the build machine, hence HOSTCC.
-$(BUILD)/ca_gen: src/ca_gen.c src/ca.c src/ca.h
+$(BUILD)/ca_gen: src/ca_gen.c src/ca.c src/ca.h src/x509.c src/x509.h
 	@mkdir -p $(BUILD)
-	$(HOSTCC) $(CPPFLAGS) -std=c11 $(WARN) -O2 -o $@ src/ca_gen.c src/ca.c $(HOST_BEARSSL_LIBS)
+	$(HOSTCC) $(CPPFLAGS) -std=c11 $(WARN) -O2 -o $@ src/ca_gen.c src/ca.c src/x509.c $(HOST_BEARSSL_LIBS)
 
 $(BUILD)/ca_bundle.c: $(BUILD)/ca_gen $(CERTS)
 	$(BUILD)/ca_gen $@ ca_bundle $(CERTS)
@@ -78,12 +78,12 @@ $(BUILD)/ca_bundle.o: $(BUILD)/ca_bundle.c
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
 # Unit tests: one runner with a table of named tests (tests/run NAME...).
-$(RUNNER): $(OBJ) $(UNIT_SRC) tests/unit/unit.h
+$(RUNNER): $(OBJ) $(UNIT_SRC) $(wildcard tests/unit/*.h)
 	$(CC) $(CPPFLAGS) -iquote tests/unit $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(UNIT_SRC) $(OBJ) $(LDLIBS)
 
 # Fuzz targets: replayed over the committed corpus (no libFuzzer needed) as
 # part of the unit tests; `make fuzz` builds the libFuzzer binaries.
-FUZZ_TARGETS := query answer conf http xfr cache
+FUZZ_TARGETS := query answer conf http xfr cache cert
 FUZZ_REPLAY  := $(FUZZ_TARGETS:%=$(BUILD)/fuzz-replay-%)
 
 $(BUILD)/fuzz-replay-%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(OBJ)
@@ -102,7 +102,7 @@ fuzz:
 	set -e; for t in $(FUZZ_TARGETS); do \
 	    clang $(CPPFLAGS) -std=c11 $(WARN) $(FUZZ_CFLAGS) -o build-fuzz/fuzz-$$t tests/fuzz/fuzz_$$t.c \
 	        $(SRC:%.c=build-fuzz/%.o) build-fuzz/ca_bundle.o $(LDLIBS); done
-	@echo "run: build-fuzz/fuzz-query tests/fuzz/corpus/query (likewise answer, conf, http, xfr, cache)"
+	@echo "run: build-fuzz/fuzz-query tests/fuzz/corpus/query (likewise answer, conf, http, xfr, cache, cert)"
 
 integration: $(BIN)
 	PROXY=$(abspath $(BIN)) ./tests/integration/run.sh

@@ -108,8 +108,10 @@ static: $(BSSL_TREE)/.complete
 static-bearssl: $(BSSL_TREE)/.complete
 	$(call router_bearssl,$(STATIC_DIR),musl-gcc,gcc-ar)
 
+# Size budgets: 160 KiB, 150 KiB for TINY=1 (raised from 150 for both with
+# the clock, X.509 and preset code of issue 12); FOOTPRINT_KIB overrides.
 footprint: static
-	tests/cross/footprint.sh $(STATIC_DIR)
+	FOOTPRINT_KIB=$${FOOTPRINT_KIB:-$(if $(TINY),150,160)} tests/cross/footprint.sh $(STATIC_DIR)
 
 # Cross builds: Debian's cross compilers with their static glibc (qemu-user
 # runs them without a target root file system).

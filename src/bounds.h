@@ -187,6 +187,14 @@
  * trying again rather than spin on a listener that stays readable. */
 #define ACCEPT_PAUSE_MS 100
 
+/* --time-file: the last trusted time is written at most this often (and at
+ * stop): a router's flash wears with every write, and an hour is as close
+ * as the floor needs to be. A saved time more than CLOCK_SAVED_MAX_S after
+ * the build is taken for a corrupt file and ignored: as a floor, it would
+ * refuse every certificate. */
+#define CLOCK_SAVE_INTERVAL_S 3600
+#define CLOCK_SAVED_MAX_S (20LL * 366 * 86400)
+
 /* Log lines about a full table are limited to one per this interval. */
 #define LOG_RATELIMIT_MS 10000
 /* A log line as written: a query-log line (QLOG_LINE_MAX) with the

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Trust anchors from root certificates: PEM and DER decoding into BearSSL
- * br_x509_trust_anchor, C emission of anchor tables for the compiled-in
- * bundle, and readable DNs for logs and generated comments. */
+ * br_x509_trust_anchor and C emission of anchor tables for the compiled-in
+ * bundle (the DER fields BearSSL does not expose come from x509.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -14,6 +14,7 @@
 #include <bearssl.h>
 
 #include "ca.h"
+#include "x509.h"
 
 /* Largest CA file read: the whole Mozilla bundle is about 220 KB; the
  * bound only stops a wrong path (/dev/zero, a log) from eating memory. */
@@ -34,13 +35,6 @@ struct bytebuf {
 	int		 oom;
 };
 
-/* One DER element (single-byte tags: X.509 needs no others). */
-struct der_elt {
-	unsigned		 tag;
-	const unsigned char	*val;
-	size_t			 len;
-};
-
 /* State of one ca_load_pem call while it feeds the PEM decoder. */
 struct pem_loader {
 	br_pem_decoder_context	  pc;
@@ -54,13 +48,6 @@ struct pem_loader {
 	int			  is_cert;
 	char			 *err;
 	size_t			  errlen;
-};
-
-/* A bounded string being built; always NUL-terminated when cap > 0. */
-struct strbuf {
-	char	*buf;
-	size_t	 cap;
-	size_t	 len;
 };
 
 static void seterr(char *, size_t, const char *, ...)
@@ -105,71 +92,6 @@ bytebuf_append(void *ctx, const void *src, size_t len)
 	}
 	memcpy(bb->buf + bb->len, src, len);
 	bb->len += len;
-}
-
-/* Read one DER TLV at *pos, advancing past it. Definite lengths only. */
-static int
-der_next(const unsigned char **pos, const unsigned char *end,
-    struct der_elt *elt)
-{
-	const unsigned char *p = *pos;
-	size_t len;
-
-	if (end - p < 2)
-		return -1;
-	elt->tag = *p++;
-	if ((elt->tag & 0x1f) == 0x1f)
-		return -1;
-	len = *p++;
-	if (len & 0x80) {
-		size_t n = len & 0x7f;
-
-		if (n == 0 || n > 4 || (size_t)(end - p) < n)
-			return -1;
-		for (len = 0; n > 0; n--)
-			len = (len << 8) | *p++;
-	}
-	if ((size_t)(end - p) < len)
-		return -1;
-	elt->val = p;
-	elt->len = len;
-	*pos = p + len;
-	return 0;
-}
-
-/*
- * The certificate's version field (0 = v1, 2 = v3), or -1 unless der is
- * exactly one SEQUENCE starting with a SEQUENCE (the TBSCertificate).
- * BearSSL's decoder does not expose the version, and ignores bytes after
- * the certificate, which here would mean a corrupt file.
- */
-static int
-cert_version(const unsigned char *der, size_t len)
-{
-	const unsigned char *p, *end;
-	struct der_elt cert, tbs, ver, num;
-
-	if (len < 2)
-		return -1;
-	p = der;
-	end = der + len;
-	if (der_next(&p, end, &cert) == -1 || cert.tag != 0x30 || p != end)
-		return -1;
-	p = cert.val;
-	end = cert.val + cert.len;
-	if (der_next(&p, end, &tbs) == -1 || tbs.tag != 0x30)
-		return -1;
-	p = tbs.val;
-	end = tbs.val + tbs.len;
-	if (der_next(&p, end, &ver) == -1)
-		return -1;
-	if (ver.tag != 0xa0)		/* version is DEFAULT v1 */
-		return 0;
-	p = ver.val;
-	end = ver.val + ver.len;
-	if (der_next(&p, end, &num) == -1 || num.tag != 0x02 || num.len != 1)
-		return -1;
-	return num.val[0];
 }
 
 /* Copy a big-endian integer without its leading zero bytes. */
@@ -266,10 +188,10 @@ ca_decode_cert(const unsigned char *der, size_t len,
 		br_x509_decoder_push(&dc, der, len);
 	if ((code = br_x509_decoder_last_error(&dc)) != 0) {
 		seterr(err, errlen, "bad certificate: %s",
-		    ca_x509_strerror(code));
+		    x509_error_name(code));
 		goto fail;
 	}
-	if ((version = cert_version(der, len)) == -1) {
+	if ((version = x509_cert_version(der, len)) == -1) {
 		seterr(err, errlen, "bad certificate: unexpected DER layout");
 		goto fail;
 	}
@@ -513,216 +435,6 @@ ca_free(br_x509_trust_anchor *tas, size_t count)
 	free(tas);
 }
 
-static void
-sb_putc(struct strbuf *sb, char c)
-{
-	if (sb->len + 1 < sb->cap) {
-		sb->buf[sb->len++] = c;
-		sb->buf[sb->len] = '\0';
-	}
-}
-
-static void
-sb_puts(struct strbuf *sb, const char *s)
-{
-	while (*s != '\0')
-		sb_putc(sb, *s++);
-}
-
-static void
-sb_escape(struct strbuf *sb, unsigned long c)
-{
-	if (c >= 0x20 && c < 0x7f)
-		sb_putc(sb, (char)c);
-	else {
-		char tmp[16];
-
-		snprintf(tmp, sizeof tmp, c < 0x100 ? "\\x%02lX" :
-		    "\\u%04lX", c);
-		sb_puts(sb, tmp);
-	}
-}
-
-/* Dotted form of a DER OBJECT IDENTIFIER value. */
-static int
-sb_oid(struct strbuf *sb, const unsigned char *p, size_t len)
-{
-	unsigned long v = 0;
-	char tmp[32];
-	int first = 1;
-
-	if (len == 0 || (p[len - 1] & 0x80))
-		return -1;
-	for (; len > 0; p++, len--) {
-		if (v > (0xffffffffUL >> 7))
-			return -1;
-		v = (v << 7) | (*p & 0x7f);
-		if (*p & 0x80)
-			continue;
-		if (first) {
-			snprintf(tmp, sizeof tmp, "%lu.%lu",
-			    v < 80 ? v / 40 : 2, v < 80 ? v % 40 : v - 80);
-			first = 0;
-		} else
-			snprintf(tmp, sizeof tmp, ".%lu", v);
-		sb_puts(sb, tmp);
-		v = 0;
-	}
-	return 0;
-}
-
-/* Attribute types worth a short name; others print as dotted OIDs. */
-static const struct {
-	unsigned char	 oid[9];
-	size_t		 len;
-	const char	*name;
-} dn_attr_names[] = {
-	{ { 0x55, 0x04, 0x03 }, 3, "CN" },
-	{ { 0x55, 0x04, 0x05 }, 3, "serialNumber" },
-	{ { 0x55, 0x04, 0x06 }, 3, "C" },
-	{ { 0x55, 0x04, 0x07 }, 3, "L" },
-	{ { 0x55, 0x04, 0x08 }, 3, "ST" },
-	{ { 0x55, 0x04, 0x0a }, 3, "O" },
-	{ { 0x55, 0x04, 0x0b }, 3, "OU" },
-	{ { 0x55, 0x04, 0x61 }, 3, "organizationIdentifier" },
-	{ { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x01 }, 9,
-	    "emailAddress" },
-};
-
-static int
-sb_attr(struct strbuf *sb, const struct der_elt *atv)
-{
-	const unsigned char *p = atv->val, *end = atv->val + atv->len;
-	struct der_elt oid, val;
-	size_t i;
-
-	if (der_next(&p, end, &oid) == -1 || oid.tag != 0x06 ||
-	    der_next(&p, end, &val) == -1 || p != end)
-		return -1;
-	for (i = 0; i < sizeof dn_attr_names / sizeof dn_attr_names[0]; i++)
-		if (dn_attr_names[i].len == oid.len &&
-		    memcmp(dn_attr_names[i].oid, oid.val, oid.len) == 0)
-			break;
-	if (i < sizeof dn_attr_names / sizeof dn_attr_names[0])
-		sb_puts(sb, dn_attr_names[i].name);
-	else if (sb_oid(sb, oid.val, oid.len) == -1)
-		return -1;
-	sb_putc(sb, '=');
-	switch (val.tag) {
-	case 0x0c:	/* UTF8String: multi-byte sequences show as \xNN */
-	case 0x12:	/* NumericString */
-	case 0x13:	/* PrintableString */
-	case 0x14:	/* TeletexString */
-	case 0x16:	/* IA5String */
-	case 0x1a:	/* VisibleString */
-		for (i = 0; i < val.len; i++)
-			sb_escape(sb, val.val[i]);
-		return 0;
-	case 0x1e:	/* BMPString: UCS-2 big-endian */
-		if (val.len % 2 != 0)
-			return -1;
-		for (i = 0; i < val.len; i += 2)
-			sb_escape(sb, (unsigned long)val.val[i] << 8 |
-			    val.val[i + 1]);
-		return 0;
-	default:	/* anything else as hex, as RFC 4514 does */
-		sb_putc(sb, '#');
-		for (i = 0; i < val.len; i++) {
-			char tmp[4];
-
-			snprintf(tmp, sizeof tmp, "%02X", val.val[i]);
-			sb_puts(sb, tmp);
-		}
-		return 0;
-	}
-}
-
-int
-ca_dn_format(const unsigned char *dn, size_t len, char *buf, size_t buflen)
-{
-	struct strbuf sb = { buf, buflen, 0 };
-	const unsigned char *p, *end;
-	struct der_elt name, rdn, atv;
-	int first = 1;
-
-	if (buflen > 0)
-		buf[0] = '\0';
-	if (len < 2)
-		return -1;
-	p = dn;
-	end = dn + len;
-	if (der_next(&p, end, &name) == -1 || name.tag != 0x30 || p != end)
-		return -1;
-	/* Name ::= SEQUENCE OF SET OF AttributeTypeAndValue */
-	p = name.val;
-	end = name.val + name.len;
-	while (p < end) {
-		const unsigned char *sp, *send;
-
-		if (der_next(&p, end, &rdn) == -1 || rdn.tag != 0x31)
-			return -1;
-		sp = rdn.val;
-		send = rdn.val + rdn.len;
-		if (!first)
-			sb_puts(&sb, ", ");
-		first = 0;
-		while (sp < send) {
-			if (sp != rdn.val)
-				sb_putc(&sb, '+');
-			if (der_next(&sp, send, &atv) == -1 ||
-			    atv.tag != 0x30 || sb_attr(&sb, &atv) == -1)
-				return -1;
-		}
-	}
-	return 0;
-}
-
-static const char *const x509_errors[] = {
-	[BR_ERR_X509_OK - 32] = "ok",
-	[BR_ERR_X509_INVALID_VALUE - 32] = "invalid value in ASN.1 structure",
-	[BR_ERR_X509_TRUNCATED - 32] = "truncated certificate",
-	[BR_ERR_X509_EMPTY_CHAIN - 32] = "empty chain",
-	[BR_ERR_X509_INNER_TRUNC - 32] = "inner element overflows outer",
-	[BR_ERR_X509_BAD_TAG_CLASS - 32] = "unsupported tag class",
-	[BR_ERR_X509_BAD_TAG_VALUE - 32] = "unsupported tag value",
-	[BR_ERR_X509_INDEFINITE_LENGTH - 32] = "indefinite length",
-	[BR_ERR_X509_EXTRA_ELEMENT - 32] = "extraneous element",
-	[BR_ERR_X509_UNEXPECTED - 32] = "unexpected element",
-	[BR_ERR_X509_NOT_CONSTRUCTED - 32] = "expected constructed element",
-	[BR_ERR_X509_NOT_PRIMITIVE - 32] = "expected primitive element",
-	[BR_ERR_X509_PARTIAL_BYTE - 32] = "BIT STRING not whole bytes",
-	[BR_ERR_X509_BAD_BOOLEAN - 32] = "bad BOOLEAN",
-	[BR_ERR_X509_OVERFLOW - 32] = "value too large",
-	[BR_ERR_X509_BAD_DN - 32] = "malformed DN",
-	[BR_ERR_X509_BAD_TIME - 32] = "malformed time",
-	[BR_ERR_X509_UNSUPPORTED - 32] =
-	    "unsupported algorithm or key (BearSSL: RSA, EC P-256/384/521)",
-	[BR_ERR_X509_LIMIT_EXCEEDED - 32] =
-	    "size limit exceeded (BearSSL: RSA keys up to 4096 bits)",
-	[BR_ERR_X509_WRONG_KEY_TYPE - 32] = "wrong key type",
-	[BR_ERR_X509_BAD_SIGNATURE - 32] = "bad signature",
-	[BR_ERR_X509_TIME_UNKNOWN - 32] = "validation time unknown",
-	[BR_ERR_X509_EXPIRED - 32] = "expired or not yet valid",
-	[BR_ERR_X509_DN_MISMATCH - 32] = "issuer/subject DN mismatch",
-	[BR_ERR_X509_BAD_SERVER_NAME - 32] = "server name mismatch",
-	[BR_ERR_X509_CRITICAL_EXTENSION - 32] =
-	    "unsupported critical extension",
-	[BR_ERR_X509_NOT_CA - 32] = "issuer is not a CA",
-	[BR_ERR_X509_FORBIDDEN_KEY_USAGE - 32] = "key usage forbids this use",
-	[BR_ERR_X509_WEAK_PUBLIC_KEY - 32] = "public key too weak",
-	[BR_ERR_X509_NOT_TRUSTED - 32] = "chain not trusted",
-};
-
-const char *
-ca_x509_strerror(int code)
-{
-	if (code >= 32 &&
-	    code - 32 < (int)(sizeof x509_errors / sizeof x509_errors[0]) &&
-	    x509_errors[code - 32] != NULL)
-		return x509_errors[code - 32];
-	return "unknown X.509 error";
-}
-
 static int
 is_identifier(const char *s)
 {
@@ -821,7 +533,7 @@ emit_anchor_data(FILE *out, const br_x509_trust_anchor *ta,
 	const br_x509_pkey *pk = &ta->pkey;
 
 	/* A malformed DN still gets whatever part was readable. */
-	ca_dn_format(ta->dn.data, ta->dn.len, subject, sizeof subject);
+	x509_dn_format(ta->dn.data, ta->dn.len, subject, sizeof subject);
 	fprintf(out, "\n/* %zu: ", idx);
 	emit_comment_text(out, subject, "");
 	if (pk->key_type == BR_KEYTYPE_RSA)

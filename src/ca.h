@@ -56,16 +56,4 @@ void ca_free(br_x509_trust_anchor *tas, size_t count);
 int ca_emit_c(FILE *out, const br_x509_trust_anchor *tas, size_t count,
     const char *symbol, const char *source);
 
-/*
- * Format a DER-encoded DN for people, in encoding order
- * ("C=US, O=Example, CN=Example Root"); non-ASCII bytes appear as \xNN.
- * Always NUL-terminates buf (truncating if needed). Returns 0, or -1 if
- * the DN is malformed (buf then holds what was decoded so far).
- */
-int ca_dn_format(const unsigned char *dn, size_t len, char *buf,
-    size_t buflen);
-
-/* Short text for a BearSSL X.509 error code (BR_ERR_X509_*), for logs. */
-const char *ca_x509_strerror(int code);
-
 #endif

@@ -16,6 +16,7 @@
 
 #include "clock.h"
 #include "conf.h"
+#include "preset.h"
 #include "select.h"
 #include "version.h"
 
@@ -57,7 +58,8 @@ static int set_strategy(struct conf *, const struct option_def *, const char *, 
 static const struct option_def options[] = {
 	{ "nameserver", 'n', "NAMESERVERS", ARG_VALUE, set_nameserver, 0, 0, 0, "IP:PORT:NAME",
 	  "forward to this DoT server; NAME is the name its certificate must carry\n"
-	  "(repeatable; IPv6 as [ADDR]:PORT:NAME; env: comma separated)" },
+	  "(repeatable; IPv6 as [ADDR]:PORT:NAME; env: comma separated), or to a\n"
+	  "preset's (below): -n quad9 (IPv4), -n quad9-v6 (IPv6)" },
 	{ "listen", 'a', "LISTEN", ARG_VALUE, set_listen, 0, 0, 0, "ADDR",
 	  "listen on this address (repeatable; default 127.0.0.1)" },
 	{ "pin", 0, "PINS", ARG_VALUE, set_pin, 0, 0, 0, "NAME=sha256/BASE64",
@@ -93,6 +95,9 @@ static const struct option_def options[] = {
 	  "after binding, confine the process to DIR (with --user)" },
 	{ "ca-file", 0, "CA_FILE", ARG_VALUE, set_path, F(ca_file), 0, 0, "FILE",
 	  "trust the PEM roots in FILE instead of the compiled-in bundle" },
+	{ "time-file", 0, "TIME_FILE", ARG_VALUE, set_path, F(time_file), 0, 0, "FILE",
+	  "keep the last trusted time in FILE (written hourly at most, and at\n"
+	  "stop) as a clock floor (for routers without a clock)" },
 	{ "timeout", 0, "TIMEOUT", ARG_VALUE, set_seconds, F(timeout_ms), 100, 60000, "SECONDS",
 	  "answer SERVFAIL when no upstream answered within this (default 3)" },
 	{ "connect-timeout", 0, "CONNECT_TIMEOUT", ARG_VALUE, set_seconds, F(connect_timeout_ms), 100, 60000, "SECONDS",
@@ -224,6 +229,22 @@ valid_hostname(const char *s)
 	return label > 0 && prev != '-';
 }
 
+/* An address where a name should be: IPv6, or a last label of digits
+ * only (IPv4, and never a top-level domain). */
+static int
+is_address(const char *name)
+{
+	const char *p, *last = name;
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	for (p = name; *p != '\0'; p++)
+		if (*p == '.')
+			last = p + 1;
+	return parse_ip(name, &ss, &len) == 0 ||
+	    (*last != '\0' && strspn(last, "0123456789") == strlen(last));
+}
+
 int
 conf_parse_nameserver(const char *spec, struct conf_nameserver *ns, char *err, size_t errlen)
 {
@@ -271,6 +292,21 @@ conf_parse_nameserver(const char *spec, struct conf_nameserver *ns, char *err, s
 	/* A fully qualified name may end in a dot; certificates carry it without. */
 	if (name[0] != '\0' && name[strlen(name) - 1] == '.')
 		name[strlen(name) - 1] = '\0';
+	/* BearSSL matches DNS names only (and an all-digit top label is never
+	 * one, RFC 1123 2.1): say what NAME should be. */
+	if (is_address(name)) {
+		char preset[32], auth[CONF_NAME_MAX], use[CONF_NAME_MAX + 80];
+
+		if (preset_for_address(host, preset, sizeof(preset), auth, sizeof(auth)) == 0)
+			snprintf(use, sizeof(use), ns->addr.ss_family == AF_INET6 ?
+			    ": use [%s]:%lu:%s or -n %s" : ": use %s:%lu:%s or -n %s", host, portnum,
+			    auth, preset);
+		else
+			snprintf(use, sizeof(use), " (e.g. 9.9.9.9:853:dns.quad9.net)");
+		errf(err, errlen, "'%s': NAME must be the DNS name the certificate carries, not "
+		    "an address%s", spec, use);
+		return -1;
+	}
 	if (!valid_hostname(name)) {
 		errf(err, errlen, "'%.80s': '%.60s' is not a host name (letters, digits, "
 		    "inner hyphens, dots; at most 253 characters)", spec, name);
@@ -319,17 +355,60 @@ for_each_item(struct conf *conf, const char *value, char *err, size_t errlen,
 	}
 }
 
+struct ns_adder {
+	struct conf *conf;
+	char *err;
+	size_t errlen;
+};
+
+static int
+add_one_nameserver(void *arg, const char *item)
+{
+	struct ns_adder *a = arg;
+
+	if (a->conf->ns_count >= MAX_NAMESERVERS) {
+		errf(a->err, a->errlen, "more than %d nameservers", MAX_NAMESERVERS);
+		return -1;
+	}
+	if (conf_parse_nameserver(item, &a->conf->ns[a->conf->ns_count], a->err, a->errlen) != 0)
+		return -1;
+	a->conf->ns_count++;
+	return 0;
+}
+
+/* The preset names in lines of at most 78 characters, each after prefix. */
+static void
+print_presets(FILE *out, const char *prefix)
+{
+	char name[32];
+	size_t i, col = 0;
+
+	for (i = 0; preset_name(i, name, sizeof(name)) != NULL; i++) {
+		if (col == 0 || col + 1 + strlen(name) > 78)
+			col = (size_t)fprintf(out, "%s%s", col > 0 ? "\n" : "", prefix) - (col > 0);
+		col += (size_t)fprintf(out, " %s", name);
+	}
+	fputc('\n', out);
+}
+
+/* IP:PORT:NAME, or a preset's name (no colon), which stands for several. */
 static int
 add_nameserver(struct conf *conf, const char *item, char *err, size_t errlen)
 {
-	if (conf->ns_count >= MAX_NAMESERVERS) {
-		errf(err, errlen, "more than %d nameservers", MAX_NAMESERVERS);
+	struct ns_adder a = { conf, err, errlen };
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int r;
+
+	if (strchr(item, ':') != NULL || parse_ip(item, &ss, &len) == 0 ||
+	    (r = preset_expand(item, add_one_nameserver, &a)) == 1) {
+		if (strchr(item, ':') != NULL || parse_ip(item, &ss, &len) == 0)
+			return add_one_nameserver(&a, item);
+		errf(err, errlen, "'%.60s' is neither IP:PORT:NAME nor a preset (--help lists them)",
+		    item);
 		return -1;
 	}
-	if (conf_parse_nameserver(item, &conf->ns[conf->ns_count], err, errlen) != 0)
-		return -1;
-	conf->ns_count++;
-	return 0;
+	return r;
 }
 
 static int
@@ -854,6 +933,8 @@ print_help(FILE *out)
 		if (o->env != NULL)
 			fprintf(out, "  %-32s [env: %s]\n", "", o->env);
 	}
+	fprintf(out, "\nPresets for -n (NAME: IPv4, NAME-v6: IPv6; see docs/resolvers.md):\n");
+	print_presets(out, " ");
 }
 
 /* Split the command line into options. For each, call back with its value
@@ -1148,4 +1229,5 @@ conf_print(const struct conf *conf, FILE *out)
 			print_list(conf, o, out);
 		}
 	}
+	print_presets(out, "# presets (-n NAME, NAME-v6):");
 }

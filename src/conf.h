@@ -72,6 +72,7 @@ struct conf {
 	unsigned stale_max_s;  /* keep expired answers this long; 0: never serve stale */
 	char logfile[CONF_PATH_MAX];
 	char ca_file[CONF_PATH_MAX];
+	char time_file[CONF_PATH_MAX]; /* the last trusted time, a clock floor */
 	char config_file[CONF_PATH_MAX];
 	char user[64];         /* drop root to this user after binding */
 	char chroot[CONF_PATH_MAX];

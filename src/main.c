@@ -11,11 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ca.h"
 #include "ca_bundle.h"
 #include "client.h"
+#include "clock.h"
 #include "conf.h"
 #include "dns.h"
 #include "log.h"
@@ -175,6 +177,21 @@ log_memory_plan(const struct conf *conf)
 	    (pq + up + cl) / 1024);
 }
 
+/* The clock floor in force, and whether the system clock is below it. */
+static void
+log_clock_floor(void)
+{
+	char floor[CLOCK_TEXT_MAX];
+	int64_t t = (int64_t)time(NULL);
+
+	const char *from = clock_saved() > clock_build_time ?
+	    "the last trusted time, from --time-file" : "the build time";
+
+	clock_format(clock_floor(), floor);
+	log_info("clock floor %s (%s)%s", floor, from,
+	    t < clock_floor() ? ": the system clock is below it" : "");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -203,9 +220,13 @@ main(int argc, char **argv)
 		ntas = nloaded;
 	}
 	if (conf.check) {
+		char when[CLOCK_TEXT_MAX];
+
 		conf_print(&conf, stdout);
 		printf("# trust anchors: %zu from %s\n", ntas,
 		    conf.ca_file[0] != '\0' ? conf.ca_file : "the compiled-in bundle");
+		printf("# clock floor: %s (the build time%s)\n", clock_format(clock_build_time, when),
+		    conf.time_file[0] != '\0' ? "; --time-file may raise it" : "");
 		printf("# configuration OK\n");
 		ca_free(loaded, nloaded);
 		return 0;
@@ -213,6 +234,16 @@ main(int argc, char **argv)
 	log_level = conf.debug ? LOG_LEVEL_DEBUG : conf.verbose ? LOG_LEVEL_INFO : LOG_LEVEL_WARN;
 	if (conf.logfile[0] != '\0' && log_open(conf.logfile) != 0)
 		fatalx("--logfile: cannot open %s: %s", conf.logfile, strerror(errno));
+	/* Before dropping root: the file may need creating where only root
+	 * can write, and it stays open for the writes. */
+	if (conf.time_file[0] != '\0') {
+		int r = clock_open_file(conf.time_file, err, sizeof(err));
+
+		if (r < 0)
+			fatalx("--time-file: %s", err);
+		if (r > 0)
+			log_warnx("--time-file: %s", err);
+	}
 
 	loop_fds = 1 + client_max_fds(&conf) + (unsigned)conf.ns_count * conf.pool_size;
 	check_fd_limit(&conf, loop_fds);
@@ -233,6 +264,7 @@ main(int argc, char **argv)
 		log_info("listening on %s port %u", conf.listen[i].text, conf.port);
 	for (i = 0; i < conf.ns_count; i++)
 		log_info("nameserver %s", conf.ns[i].text);
+	log_clock_floor();
 
 	now = port_now_us();
 	stats_start(now);
@@ -262,6 +294,8 @@ main(int argc, char **argv)
 			stats_log(now);
 			next_stats = now + (uint64_t)conf.stats_interval_s * 1000000;
 		}
+		if (conf.time_file[0] != '\0' && clock_save((int64_t)time(NULL), 0) != 0)
+			log_warn("--time-file: cannot write %s", conf.time_file);
 		loop_begin(now);
 		expire_queries(now);
 		up_prepare(now);
@@ -284,6 +318,8 @@ main(int argc, char **argv)
 	}
 	client_flush_all(now);
 	up_shutdown();
+	if (conf.time_file[0] != '\0' && clock_save((int64_t)time(NULL), 1) != 0)
+		log_warn("--time-file: cannot write %s", conf.time_file);
 	if (conf.stats)
 		stats_log(port_now_us());
 	log_info("stopped");

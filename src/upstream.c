@@ -461,7 +461,7 @@ conn_run(struct upstream_conn *c, uint64_t now)
 				else
 					conn_fail(c, now, "closed by server", 0);
 			} else {
-				conn_fail(c, now, tls_error_name(err), tls_is_auth_error(err));
+				conn_fail(c, now, tls_failure(&c->tls.v, err), tls_is_auth_error(err));
 			}
 			return;
 		}
@@ -511,8 +511,10 @@ conn_run(struct upstream_conn *c, uint64_t now)
 			 * the certificate work. */
 			br_ssl_engine_get_session_parameters(eng, &c->ns->session);
 			c->ns->have_session = 1;
-			log_info("upstream: connected ns=%s conn=%u suite=0x%04x%s", c->ns->cf->text,
-			    c->index, c->ns->session.cipher_suite, resumed ? " (resumed session)" : "");
+			log_info("upstream: connected ns=%s conn=%u version=%s suite=%s%s",
+			    c->ns->cf->text, c->index, tls_version_name(c->ns->session.version),
+			    tls_suite_name(c->ns->session.cipher_suite),
+			    resumed ? " (resumed session)" : "");
 			progress = 1;
 		}
 		if ((st & BR_SSL_SENDAPP) && c->state == CONN_READY &&

@@ -106,14 +106,29 @@ dtp_add_pin() { # PIN NAME
 	dtp_arg --pin "$name=$pin"
 }
 
-# One `config resolver` section -> -n ADDRESS:PORT:NAME [--pin NAME=...].
+# One `config resolver` section -> -n ADDRESS:PORT:NAME [--pin NAME=...],
+# or -n PRESET (e.g. quad9, quad9-v6: the proxy's --help lists them).
 dtp_add_resolver() {
-	local cfg="$1" enabled address port name
+	local cfg="$1" enabled address port name preset pins
 	config_get_bool enabled "$cfg" enabled 1
 	[ "$enabled" = 1 ] || return 0
+	config_get preset "$cfg" preset
 	config_get address "$cfg" address
 	config_get port "$cfg" port 853
 	config_get name "$cfg" auth_name
+	if [ -n "$preset" ]; then
+		# Pins name the certificate name, which a preset implies: ask for it
+		# rather than run unpinned.
+		config_get pins "$cfg" pin
+		if [ -n "$pins" ] && [ -z "$name" ]; then
+			dtp_log warning "resolver '$cfg' (preset $preset): pins need auth_name (the name its certificate carries), skipped"
+			return 0
+		fi
+		dtp_arg -n "$preset"
+		DTP_RESOLVERS=$((DTP_RESOLVERS + 1))
+		[ -n "$name" ] && dtp_foreach "$cfg" pin dtp_add_pin "$name"
+		return 0
+	fi
 	if [ -z "$address" ]; then
 		dtp_log warning "resolver '$cfg': no address, skipped"
 		return 0
@@ -165,7 +180,7 @@ dtp_build_args() {
 
 	config_foreach dtp_add_resolver resolver
 	if [ "$DTP_RESOLVERS" -eq 0 ]; then
-		DTP_ERROR="no usable 'config resolver' section (each needs address and auth_name)"
+		DTP_ERROR="no usable 'config resolver' section (each needs address and auth_name, or preset)"
 		return 1
 	fi
 
@@ -249,6 +264,7 @@ dtp_build_args() {
 	esac
 	dtp_opt logfile -l
 	dtp_opt ca_file --ca-file
+	dtp_opt time_file --time-file
 	dtp_opt user --user
 	dtp_opt chroot --chroot
 	return 0

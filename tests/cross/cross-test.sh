@@ -41,7 +41,7 @@ summary=$(tail -n 1 <<<"$out")
 t_assert_match "$summary" '^[0-9]+ tests, 0 failed$' "$arch: unit tests under $qemu: $summary"
 
 # The fuzz corpus, file by file.
-for target in query answer conf; do
+for target in query answer conf cert; do
     files=(tests/fuzz/corpus/"$target"/*)
     out=$("$qemu" "$dir/fuzz-replay-$target" "${files[@]}" 2>&1) || t_fail "$arch: fuzz replay $target: $out"
     t_assert_eq "$out" "replay: ${#files[@]} inputs, no failure" "$arch: fuzz corpus $target"

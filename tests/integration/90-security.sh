@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: MIT
 # Security and privacy features, each shown to work and to refuse:
 # SPKI pinning (right pin accepted, wrong pin refused as an authentication
-# failure), the build-time clock floor (a 1970 clock still validates), query
+# failure), the clock floor (at 1970, chains issued before or after the
+# build validate, expired, misnamed, untrusted or mispinned ones do not;
+# --time-file), query
 # padding and edns-tcp-keepalive as the upstream sees them, honouring the
 # server's keepalive, TLS session resumption, the client ACL, dropping root,
 # and the hardened build.
@@ -39,32 +41,135 @@ t_assert_match "$(grep 'AUTHENTICATION FAILED' "$P_LOG" | head -n 1)" 'public ke
     "wrong pin: logged as an authentication failure"
 t_kill "$P_PID"
 
-# --- Boot-time clock: at 1970 the certificates still validate, against the
-# build time. (Far in the future they are expired: the clock is used.)
+# --- Boot-time clock. A router without a clock boots at 1970 with firmware
+# built months before, and its resolvers' certificates have been renewed
+# since. Below the clock floor (the build time, or the last trusted time in
+# --time-file) a chain is checked at the latest of the floor and its newest
+# notBefore; name, chain and pin are checked as ever. The certificates are
+# made around the floor, so this holds on any day.
 # libfaketime is preloaded directly: the faketime command forks, and the
 # process it tracks would not be the proxy.
 FAKELIB=$(find /usr/lib -name libfaketime.so.1 -print -quit 2>/dev/null || true)
 static_bin=0
 readelf -l "$PROXY" | grep -q INTERP || static_bin=1
 if ((static_bin)); then
-    t_log "a static binary: libfaketime cannot hook it, the 1970 clock check is skipped"
+    t_log "a static binary: libfaketime cannot hook it, the clock checks are skipped"
 elif [[ -n $FAKELIB ]]; then
     export FAKETIME_DONT_FAKE_MONOTONIC=1 ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
-    P_PORT=$(t_free_port)
-    t_spawn clock-1970 env LD_PRELOAD="$FAKELIB" FAKETIME='@1970-01-02 00:00:00' \
-        "$PROXY" -d -p "$P_PORT" -n "$NS" --ca-file "$T/ca.pem"
-    P_PID=$T_PID P_LOG=$T/clock-1970.log
-    t_wait_listen "$P_PORT" udp
-    t_assert_eq "$(p_dig a.test +short)" 192.0.2.1 "clock at 1970: certificate validated against the build time"
-    t_assert_match "$(cat "$P_LOG")" 'clock is before the build time' "clock at 1970: the floor is logged"
+    F=$T_CLOCK_FLOOR day=86400
+    fmt() { date -u -d "@$1" +%FT%TZ; }
+    # proxy_at WHEN NAME ARGS... -- the proxy with its clock at WHEN.
+    proxy_at() {
+        local when=$1 name=$2
+        shift 2
+        P_PORT=$(t_free_port)
+        t_spawn "$name" env LD_PRELOAD="$FAKELIB" FAKETIME="@$when" "$PROXY" -d -p "$P_PORT" "$@"
+        P_PID=$T_PID P_LOG=$T/$name.log
+        t_wait_listen "$P_PORT" udp
+    }
+    auth_failure() { grep -m 1 'AUTHENTICATION FAILED' "$P_LOG" || true; }
+    # A leaf issued 90 days after the build; a chain whose intermediate was
+    # issued 10 days after it. Each served by an unbound of its own.
+    t_issue "$T" late-server ca leaf $((F + 90 * day)) $((F + 180 * day))
+    # Not yet valid at the real clock, whatever the floor's age: from 90 days
+    # after the later of the floor and now.
+    hi=$(date +%s)
+    ((hi > F)) || hi=$F
+    t_issue "$T" future-server ca leaf $((hi + 90 * day)) $((hi + 180 * day))
+    t_issue "$T" late-ca ca ca $((F + 10 * day)) $((F + 400 * day))
+    t_issue "$T" chained-server late-ca leaf $((F + 20 * day)) $((F + 120 * day))
+    cat "$T/chained-server.pem" "$T/late-ca.pem" >"$T/chained-chain.pem"
+    declare -A UP=()
+    for spec in "late late-server.pem late-server.key" "future future-server.pem future-server.key" \
+        "chained chained-chain.pem chained-server.key" \
+        "expired expired-server.pem expired-server.key" "rogue other-server.pem other-server.key"; do
+        read -r up cert key <<<"$spec"
+        UP[$up]=$(t_free_port)
+        t_start_unbound "$T/u-$up" "${UP[$up]}" "$T/$cert" "$T/$key"
+    done
+    T_UNBOUND_DIR=$T # the counters read below are the first unbound's
+    ns() { echo "127.0.0.1:${UP[$1]}:dot.test"; }
+    CA=(--ca-file "$T/ca.pem")
+    t1970='1970-01-02 00:00:00'
+
+    proxy_at "$t1970" clock-1970 -n "$NS" "${CA[@]}"
+    t_assert_eq "$(p_dig a.test +short)" 192.0.2.1 "clock at 1970: a leaf issued before the build validates"
+    t_assert_match "$(grep 'below the clock floor' "$P_LOG")" \
+        "certificates of name=dot.test checked at $(fmt "$F"), the build time" \
+        "clock at 1970: one warning line names the time used (the build time)"
     t_kill "$P_PID"
-    P_PORT=$(t_free_port)
-    t_spawn clock-2100 env LD_PRELOAD="$FAKELIB" FAKETIME='@2100-01-01 00:00:00' \
-        "$PROXY" -d -p "$P_PORT" -n "$NS" --ca-file "$T/ca.pem"
-    P_PID=$T_PID P_LOG=$T/clock-2100.log
-    t_wait_listen "$P_PORT" udp
-    t_assert_eq "$(p_status "$(p_dig a.test)")" SERVFAIL "clock at 2100: certificate expired, refused"
+    proxy_at "$t1970" clock-1970-late -n "$(ns late)" "${CA[@]}"
+    t_assert_eq "$(p_dig a.test +short)" 192.0.2.1 "clock at 1970: a leaf issued 90 days after the build validates"
+    t_assert_match "$(grep 'below the clock floor' "$P_LOG")" \
+        "checked at $(fmt $((F + 90 * day))), the newest notBefore in the chain" \
+        "clock at 1970: the warning names the leaf's notBefore"
     t_kill "$P_PID"
+    proxy_at "$t1970" clock-1970-chain -n "$(ns chained)" "${CA[@]}"
+    t_assert_eq "$(p_dig a.test +short)" 192.0.2.1 "clock at 1970: a chain whose intermediate was issued after the build validates"
+    t_assert_match "$(grep 'below the clock floor' "$P_LOG")" "checked at $(fmt $((F + 20 * day)))" \
+        "clock at 1970: checked at the newest notBefore of leaf and intermediate"
+    t_kill "$P_PID"
+    proxy_at "$t1970" clock-1970-expired -n "$(ns expired)" "${CA[@]}"
+    t_assert_eq "$(p_status "$(p_dig a.test)")" SERVFAIL "clock at 1970: a leaf that expired before the build is refused"
+    t_assert_match "$(auth_failure)" "certificate expired at $(fmt $((F - 30 * day))), checked at $(fmt "$F") \\(the build time: the system clock is below the clock floor\\)" \
+        "clock at 1970: the expired leaf's line gives its end and the time used"
+    t_kill "$P_PID"
+    proxy_at "$t1970" clock-1970-name -n "127.0.0.1:$U_PORT:wrong.test" "${CA[@]}"
+    t_assert_eq "$(p_status "$(p_dig a.test)")" SERVFAIL "clock at 1970: a wrong name is refused"
+    t_assert_match "$(auth_failure)" 'does not match the name' "clock at 1970: refused for the name"
+    t_kill "$P_PID"
+    proxy_at "$t1970" clock-1970-rogue -n "$(ns rogue)" "${CA[@]}"
+    t_assert_eq "$(p_status "$(p_dig a.test)")" SERVFAIL "clock at 1970: an untrusted root is refused"
+    t_assert_match "$(auth_failure)" "chain not trusted: the last certificate sent was issued by 'CN=dns-tls-proxy test other-ca'.*--ca-file .*/etc/ssl/certs/ca-certificates.crt" \
+        "untrusted root: the line names the issuer and what to do"
+    t_kill "$P_PID"
+    proxy_at "$t1970" clock-1970-pin -n "$NS" "${CA[@]}" --pin "dot.test=$BAD_PIN"
+    t_assert_eq "$(p_status "$(p_dig a.test)")" SERVFAIL "clock at 1970: a wrong pin is refused"
+    t_assert_match "$(auth_failure)" 'public key matches no pin' "clock at 1970: refused for the pin"
+    t_kill "$P_PID"
+
+    # Far in the future the certificates are expired: the clock is used.
+    proxy_at '2100-01-01 00:00:00' clock-2100 -n "$NS" "${CA[@]}"
+    t_assert_eq "$(p_status "$(p_dig a.test)")" SERVFAIL "clock at 2100: the expired leaf is refused"
+    server_end=$(date -u -d "$(openssl x509 -in "$T/server.pem" -noout -enddate | cut -d= -f2)" +%s)
+    t_assert_match "$(auth_failure)" "certificate expired at $(fmt "$server_end"), checked at 2100-01-01T00:00:00Z \\(the system clock\\)" \
+        "clock at 2100: the line gives the leaf's end and the clock"
+    t_kill "$P_PID"
+    # The real clock, past the floor: a leaf not yet valid is not taken on trust.
+    proxy not-yet-valid -n "$(ns future)"
+    t_assert_eq "$(p_status "$(p_dig a.test)")" SERVFAIL "clock set: a leaf not yet valid is refused"
+    t_assert_match "$(auth_failure)" "certificate not valid before $(fmt $((hi + 90 * day))), checked at .* \\(the system clock: is it right\\?\\)" \
+        "clock set: the line asks whether the clock is right"
+    t_kill "$P_PID"
+
+    # --time-file: the last trusted time is a further floor...
+    echo $((F + 200 * day)) >"$T/later.time"
+    proxy_at "$t1970" time-file-floor -n "$(ns late)" "${CA[@]}" --time-file "$T/later.time"
+    t_assert_match "$(cat "$P_LOG")" "clock floor $(fmt $((F + 200 * day))) \(the last trusted time, from --time-file\)" \
+        "--time-file: its time is the floor, logged at start-up"
+    t_assert_eq "$(p_status "$(p_dig a.test)")" SERVFAIL "--time-file at 1970: a leaf that expired before the saved time is refused"
+    t_assert_match "$(auth_failure)" "checked at $(fmt $((F + 200 * day))) \\(the last trusted time" \
+        "--time-file at 1970: the line names the saved time"
+    t_kill "$P_PID"
+    # ... never written from a clock below the floor ...
+    : >"$T/1970.time"
+    proxy_at "$t1970" time-file-1970 -n "$NS" "${CA[@]}" --time-file "$T/1970.time"
+    t_assert_eq "$(p_dig a.test +short)" 192.0.2.1 "--time-file at 1970: answered"
+    t_kill "$P_PID"
+    t_assert_eq "$(wc -c <"$T/1970.time")" 0 "--time-file at 1970: nothing written, not even at stop"
+    # ... and written once a chain has verified against the clock, and at stop.
+    echo garbage >"$T/real.time"
+    start=$(date +%s)
+    proxy time-file -n "$NS" --time-file "$T/real.time"
+    t_assert_match "$(grep -- '--time-file' "$P_LOG")" 'holds no time; ignored' "--time-file: a corrupt file is ignored with a warning"
+    t_assert_eq "$(p_dig a.test +short)" 192.0.2.1 "--time-file: answered"
+    t_wait_until 5 "the time file written" grep -qx '[0-9]*' "$T/real.time" ||
+        t_fail "--time-file: not written after a verified handshake"
+    saved=$(<"$T/real.time")
+    t_assert_le "$start" "$saved" "--time-file: holds the time of the verified handshake"
+    t_assert_le "$saved" "$(date +%s)" "--time-file: not a time ahead of the clock"
+    t_kill "$P_PID"
+    t_assert_le "$saved" "$(<"$T/real.time")" "--time-file: written again at stop, never backwards"
     unset FAKETIME_DONT_FAKE_MONOTONIC
 else
     t_fail "libfaketime is not installed (apt-get install faketime)"

@@ -84,6 +84,7 @@ check "init script installed 0755" [ "$(mode etc/init.d/dns-tls-proxy)" = 755 ]
 check "config installed 0600" [ "$(mode etc/config/dns-tls-proxy)" = 600 ]
 check "hotplug script installed" [ "$(mode etc/hotplug.d/iface/90-dns-tls-proxy)" = 644 ]
 check "library installed" [ "$(mode lib/functions/dns-tls-proxy.sh)" = 644 ]
+check "sysupgrade keeps the time file" grep -qx /etc/dns-tls-proxy.time "$I/lib/upgrade/keep.d/dns-tls-proxy"
 check "init script is the package's" cmp -s "$I/etc/init.d/dns-tls-proxy" "$ROOT/openwrt/files/dns-tls-proxy.init"
 check "config is the package's" cmp -s "$I/etc/config/dns-tls-proxy" "$ROOT/openwrt/files/dns-tls-proxy.config"
 

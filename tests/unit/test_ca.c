@@ -11,6 +11,7 @@
 #include <bearssl.h>
 
 #include "ca.h"
+#include "x509.h"
 #include "unit.h"
 
 /* EC P-256 self-signed CA, v3, CA:TRUE, C=ZZ, O=dns-tls-proxy tests, CN=Test EC Root */
@@ -593,14 +594,14 @@ test_dn_format(void)
 	CHECK_EQ_INT(load(pem_ec_root, &tas, &count, err, sizeof err), 0);
 	if (count != 1)
 		goto out;
-	CHECK_EQ_INT(ca_dn_format(tas[0].dn.data, tas[0].dn.len, text,
+	CHECK_EQ_INT(x509_dn_format(tas[0].dn.data, tas[0].dn.len, text,
 	    sizeof text), 0);
 	CHECK(strcmp(text, "C=ZZ, O=dns-tls-proxy tests, CN=Test EC Root") ==
 	    0, "got \"%s\"", text);
-	CHECK_EQ_INT(ca_dn_format(tas[0].dn.data, tas[0].dn.len, small,
+	CHECK_EQ_INT(x509_dn_format(tas[0].dn.data, tas[0].dn.len, small,
 	    sizeof small), 0);
 	CHECK(strcmp(small, "C=ZZ, O") == 0, "truncated to \"%s\"", small);
-	CHECK_EQ_INT(ca_dn_format(tas[0].dn.data, tas[0].dn.len - 1, text,
+	CHECK_EQ_INT(x509_dn_format(tas[0].dn.data, tas[0].dn.len - 1, text,
 	    sizeof text), -1);
 out:
 	ca_free(tas, count);
@@ -609,11 +610,11 @@ out:
 static void
 test_x509_strerror(void)
 {
-	CHECK(strcmp(ca_x509_strerror(BR_ERR_X509_NOT_TRUSTED),
-	    "chain not trusted") == 0, "NOT_TRUSTED text");
-	CHECK(strcmp(ca_x509_strerror(61), "unknown X.509 error") == 0,
+	CHECK(strcmp(x509_error_name(BR_ERR_X509_NOT_TRUSTED),
+	    "certificate chain not trusted") == 0, "NOT_TRUSTED text");
+	CHECK(strcmp(x509_error_name(61), "unknown X.509 error") == 0,
 	    "code 61 text");
-	CHECK(strcmp(ca_x509_strerror(0), "unknown X.509 error") == 0,
+	CHECK(strcmp(x509_error_name(0), "unknown X.509 error") == 0,
 	    "code 0 text");
 }
 
@@ -636,7 +637,7 @@ const struct unit_test ca_tests[] = {
 	{ "ca_emit_comment_safe", test_emit_comment_safe },
 	{ "ca_load_file", test_load_file },
 	{ "ca_load_file_bad", test_load_file_bad },
-	{ "ca_dn_format", test_dn_format },
-	{ "ca_x509_strerror", test_x509_strerror },
+	{ "x509_dn_format", test_dn_format },
+	{ "x509_error_name", test_x509_strerror },
 	{ NULL, NULL },
 };

@@ -16,6 +16,7 @@
 
 #include "clock.h"
 #include "conf.h"
+#include "preset.h"
 #include "select.h"
 #include "version.h"
 #include "unit.h"
@@ -194,6 +195,61 @@ print_conf(const struct conf *c)
 
 /* --- conf_parse_nameserver: "IP:PORT:NAME", IPv6 in brackets. */
 
+/* Presets: every table entry expands to valid nameservers, by every source. */
+static void
+test_presets(void)
+{
+	static const struct env_var env[] = {
+		{ "NAMESERVERS", "cloudflare, quad9-v6" }, { NULL, NULL },
+	};
+	static struct run r;
+	static struct conf c;
+	char name[32], v6[40], err[CONF_ERR_MAX], *text;
+	size_t i;
+
+	for (i = 0; preset_name(i, name, sizeof name) != NULL; i++) {
+		snprintf(v6, sizeof v6, "%s-v6", name);
+		run(&r, NULL, "-n", name, "-n", v6, NULL);
+		CHECK(r.rc == CONF_OK && r.conf.ns_count >= 2, "preset %s: rc %d, %d nameservers: %s",
+		    name, r.rc, r.conf.ns_count, r.err);
+		CHECK(r.rc != CONF_OK || (strstr(r.conf.ns[0].text, ":853:") != NULL &&
+		    r.conf.ns[0].addr.ss_family == AF_INET &&
+		    r.conf.ns[r.conf.ns_count - 1].addr.ss_family == AF_INET6),
+		    "preset %s: %s .. %s", name, r.conf.ns[0].text,
+		    r.conf.ns[r.conf.ns_count - 1].text);
+	}
+	CHECK(i >= 14, "%zu presets", i);
+
+	run(&r, NULL, "-n", "quad9", NULL);
+	CHECK_OK(&r);
+	CHECK_NS(&r.conf, "9.9.9.9:853:dns.quad9.net 149.112.112.112:853:dns.quad9.net");
+	run(&r, env, NULL);
+	CHECK_OK(&r);
+	CHECK_NS(&r.conf, "1.1.1.1:853:cloudflare-dns.com 1.0.0.1:853:cloudflare-dns.com "
+	    "[2620:fe::fe]:853:dns.quad9.net [2620:fe::9]:853:dns.quad9.net");
+	conf_defaults(&c);
+	CHECK_EQ_INT(conf_parse_text(&c, "nameserver mullvad\n", "x.conf", err, sizeof err), 0);
+	CHECK_NS(&c, "194.242.2.2:853:dns.mullvad.net");
+
+	run(&r, NULL, "-n", "quad10", NULL);
+	CHECK(r.rc == CONF_ERROR && strstr(r.err, "'quad10' is neither IP:PORT:NAME nor a preset")
+	    != NULL, "unknown preset: \"%s\"", r.err);
+	run(&r, NULL, "-n", "cloudflare,quad9,google,adguard,cleanbrowsing,mullvad,nextdns,"
+	    "controld,dnssb", NULL);
+	CHECK(r.rc == CONF_ERROR && strstr(r.err, "more than 16 nameservers") != NULL,
+	    "too many: \"%s\"", r.err);
+
+	run(&r, NULL, "--help", NULL);
+	CHECK(strstr(r.out, "Presets for -n") != NULL && strstr(r.out, " appliedprivacy") != NULL,
+	    "--help lists the presets: \"%s\"", r.out);
+	run(&r, NULL, "-n", "google", NULL);
+	text = print_conf(&r.conf);
+	CHECK(text != NULL && strstr(text, "nameserver 8.8.4.4:853:dns.google\n") != NULL &&
+	    strstr(text, "# presets (-n NAME, NAME-v6): cloudflare quad9") != NULL,
+	    "--check: \"%s\"", text != NULL ? text : "");
+	free(text);
+}
+
 static void
 test_nameserver_ipv4(void)
 {
@@ -277,6 +333,12 @@ test_nameserver_errors(void)
 		{ "192.0.2.1:853:a:b", "'a:b' is not a host name" },
 		{ "192.0.2.1:853:*.example", "is not a host name" },
 		{ "192.0.2.1:853:d\xc3\xa9.example", "is not a host name" },
+		/* An address as NAME: certificates are checked against DNS names. */
+		{ "1.1.1.1:853:1.1.1.1", "not an address: use 1.1.1.1:853:cloudflare-dns.com or "
+		  "-n cloudflare" },
+		{ "[2620:fe::fe]:853:2620:fe::fe", "use [2620:fe::fe]:853:dns.quad9.net or -n quad9-v6" },
+		{ "192.0.2.1:853:192.0.2.1", "not an address (e.g. 9.9.9.9:853:dns.quad9.net)" },
+		{ "192.0.2.1:853:dns.123", "NAME must be the DNS name the certificate carries" },
 	};
 	struct conf_nameserver ns;
 	char err[CONF_ERR_MAX];
@@ -1346,6 +1408,7 @@ const struct unit_test conf_tests[] = {
 	{ "conf_nameserver_ipv6", test_nameserver_ipv6 },
 	{ "conf_nameserver_errors", test_nameserver_errors },
 	{ "conf_nameserver_lengths", test_nameserver_lengths },
+	{ "conf_presets", test_presets },
 	{ "conf_defaults", test_defaults },
 	{ "conf_precedence", test_precedence },
 	{ "conf_list_replace", test_list_replace },
