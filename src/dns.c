@@ -249,7 +249,8 @@ dns_truncate(uint8_t *out, size_t cap, const uint8_t *answer, size_t alen,
 size_t
 dns_pad_query(uint8_t *msg, size_t len, size_t cap, uint16_t opt_off)
 {
-	size_t rd, rdlen, r, w, end, pad;
+	size_t rd, rdlen, r, w, end, pad, olen = 0;
+	uint16_t code;
 
 	if (opt_off == 0 || (size_t)opt_off + 11 > len)
 		return 0;
@@ -257,27 +258,32 @@ dns_pad_query(uint8_t *msg, size_t len, size_t cap, uint16_t opt_off)
 	rdlen = dns_get16(msg + opt_off + 9);
 	if (rd + rdlen != len)
 		return 0; /* not the last record */
-	/* Keep every option but padding and keepalive, in place. */
-	for (r = w = rd; r < len;) {
-		size_t olen;
-		uint16_t code;
-
+	/* Everything is checked before a byte moves: on failure the query is
+	 * forwarded as the client sent it. First the option list must parse
+	 * to the end of the record, and the result must fit. */
+	for (r = rd, w = len; r < len; r += 4 + olen) {
 		if (r + 4 > len)
 			return 0;
 		code = dns_get16(msg + r);
 		olen = dns_get16(msg + r + 2);
 		if (r + 4 + olen > len)
 			return 0;
-		if (code != DNS_OPT_PADDING && code != DNS_OPT_KEEPALIVE) {
-			memmove(msg + w, msg + r, 4 + olen);
-			w += 4 + olen;
-		}
-		r += 4 + olen;
+		if (code == DNS_OPT_PADDING || code == DNS_OPT_KEEPALIVE)
+			w -= 4 + olen;
 	}
 	end = w + 8; /* with the keepalive and padding option headers */
 	pad = (DNS_PAD_BLOCK - end % DNS_PAD_BLOCK) % DNS_PAD_BLOCK;
 	if (end + pad > cap || end + pad > DNS_MSG_MAX)
 		return 0;
+	/* Then keep every option but padding and keepalive, in place. */
+	for (r = w = rd; r < len; r += 4 + olen) {
+		code = dns_get16(msg + r);
+		olen = dns_get16(msg + r + 2);
+		if (code != DNS_OPT_PADDING && code != DNS_OPT_KEEPALIVE) {
+			memmove(msg + w, msg + r, 4 + olen);
+			w += 4 + olen;
+		}
+	}
 	dns_put16(msg + w, DNS_OPT_KEEPALIVE);
 	dns_put16(msg + w + 2, 0);
 	dns_put16(msg + w + 4, DNS_OPT_PADDING);

@@ -74,7 +74,8 @@ size_t dns_truncate(uint8_t *out, size_t cap, const uint8_t *answer, size_t alen
  * edns-tcp-keepalive (RFC 7828 §3.2.1) and a Padding option (RFC 7830)
  * that makes the message a multiple of DNS_PAD_BLOCK bytes. Only when the
  * OPT record at opt_off is the message's last record (so never under TSIG).
- * Returns the new length, or 0 to leave the query as it is. */
+ * Returns the new length, or 0 with msg untouched (an option list that
+ * does not parse, or no room): the query then goes as the client sent it. */
 size_t dns_pad_query(uint8_t *msg, size_t len, size_t cap, uint16_t opt_off);
 
 /* The edns-tcp-keepalive timeout in an answer (RFC 7828 §3.3.2: units of

@@ -1043,6 +1043,87 @@ test_truncate_edge(void)
 	CHECK_EQ_INT(qend, 0);
 }
 
+/* --- dns_pad_query: keepalive and padding added, the client's own ones
+ * dropped, a multiple of 128 bytes; on failure the query is untouched. */
+
+/* An EDNS query whose OPT carries the given option bytes. */
+static void
+make_opt_query(struct msg *m, const void *options, unsigned opt_len)
+{
+	make_query(m, 0x0e0e, 1);
+	put_opt_rr(m, 1232, 0, options, opt_len);
+}
+
+static void
+test_pad_query(void)
+{
+	/* A cookie (10, 8 bytes), the client's padding (12, 3 bytes), and a
+	 * keepalive (11, empty). */
+	static const uint8_t opts[] = {
+		0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8,
+		0, 12, 0, 3, 0, 0, 0,
+		0, 11, 0, 0,
+	};
+	struct msg q;
+	struct dns_query_info qi;
+	size_t n, rd = QEND + 11;
+
+	make_opt_query(&q, opts, sizeof opts);
+	CHECK_VERDICT(&q, &qi, DNS_FORWARD, "EDNS query with options");
+	n = dns_pad_query(q.b, q.len, sizeof q.b, qi.opt_off);
+	CHECK_EQ_INT(n, DNS_PAD_BLOCK);
+	CHECK(dns_check_query(q.b, n, &qi) == DNS_FORWARD, "padded query does not parse");
+	CHECK(memcmp(q.b + rd, opts, 12) == 0, "the cookie was not kept first");
+	CHECK_EQ_INT(dns_get16(q.b + rd + 12), DNS_OPT_KEEPALIVE);
+	CHECK_EQ_INT(dns_get16(q.b + rd + 14), 0);
+	CHECK_EQ_INT(dns_get16(q.b + rd + 16), DNS_OPT_PADDING);
+	CHECK_EQ_INT(dns_get16(q.b + rd + 18), n - (rd + 20));
+	CHECK_EQ_INT(dns_get16(q.b + QEND + 9), n - rd);
+
+	/* No room for the padding: 0, nothing changed. */
+	make_opt_query(&q, opts, sizeof opts);
+	{
+		struct msg before = q;
+
+		CHECK_EQ_INT(dns_pad_query(q.b, q.len, DNS_PAD_BLOCK - 1, qi.opt_off), 0);
+		CHECK(memcmp(q.b, before.b, q.len) == 0, "query changed without room to pad");
+	}
+}
+
+/* An option list that stops parsing after options the proxy drops: the
+ * query must come back exactly as it was (it used to be compacted first,
+ * and then forwarded altered). */
+static void
+test_pad_query_malformed_untouched(void)
+{
+	/* Each: an option the proxy drops, one it keeps (so it would move),
+	 * then the fault. */
+	static const uint8_t bad[][16] = {
+		/* padding, a cookie, then an option running past the record */
+		{ 0, 12, 0, 2, 0, 0, 0, 10, 0, 2, 7, 7, 0, 8, 0, 9 },
+		/* keepalive, an empty option, then half an option header */
+		{ 0, 11, 0, 0, 0, 10, 0, 0, 0, 3 },
+		/* padding, a cookie, then a header cut after three bytes */
+		{ 0, 12, 0, 1, 0, 0, 10, 0, 1, 5, 0, 8, 0 },
+	};
+	static const unsigned bad_len[] = { 16, 10, 13 };
+	size_t i;
+
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct msg q, before;
+		struct dns_query_info qi;
+		size_t n;
+
+		make_opt_query(&q, bad[i], bad_len[i]);
+		CHECK_VERDICT(&q, &qi, DNS_FORWARD, "query with a bad option list");
+		before = q;
+		n = dns_pad_query(q.b, q.len, sizeof q.b, qi.opt_off);
+		CHECK(n == 0, "case %zu: padded a malformed option list (%zu)", i, n);
+		CHECK(memcmp(q.b, before.b, sizeof q.b) == 0,
+		    "case %zu: a failed dns_pad_query changed the query", i);
+	}
+}
+
 const struct unit_test dns_tests[] = {
 	{ "dns_query_good_a", test_query_good_a },
 	{ "dns_query_edns_size", test_query_edns_size },
@@ -1071,5 +1152,7 @@ const struct unit_test dns_tests[] = {
 	{ "dns_truncate_plain", test_truncate_plain },
 	{ "dns_truncate_edns_keeps_ttl", test_truncate_edns_keeps_ttl },
 	{ "dns_truncate_edge", test_truncate_edge },
+	{ "dns_pad_query", test_pad_query },
+	{ "dns_pad_query_malformed_untouched", test_pad_query_malformed_untouched },
 	{ NULL, NULL },
 };
