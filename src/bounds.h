@@ -40,6 +40,12 @@
 #define UDP_TX_ARENA 32768
 /* Largest UDP payload over IPv4 (65535 - 20 - 8): the most a client can take. */
 #define UDP_PAYLOAD_MAX 65507
+/* Largest answer sent whole over UDP (--max-udp-size), whatever EDNS size
+ * the client claims: DNS Flag Day 2020's 1232, which fits an IPv6 minimum
+ * MTU of 1280 without fragments. Bigger datagrams are fragmented on many
+ * paths (PPPoE, tunnels), where fragments get lost or spoofed; a bigger
+ * answer goes back with TC and the client asks again over TCP. */
+#define DEF_MAX_UDP_SIZE 1232
 
 /* Pending queries in flight, all clients together. Each slot is about
  * DNS_QUERY_INLINE + 200 bytes; 512 slots is about 230 KiB reserved,

@@ -290,9 +290,10 @@ handle_query(const struct origin *o, const uint8_t *msg, size_t len, uint64_t no
 	}
 	pq->qend = qi.qend;
 	pq->client_id = qi.id;
-	/* No UDP datagram carries more than 65507 bytes (IPv4): a client
-	 * claiming more still gets TC for anything bigger. */
-	pq->udp_size = qi.udp_size < UDP_PAYLOAD_MAX ? qi.udp_size : UDP_PAYLOAD_MAX;
+	/* The client's EDNS size (at least 512), capped by --max-udp-size so
+	 * that no answer needs a fragmented datagram: a bigger one gets TC
+	 * and the client asks again over TCP (RFC 6891 §6.2.5, §7). */
+	pq->udp_size = qi.udp_size < conf->max_udp_size ? qi.udp_size : (uint16_t)conf->max_udp_size;
 	pq->client_edns = qi.has_edns;
 	pq->transport = (uint8_t)o->transport;
 	if (o->transport == PQ_UDP) {

@@ -97,6 +97,9 @@ static const struct option_def options[] = {
 	  "queries in flight at once, all clients together (default " STR(DEF_MAX_INFLIGHT) ")" },
 	{ "max-tcp-clients", 0, "MAX_TCP_CLIENTS", ARG_VALUE, set_uint, F(max_tcp_clients), 1, MAX_MAX_TCP_CLIENTS, "N",
 	  "TCP client connections at once (default " STR(DEF_MAX_TCP_CLIENTS) ")" },
+	{ "max-udp-size", 0, "MAX_UDP_SIZE", ARG_VALUE, set_uint, F(max_udp_size), DNS_UDP_MIN, UDP_PAYLOAD_MAX, "BYTES",
+	  "largest answer sent whole over UDP; a bigger one gets TC and the\n"
+	  "client asks again over TCP (default " STR(DEF_MAX_UDP_SIZE) ")" },
 	{ "batch-window", 0, "BATCH_WINDOW", ARG_VALUE, set_uint, F(batch_window_us), 0, MAX_BATCH_WINDOW_US, "USEC",
 	  "under load, wait up to USEC microseconds between wake-ups to handle\n"
 	  "queries in batches; 0 never waits (default " STR(DEF_BATCH_WINDOW_US) ")" },
@@ -600,6 +603,7 @@ conf_defaults(struct conf *conf)
 	conf->tcp_idle_ms = DEF_TCP_IDLE_MS;
 	conf->max_inflight = DEF_MAX_INFLIGHT;
 	conf->max_tcp_clients = DEF_MAX_TCP_CLIENTS;
+	conf->max_udp_size = DEF_MAX_UDP_SIZE;
 	conf->batch_window_us = DEF_BATCH_WINDOW_US;
 }
 
@@ -976,5 +980,6 @@ conf_print(const struct conf *conf, FILE *out)
 	print_seconds(out, "tcp-idle-timeout", conf->tcp_idle_ms);
 	fprintf(out, "max-inflight %u\n", conf->max_inflight);
 	fprintf(out, "max-tcp-clients %u\n", conf->max_tcp_clients);
+	fprintf(out, "max-udp-size %u\n", conf->max_udp_size);
 	fprintf(out, "batch-window %u\n", conf->batch_window_us);
 }

@@ -56,6 +56,7 @@ struct conf {
 	unsigned tcp_idle_ms;  /* close an idle TCP client after this */
 	unsigned max_inflight;
 	unsigned max_tcp_clients;
+	unsigned max_udp_size;  /* largest UDP answer sent whole; bigger: TC */
 	unsigned batch_window_us; /* longest wait between wake-ups under load */
 	char logfile[CONF_PATH_MAX];
 	char ca_file[CONF_PATH_MAX];

@@ -210,6 +210,7 @@ dtp_build_args() {
 	dtp_opt tcp_idle_timeout --tcp-idle-timeout
 	dtp_opt max_inflight --max-inflight
 	dtp_opt max_tcp_clients --max-tcp-clients
+	dtp_opt max_udp_size --max-udp-size
 	dtp_opt batch_window --batch-window
 
 	config_get_bool stats main stats 0
