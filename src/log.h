@@ -6,6 +6,7 @@
 #define LOG_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
 
@@ -16,6 +17,12 @@ extern int log_level;
 int log_open(const char *path);
 /* Reopen the same file (after rotation, on SIGHUP). */
 int log_reopen(void);
+/* Make the open log file uid's (its group and mode stay), so that after
+ * dropping root the process can reopen it: rotation that recreates the
+ * file with the old one's owner (logrotate's "create") then works, and so
+ * does a SIGHUP with no rotation. Start-up, as root. Returns -1 with errno
+ * set when the file is not a plain file with one name. */
+int log_give_to(uid_t uid);
 
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Like log_msg, with ": strerror(errno)" appended. */

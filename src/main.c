@@ -125,6 +125,9 @@ drop_privileges(const struct conf *conf)
 	if (port_lookup_user(conf->user, &uid, &gid) != 0)
 		fatalx("--user: no user '%s' in /etc/passwd (a number, UID or UID:GID, works too)",
 		    conf->user);
+	if (log_give_to(uid) != 0)
+		fatalx("--logfile %s: cannot hand it to --user %s: %s", conf->logfile, conf->user,
+		    strerror(errno));
 	if (conf->chroot[0] != '\0' && port_chroot(conf->chroot) != 0)
 		fatalx("--chroot %s: %s", conf->chroot, strerror(errno));
 	if (port_set_groups(gid) != 0 || setgid(gid) != 0 || setuid(uid) != 0)
@@ -212,7 +215,8 @@ main(int argc, char **argv)
 	}
 	log_level = conf.debug ? LOG_LEVEL_DEBUG : conf.verbose ? LOG_LEVEL_INFO : LOG_LEVEL_WARN;
 	if (conf.logfile[0] != '\0' && log_open(conf.logfile) != 0)
-		fatalx("--logfile: cannot open %s: %s", conf.logfile, strerror(errno));
+		fatalx("--logfile: cannot open %s: %s%s", conf.logfile, strerror(errno),
+		    errno == ELOOP ? " (a symbolic link is not followed)" : "");
 
 	loop_fds = 1 + client_max_fds(&conf) + (unsigned)conf.ns_count * conf.pool_size;
 	check_fd_limit(&conf, loop_fds);
