@@ -73,6 +73,15 @@
 /* Queries written on one connection and not yet answered. Public resolvers
  * accept around 100 concurrent pipelined queries per connection. */
 #define CONN_INFLIGHT_MAX 100
+/* Upstream IDs of queries given up unanswered on a live connection (timed
+ * out) are not used again on it: their answer may still come, and must not
+ * be taken for another query's. A bitmap of the 65536 IDs per connection
+ * (8 KiB, touched only once a query is given up) marks them; a late answer
+ * clears its bit. A connection with this many marked takes no new queries
+ * and closes once idle (the next one starts clean), so a free ID is always
+ * found within a few random draws. */
+#define ID_MAP_BYTES (65536 / 8)
+#define ID_BURNT_MAX 16384
 /* A further pooled connection is opened only when every ready one carries at
  * least this many queries, so light load stays on a single connection. */
 #define CONN_SPREAD_AT 32

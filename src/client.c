@@ -295,6 +295,7 @@ handle_query(const struct origin *o, const uint8_t *msg, size_t len, uint64_t no
 	 * and the client asks again over TCP (RFC 6891 §6.2.5, §7). */
 	pq->udp_size = qi.udp_size < conf->max_udp_size ? qi.udp_size : (uint16_t)conf->max_udp_size;
 	pq->client_edns = qi.has_edns;
+	pq->query_do = qi.dnssec_ok;
 	pq->transport = (uint8_t)o->transport;
 	if (o->transport == PQ_UDP) {
 		pq->listener = (uint8_t)(o->l - listeners);

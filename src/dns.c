@@ -11,6 +11,8 @@
 #define FLAG_TC 0x02 /* byte 2 */
 #define FLAG_RD 0x01 /* byte 2 */
 #define FLAG_RA 0x80 /* byte 3 */
+#define FLAG_CD 0x10 /* byte 3 */
+#define OPT_DO 0x80  /* byte 2 of the OPT record's TTL field (RFC 3225) */
 
 /* Offset just past the name at off, or -1 when it is malformed: a label over
  * 63 bytes, a name over 255, a reserved label type, a compression pointer
@@ -126,6 +128,7 @@ dns_check_query(const uint8_t *msg, size_t len, struct dns_query_info *qi)
 
 		qi->has_edns = 1;
 		qi->udp_size = size < DNS_UDP_MIN ? DNS_UDP_MIN : size;
+		qi->dnssec_ok = (msg[qi->opt_off + 7] & OPT_DO) != 0;
 	}
 	return DNS_FORWARD;
 }
@@ -152,6 +155,16 @@ lower(uint8_t c)
 	return c >= 'A' && c <= 'Z' ? (uint8_t)(c + 32) : c;
 }
 
+/* The errors a server may send without echoing the question or OPT. */
+static int
+error_rcode(const uint8_t *msg)
+{
+	int rc = dns_rcode(msg);
+
+	return rc == DNS_RCODE_FORMERR || rc == DNS_RCODE_NOTIMP ||
+	    rc == DNS_RCODE_REFUSED || rc == DNS_RCODE_SERVFAIL;
+}
+
 int
 dns_question_match(const uint8_t *query, uint16_t query_qend,
     const uint8_t *answer, size_t answer_len, uint16_t answer_qend)
@@ -160,11 +173,8 @@ dns_question_match(const uint8_t *query, uint16_t query_qend,
 
 	if (answer_len < DNS_HEADER_LEN)
 		return 0;
-	if (answer_qend == 0) {
-		int rc = dns_rcode(answer);
-		return rc == DNS_RCODE_FORMERR || rc == DNS_RCODE_NOTIMP ||
-		    rc == DNS_RCODE_REFUSED || rc == DNS_RCODE_SERVFAIL;
-	}
+	if (answer_qend == 0)
+		return error_rcode(answer);
 	if (answer_qend != query_qend || answer_qend > answer_len)
 		return 0;
 	/* Servers echo the question as asked: the byte compare nearly always
@@ -177,6 +187,42 @@ dns_question_match(const uint8_t *query, uint16_t query_qend,
 		if (lower(query[i]) != lower(answer[i]))
 			return 0;
 	return memcmp(query + i, answer + i, 4) == 0;
+}
+
+int
+dns_answer_match(const uint8_t *query, uint16_t query_qend, int query_do,
+    const uint8_t *answer, size_t answer_len, uint16_t answer_qend, uint16_t answer_opt)
+{
+	int answer_do;
+
+	if (!dns_question_match(query, query_qend, answer, answer_len, answer_qend))
+		return 0;
+	/* Two header bytes: RD and CD as asked (RFC 1035 §4.1.1, RFC 4035
+	 * §3.2.2). */
+	if (((query[2] ^ answer[2]) & FLAG_RD) != 0 || ((query[3] ^ answer[3]) & FLAG_CD) != 0)
+		return 0;
+	/* DO as asked (RFC 3225 §3). An answer without OPT has DO clear,
+	 * unless it is an error, which may come without OPT. */
+	if (answer_opt == 0 || (size_t)answer_opt + 11 > answer_len)
+		return !query_do || error_rcode(answer);
+	answer_do = (answer[answer_opt + 7] & OPT_DO) != 0;
+	return answer_do == (query_do != 0);
+}
+
+uint16_t
+dns_answer_opt(const uint8_t *msg, size_t len, uint16_t qend)
+{
+	uint16_t opt_off = 0;
+	size_t off = qend != 0 ? qend : DNS_HEADER_LEN;
+	unsigned count;
+
+	if (len < DNS_HEADER_LEN || dns_get16(msg + 10) == 0)
+		return 0;
+	count = (unsigned)dns_get16(msg + 6) + dns_get16(msg + 8);
+	if (skip_rrs(msg, len, &off, count, NULL) != 0 ||
+	    skip_rrs(msg, len, &off, dns_get16(msg + 10), &opt_off) != 0)
+		return 0;
+	return opt_off;
 }
 
 /* Append a minimal OPT record (RFC 6891 §6.1.2): root owner, our UDP size,
@@ -294,20 +340,16 @@ dns_pad_query(uint8_t *msg, size_t len, size_t cap, uint16_t opt_off)
 }
 
 int
-dns_keepalive(const uint8_t *msg, size_t len, uint16_t qend)
+dns_keepalive(const uint8_t *msg, size_t len, uint16_t opt_off)
 {
-	uint16_t opt_off = 0;
-	size_t off = qend != 0 ? qend : DNS_HEADER_LEN, rd, end;
-	unsigned count;
+	size_t rd, end;
 
-	if (len < DNS_HEADER_LEN || dns_get16(msg + 10) == 0)
-		return -1;
-	count = (unsigned)dns_get16(msg + 6) + dns_get16(msg + 8);
-	if (skip_rrs(msg, len, &off, count, NULL) != 0 ||
-	    skip_rrs(msg, len, &off, dns_get16(msg + 10), &opt_off) != 0 || opt_off == 0)
+	if (opt_off == 0 || (size_t)opt_off + 11 > len)
 		return -1;
 	rd = (size_t)opt_off + 11;
 	end = rd + dns_get16(msg + opt_off + 9);
+	if (end > len)
+		return -1;
 	while (rd + 4 <= end) {
 		uint16_t code = dns_get16(msg + rd), olen = dns_get16(msg + rd + 2);
 

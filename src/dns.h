@@ -31,6 +31,7 @@ struct dns_query_info {
 	uint16_t udp_size; /* what the client accepts over UDP (RFC 6891 §6.2.5) */
 	uint16_t opt_off;  /* offset of the OPT record, 0 when there is none */
 	uint8_t has_edns;
+	uint8_t dnssec_ok; /* the DO bit of its OPT record (RFC 3225) */
 	uint8_t opcode;
 	uint8_t rd;
 };
@@ -57,6 +58,20 @@ int dns_check_answer(const uint8_t *msg, size_t len, uint16_t *qend);
 int dns_question_match(const uint8_t *query, uint16_t query_qend,
     const uint8_t *answer, size_t answer_len, uint16_t answer_qend);
 
+/* Is the answer the one to this query? Its question (dns_question_match),
+ * and the bits that change what an answer holds, copied back as asked: RD
+ * (RFC 1035 §4.1.1), CD (RFC 4035 §3.2.2) and DO (RFC 3225 §3). query_do
+ * is the query's DO bit; answer_opt the answer's OPT record
+ * (dns_answer_opt), 0 when it has none, which reads as DO clear, except
+ * in an error answer (as above), which may come without OPT. Otherwise an
+ * answer made for a CD or DO query could reach a client who asked without. */
+int dns_answer_match(const uint8_t *query, uint16_t query_qend, int query_do,
+    const uint8_t *answer, size_t answer_len, uint16_t answer_qend, uint16_t answer_opt);
+
+/* The offset of an answer's OPT record (qend: end of its question, 0 when
+ * it has none), or 0 when it has none or its records do not parse. */
+uint16_t dns_answer_opt(const uint8_t *msg, size_t len, uint16_t qend);
+
 /* Write into out a reply to query with rcode: header, the question when it
  * parsed, and an OPT record when the query had one. Returns the length, or 0
  * when out is too small. */
@@ -78,9 +93,10 @@ size_t dns_truncate(uint8_t *out, size_t cap, const uint8_t *answer, size_t alen
  * does not parse, or no room): the query then goes as the client sent it. */
 size_t dns_pad_query(uint8_t *msg, size_t len, size_t cap, uint16_t opt_off);
 
-/* The edns-tcp-keepalive timeout in an answer (RFC 7828 §3.3.2: units of
- * 100 ms), or -1 when it has none. */
-int dns_keepalive(const uint8_t *msg, size_t len, uint16_t qend);
+/* The edns-tcp-keepalive timeout in an answer's OPT record at opt_off
+ * (dns_answer_opt; RFC 7828 §3.3.2: units of 100 ms), or -1 when it has
+ * none. */
+int dns_keepalive(const uint8_t *msg, size_t len, uint16_t opt_off);
 
 static inline uint16_t
 dns_get16(const uint8_t *p)

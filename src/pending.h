@@ -47,6 +47,7 @@ struct pending_query {
 	uint16_t udp_size;        /* largest answer the client takes over UDP */
 	uint8_t transport;        /* enum pq_transport */
 	uint8_t client_edns;
+	uint8_t query_do;         /* its DO bit, which the answer must echo */
 	uint8_t listener;         /* UDP: which socket it came in on */
 	uint8_t resends;          /* times moved to another connection */
 	socklen_t addrlen;        /* UDP client address */

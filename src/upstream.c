@@ -68,6 +68,8 @@ struct upstream_conn {
 	size_t rx_off, rx_len;   /* rx[rx_off..rx_len) not yet given to the engine */
 	struct tls_conn tls;     /* BearSSL engine and certificate verifier */
 	unsigned char *iobuf;    /* engine input then output buffer */
+	uint8_t *id_burnt;       /* ID_MAP_BYTES: IDs given up unanswered, not to reuse */
+	unsigned burnt;          /* bits set in id_burnt */
 };
 
 static const struct conf *conf;
@@ -77,6 +79,7 @@ static struct upstream_conn *conns;
 static unsigned conn_count;
 static struct pq_list waiting;   /* queries with no connection yet, FIFO */
 static unsigned char *conn_block; /* TLS buffers and answer assembly, all connections */
+static uint8_t *id_block;        /* every connection's ID map, zeroed (calloc) */
 static const br_x509_trust_anchor *anchors;
 static size_t anchor_count;
 static uint64_t last_probe;
@@ -108,10 +111,54 @@ next_id(void)
 	return (uint16_t)(rng_state >> 8);
 }
 
+/* IDs of queries given up on the connection while unanswered (bounds.h,
+ * ID_MAP_BYTES): not used again until their answer comes or the
+ * connection is replaced. */
+static int
+id_is_burnt(const struct upstream_conn *c, uint16_t id)
+{
+	return (c->id_burnt[id >> 3] >> (id & 7)) & 1;
+}
+
+static void
+id_burn(struct upstream_conn *c, uint16_t id)
+{
+	if (id_is_burnt(c, id))
+		return;
+	c->id_burnt[id >> 3] |= (uint8_t)(1u << (id & 7));
+	if (++c->burnt == ID_BURNT_MAX)
+		log_info("upstream: %u queries given up on ns=%s conn=%u; it takes no new ones "
+		    "and is replaced once idle", c->burnt, c->ns->cf->text, c->index);
+}
+
+/* A late answer to a given-up query: its ID is free again. */
+static void
+id_unburn(struct upstream_conn *c, uint16_t id)
+{
+	if (!id_is_burnt(c, id))
+		return;
+	c->id_burnt[id >> 3] &= (uint8_t)~(1u << (id & 7));
+	c->burnt--;
+}
+
+/* An ID for a new query or probe on c: random, not in flight on c, not
+ * given up on it, not its probe's. */
+static uint16_t
+conn_new_id(const struct upstream_conn *c)
+{
+	uint16_t id;
+
+	do
+		id = next_id();
+	while (pq_hash_find((uint32_t)c->index << 16 | id) != NULL || id_is_burnt(c, id) ||
+	    ((c->probe_out || c->probe_due) && id == c->probe_id));
+	return id;
+}
+
 size_t
 up_memory(const struct conf *cf)
 {
-	size_t per_conn = sizeof(struct upstream_conn) + CONN_BUF_BYTES;
+	size_t per_conn = sizeof(struct upstream_conn) + CONN_BUF_BYTES + ID_MAP_BYTES;
 
 	return (size_t)cf->ns_count * cf->pool_size * per_conn;
 }
@@ -125,7 +172,10 @@ up_init(const struct conf *cf, const br_x509_trust_anchor *tas, size_t ntas)
 	ns_count = (unsigned)cf->ns_count;
 	conn_count = ns_count * cf->pool_size;
 	conns = calloc(conn_count, sizeof(*conns));
-	if (conns == NULL)
+	/* Zeroed and untouched: a page is written only when a query is given
+	 * up on a connection. */
+	id_block = calloc(conn_count, ID_MAP_BYTES);
+	if (conns == NULL || id_block == NULL)
 		return -1;
 	for (i = 0; i < ns_count; i++) {
 		struct nameserver *ns = &nameservers[i];
@@ -139,6 +189,7 @@ up_init(const struct conf *cf, const br_x509_trust_anchor *tas, size_t ntas)
 			c->index = (uint16_t)(i * cf->pool_size + (unsigned)j);
 			c->fd = -1;
 			c->ns = ns;
+			c->id_burnt = id_block + (size_t)c->index * ID_MAP_BYTES;
 		}
 		for (j = 0; j < cf->pin_count; j++)
 			if (strcasecmp(cf->pins[j].name, ns->cf->name) == 0 && ns->npins < MAX_PINS)
@@ -205,6 +256,11 @@ conn_close_fd(struct upstream_conn *c)
 		close(c->fd);
 	c->fd = -1;
 	c->state = CONN_IDLE;
+	if (c->burnt != 0) {
+		/* The next connection starts with every ID free. */
+		memset(c->id_burnt, 0, ID_MAP_BYTES);
+		c->burnt = 0;
+	}
 	c->reasm.have = 0;
 	c->rx_off = c->rx_len = 0;
 	c->can_read = c->ack_owed = 0;
@@ -320,7 +376,7 @@ static int
 handle_answer(struct upstream_conn *c, uint8_t *msg, size_t len, uint64_t now)
 {
 	struct pending_query *pq;
-	uint16_t qend;
+	uint16_t qend, opt;
 
 	c->last_rx = now;
 	c->received++;
@@ -332,23 +388,26 @@ handle_answer(struct upstream_conn *c, uint8_t *msg, size_t len, uint64_t now)
 	}
 	pq = pq_hash_find((uint32_t)c->index << 16 | dns_get16(msg));
 	if (pq == NULL || pq->list != &c->sent) {
-		/* Late (the client already had SERVFAIL) or never asked. */
+		/* Late (the client already had SERVFAIL) or never asked. A late
+		 * one frees its ID for reuse on this connection. */
+		id_unburn(c, dns_get16(msg));
 		stats.unmatched++;
 		log_debug("upstream: answer matches no query ns=%s id=%u", c->ns->cf->text, dns_get16(msg));
 		return 0;
 	}
-	if (!dns_question_match(pq->query, pq->qend, msg, len, qend)) {
+	opt = dns_answer_opt(msg, len, qend);
+	if (!dns_answer_match(pq->query, pq->qend, pq->query_do, msg, len, qend, opt)) {
 		c->ns->st.bad_answers++;
-		log_debug("upstream: discarded answer with the wrong question ns=%s id=%u",
-		    c->ns->cf->text, dns_get16(msg));
+		log_debug("upstream: discarded answer with the wrong question or RD/CD/DO bits "
+		    "ns=%s id=%u", c->ns->cf->text, dns_get16(msg));
 		return 0;
 	}
 	c->ns->st.answers++;
 	update_srtt(c->ns, now - pq->sent_us);
 	/* RFC 7828 §3.3.2: the server says how long it keeps an idle
 	 * connection; close ours before then (a value of 0: close when idle). */
-	if (dns_get16(msg + 10) != 0) {
-		int keepalive = dns_keepalive(msg, len, qend);
+	if (opt != 0) {
+		int keepalive = dns_keepalive(msg, len, opt);
 
 		if (keepalive >= 0 && (uint64_t)keepalive * 100000 < c->idle_us)
 			c->idle_us = (uint64_t)keepalive * 100000;
@@ -636,7 +695,8 @@ ns_ready_conn(struct nameserver *ns)
 	for (i = 0; i < conf->pool_size; i++) {
 		struct upstream_conn *c = &ns->pool[i];
 
-		if (c->state != CONN_READY || conn_load(c) >= CONN_INFLIGHT_MAX)
+		if (c->state != CONN_READY || conn_load(c) >= CONN_INFLIGHT_MAX ||
+		    c->burnt >= ID_BURNT_MAX)
 			continue;
 		if (conn_load(c) < CONN_SPREAD_AT)
 			return c;
@@ -734,13 +794,9 @@ grow_pool(uint64_t now)
 static void
 assign(struct upstream_conn *c, struct pending_query *pq, uint64_t now)
 {
-	uint16_t id;
+	uint16_t id = conn_new_id(c);
 
-	do {
-		id = next_id();
-		pq->key = (uint32_t)c->index << 16 | id;
-	} while (pq_hash_find(pq->key) != NULL ||
-	    ((c->probe_out || c->probe_due) && id == c->probe_id));
+	pq->key = (uint32_t)c->index << 16 | id;
 	dns_put16(pq->query, id);
 	pq_list_remove(pq);
 	if (pq_hash_add(pq) != 0) {
@@ -797,6 +853,10 @@ up_forget(struct pending_query *pq, int timed_out, uint64_t now)
 		c->ns->st.timeouts++;
 		update_srtt(c->ns, (uint64_t)conf->timeout_ms * 1000);
 	}
+	/* Written and unanswered: its answer may still come, so its ID is
+	 * not given to another query on this connection. */
+	if (pq->list == &c->sent)
+		id_burn(c, (uint16_t)(pq->key & 0xffff));
 	pq_list_remove(pq);
 	pq_hash_del(pq);
 	if (conn_load(c) == 0)
@@ -826,7 +886,7 @@ conn_deadline(const struct upstream_conn *c)
 			return c->last_rx + (c->probe_due ? 2 * third : third);
 		}
 		if (c->sendq.count == 0)
-			return c->idle_since + c->idle_us;
+			return c->burnt >= ID_BURNT_MAX ? c->idle_since : c->idle_since + c->idle_us;
 		return 0;
 	case CONN_IDLE:
 		break;
@@ -850,12 +910,7 @@ conn_timers(struct upstream_conn *c, uint64_t now)
 		break;
 	case CONN_READY:
 		if (c->sent.count > 0 && !c->probe_out && !c->probe_due) {
-			uint16_t id;
-
-			do
-				id = next_id();
-			while (pq_hash_find((uint32_t)c->index << 16 | id) != NULL);
-			c->probe_id = id;
+			c->probe_id = conn_new_id(c);
 			c->probe_due = 1;
 			log_debug("upstream: no answer for a while, probing ns=%s conn=%u",
 			    c->ns->cf->text, c->index);

@@ -826,6 +826,105 @@ test_match_empty_question(void)
 	}
 }
 
+/* --- dns_answer_match: the question, and RD, CD and DO as asked. */
+
+#define H3_CD 0x10
+
+/* An answer to make_query's question with the given header bytes 2 and 3,
+ * and an OPT with the given TTL field when with_opt. */
+static void
+bits_answer(struct msg *a, unsigned flags2, unsigned flags3, int with_opt, uint32_t opt_ttl)
+{
+	header(a, 1, H_QR | flags2, flags3, 1, 1, 0, with_opt ? 1 : 0);
+	put_question(a, QNAME, T_A);
+	put_a_rr(a);
+	if (with_opt)
+		put_opt_rr(a, 1232, opt_ttl, NULL, 0);
+}
+
+static int
+full_match(const struct msg *q, int query_do, const struct msg *a)
+{
+	uint16_t aqend = 0, opt;
+
+	CHECK(!a->overflow && dns_check_answer(a->b, a->len, &aqend) == 0, "test answer is bad");
+	opt = dns_answer_opt(a->b, a->len, aqend);
+	return dns_answer_match(q->b, QEND, query_do, a->b, a->len, aqend, opt);
+}
+
+static void
+test_match_bits(void)
+{
+	struct msg q, a;
+	struct dns_query_info qi;
+
+	/* RD set, CD clear, no OPT. */
+	make_query(&q, 1, 0);
+	bits_answer(&a, H_RD, 0, 0, 0);
+	CHECK(full_match(&q, 0, &a) == 1, "same bits do not match");
+	bits_answer(&a, 0, 0, 0, 0);
+	CHECK(full_match(&q, 0, &a) == 0, "RD clear in the answer matched an RD query");
+	bits_answer(&a, H_RD, H3_CD, 0, 0);
+	CHECK(full_match(&q, 0, &a) == 0, "a CD answer matched a query without CD");
+	bits_answer(&a, H_RD, 0x80 | DNS_RCODE_NXDOMAIN, 0, 0);
+	CHECK(full_match(&q, 0, &a) == 1, "RA and the rcode are not the query's business");
+
+	/* CD set in the query. */
+	q.b[3] |= H3_CD;
+	bits_answer(&a, H_RD, H3_CD, 0, 0);
+	CHECK(full_match(&q, 0, &a) == 1, "CD answer to a CD query does not match");
+	bits_answer(&a, H_RD, 0, 0, 0);
+	CHECK(full_match(&q, 0, &a) == 0, "an answer without CD matched a CD query");
+
+	/* DO: the answer's OPT says; no OPT reads as DO clear. */
+	make_query(&q, 1, 0);
+	bits_answer(&a, H_RD, 0, 1, 0x00008000);
+	CHECK(full_match(&q, 1, &a) == 1, "DO answer to a DO query does not match");
+	CHECK(full_match(&q, 0, &a) == 0, "a DO answer matched a query without DO");
+	bits_answer(&a, H_RD, 0, 1, 0);
+	CHECK(full_match(&q, 1, &a) == 0, "an answer with DO clear matched a DO query");
+	CHECK(full_match(&q, 0, &a) == 1, "DO clear both ways does not match");
+	bits_answer(&a, H_RD, 0, 0, 0);
+	CHECK(full_match(&q, 1, &a) == 0, "an answer without OPT matched a DO query");
+	/* ... unless it is an error, which may come without OPT. */
+	bits_answer(&a, H_RD, DNS_RCODE_SERVFAIL, 0, 0);
+	CHECK(full_match(&q, 1, &a) == 1, "SERVFAIL without OPT refused for a DO query");
+	bits_answer(&a, H_RD, DNS_RCODE_NXDOMAIN, 0, 0);
+	CHECK(full_match(&q, 1, &a) == 0, "NXDOMAIN without OPT matched a DO query");
+
+	/* A wrong question is still wrong whatever the bits. */
+	answer_for(&a, "www.examplf.com", T_A, C_IN);
+	a.b[2] |= H_RD;
+	CHECK(full_match(&q, 0, &a) == 0, "another question matched");
+
+	/* The query's DO comes from dns_check_query. */
+	make_edns_query(&q, 1232);
+	CHECK_VERDICT(&q, &qi, DNS_FORWARD, "EDNS query with DO");
+	CHECK_EQ_INT(qi.dnssec_ok, 1);
+	make_query(&q, 1, 1);
+	put_opt_rr(&q, 1232, 0, NULL, 0);
+	CHECK_VERDICT(&q, &qi, DNS_FORWARD, "EDNS query without DO");
+	CHECK_EQ_INT(qi.dnssec_ok, 0);
+}
+
+static void
+test_answer_opt(void)
+{
+	struct msg a;
+	uint16_t aqend = 0;
+
+	make_answer(&a, 3, 1, 0);
+	CHECK_EQ_INT(dns_check_answer(a.b, a.len, &aqend), 0);
+	CHECK_EQ_INT(dns_answer_opt(a.b, a.len, aqend), a.len - 11);
+	make_answer(&a, 3, 0, 0);
+	CHECK_EQ_INT(dns_answer_opt(a.b, a.len, aqend), 0);
+	/* ARCOUNT says 1, the record is cut short: none. */
+	make_answer(&a, 3, 1, 0);
+	CHECK_EQ_INT(dns_answer_opt(a.b, a.len - 1, aqend), 0);
+	/* An OPT at an offset past the message is never read. */
+	CHECK_EQ_INT(dns_keepalive(a.b, 20, (uint16_t)(a.len - 11)), -1);
+}
+
 /* --- dns_make_error: header, question when it parsed, OPT iff EDNS. */
 
 static void
@@ -1145,6 +1244,8 @@ const struct unit_test dns_tests[] = {
 	{ "dns_match_question", test_match_question },
 	{ "dns_match_bounds", test_match_bounds },
 	{ "dns_match_empty_question", test_match_empty_question },
+	{ "dns_match_bits", test_match_bits },
+	{ "dns_answer_opt", test_answer_opt },
 	{ "dns_error_reply", test_error_reply },
 	{ "dns_error_no_question", test_error_no_question },
 	{ "dns_error_edns", test_error_edns },
