@@ -51,7 +51,7 @@ stats_log(uint64_t now)
 	log_stats("--- Stats of errors: servfail %llu / timeouts %llu / fast_fail %llu / "
 	    "formerr %llu / notimp %llu / refused %llu / acl_refused %llu / dropped %llu / truncated %llu / "
 	    "table_full %llu / tcp_refused %llu / tcp_slow %llu / tcp_idle %llu / "
-	    "unmatched %llu / send_errors %llu",
+	    "unmatched %llu / send_errors %llu / lost_twice %llu",
 	    (unsigned long long)stats.servfail, (unsigned long long)stats.timeouts,
 	    (unsigned long long)stats.fast_fail, (unsigned long long)stats.formerr,
 	    (unsigned long long)stats.notimp, (unsigned long long)stats.refused,
@@ -59,7 +59,8 @@ stats_log(uint64_t now)
 	    (unsigned long long)stats.dropped, (unsigned long long)stats.truncated,
 	    (unsigned long long)stats.table_full, (unsigned long long)stats.tcp_refused,
 	    (unsigned long long)stats.tcp_slow, (unsigned long long)stats.tcp_idle,
-	    (unsigned long long)stats.unmatched, (unsigned long long)stats.send_errors);
+	    (unsigned long long)stats.unmatched, (unsigned long long)stats.send_errors,
+	    (unsigned long long)stats.lost_twice);
 	up_log_stats();
 	last = stats;
 	last_us = now;

@@ -30,6 +30,7 @@ struct stats {
 	uint64_t tcp_idle;    /* TCP clients closed after the idle timeout */
 	uint64_t unmatched;   /* upstream answers for no query in flight (late ones) */
 	uint64_t send_errors; /* UDP replies the kernel would not take */
+	uint64_t lost_twice;  /* SERVFAIL: blamed for two lost upstream connections */
 };
 
 extern struct stats stats;

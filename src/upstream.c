@@ -25,12 +25,21 @@
 
 enum conn_state { CONN_IDLE, CONN_CONNECTING, CONN_HANDSHAKING, CONN_READY, CONN_CLOSING };
 
+/* How a connection was lost. */
+enum conn_loss {
+	LOSS_NET,    /* refused, closed, reset, unreadable: maybe over a query */
+	LOSS_AUTH,   /* certificate or name failure */
+	LOSS_SILENT, /* nothing came back, not even to a probe: the path or the server */
+};
+
 static const char *const state_names[] = { "idle", "connecting", "handshaking", "ready", "closing" };
 
 struct nameserver {
 	const struct conf_nameserver *cf;
 	struct upstream_conn *pool;  /* its pool_size connections */
 	unsigned fails;              /* consecutive connect/handshake failures */
+	int lost_unanswered;         /* a connection was lost before any answer, and
+	                              * none has come on any connection since */
 	uint64_t rest_until;         /* no new connection before this */
 	uint64_t last_fail;
 	uint32_t srtt_us;            /* smoothed answer time, 0 until measured */
@@ -57,6 +66,8 @@ struct upstream_conn {
 	uint8_t probe_due;       /* write a probe at the next chance */
 	uint8_t probe_out;       /* a probe is unanswered */
 	uint32_t received;       /* messages received since the handshake */
+	int8_t first_suspect;    /* the first query written since was blamed for a lost
+	                          * connection before: 1 or 0; -1 before any */
 	uint64_t idle_since;     /* READY with nothing in flight since */
 	uint64_t idle_us;        /* close when idle this long (the server may lower it) */
 	int can_read;            /* poll reported readable; cleared on EAGAIN */
@@ -226,27 +237,51 @@ rest_nameserver(struct nameserver *ns, uint64_t now)
 	ns->rest_until = now + rest * 1000;
 }
 
-/* Put every query on the connection back in the waiting queue, oldest
- * first, so they go out again on another connection within their deadline. */
-static void
-requeue_all(struct upstream_conn *c)
+/* A connection was lost with queries on it: put them back at the front of
+ * the waiting queue, to go out again on another connection within their
+ * deadline. Of those written and unanswered, the oldest is the one a
+ * server that reads and answers in order read last: it is blamed for the
+ * loss (pq->resends) and goes back after the others, so that on the next
+ * connection they are read (and answered) before it. Blamed a second time,
+ * it gets SERVFAIL and is not sent again: a query that makes the server
+ * drop connections (a drop rule, a query that crashes it) would otherwise
+ * take every connection down, and other clients' queries with it. Those
+ * behind it were not read, and go again as they were. No query is blamed
+ * when blame is 0 (a connection that went silent, or the process leaving).
+ * Returns how many got SERVFAIL. */
+static unsigned
+requeue_all(struct upstream_conn *c, uint64_t now, int blame)
 {
-	struct pq_list *lists[2] = { &c->sendq, &c->sent };
-	int i;
+	struct pending_query *pq, *blamed = blame ? c->sent.head : NULL;
+	unsigned failed = 0;
 
-	/* Each list goes to the front of the waiting queue from its tail, the
-	 * send queue first: the result is sent, then unsent, then the rest. */
-	for (i = 0; i < 2; i++) {
-		struct pending_query *pq;
-
-		while ((pq = lists[i]->tail) != NULL) {
-			pq_list_remove(pq);
-			pq_hash_del(pq);
-			pq->resends++;
+	if (blamed != NULL) {
+		pq_list_remove(blamed);
+		pq_hash_del(blamed);
+		if (++blamed->resends >= 2) {
+			stats.lost_twice++;
+			failed++;
+			client_fail(blamed, DNS_RCODE_SERVFAIL, now);
+			pq_free(blamed);
+		} else {
 			requeued++;
-			pq_list_push_front(&waiting, pq);
+			pq_list_push_front(&waiting, blamed);
 		}
 	}
+	/* The rest in the order written, the unwritten after them. */
+	while ((pq = c->sendq.tail) != NULL) {
+		pq_list_remove(pq);
+		pq_hash_del(pq);
+		requeued++;
+		pq_list_push_front(&waiting, pq);
+	}
+	while ((pq = c->sent.tail) != NULL) {
+		pq_list_remove(pq);
+		pq_hash_del(pq);
+		requeued++;
+		pq_list_push_front(&waiting, pq);
+	}
+	return failed;
 }
 
 static void
@@ -268,23 +303,33 @@ conn_close_fd(struct upstream_conn *c)
 
 /* A connection failed or was lost: release it, move its queries on. */
 static void
-conn_fail(struct upstream_conn *c, uint64_t now, const char *why, int auth)
+conn_fail(struct upstream_conn *c, uint64_t now, const char *why, enum conn_loss loss)
 {
 	struct nameserver *ns = c->ns;
-	unsigned moved = conn_load(c);
+	unsigned moved = conn_load(c), failed;
 
 	if (c->state == CONN_READY) {
 		ns->st.reconnects++;
-		log_info("upstream: connection lost ns=%s conn=%u reason=\"%s\" requeued=%u",
-		    ns->cf->text, c->index, why, moved);
 		/* Lost with queries on it before a single answer: a server that
-		 * takes connections but does not serve. Rest it like one that
-		 * refuses them, or the queries would reconnect in a loop. */
-		if (c->received == 0 && moved > 0) {
+		 * takes connections but does not serve, or a query that makes it
+		 * drop them. Silent even to a probe, it is the server: rest it
+		 * like one that refuses connections, or queries would reconnect
+		 * in a loop. Closed or reset, the first time the query is blamed
+		 * (requeue_all); when it happens again with no answer in between,
+		 * on a connection whose first query was not blamed before, it is
+		 * the server. Resting for a query's sake would fail every other
+		 * client's query meanwhile. */
+		if (c->received == 0 && moved > 0 && loss == LOSS_SILENT) {
 			ns->st.failures++;
 			rest_nameserver(ns, now);
+		} else if (c->received == 0 && moved > 0 && c->first_suspect != 1) {
+			if (ns->lost_unanswered) {
+				ns->st.failures++;
+				rest_nameserver(ns, now);
+			}
+			ns->lost_unanswered = 1;
 		}
-	} else if (auth) {
+	} else if (loss == LOSS_AUTH) {
 		ns->st.auth_failures++;
 		ns->have_session = 0;
 		log_error("upstream: AUTHENTICATION FAILED ns=%s conn=%u reason=\"%s\": "
@@ -296,7 +341,10 @@ conn_fail(struct upstream_conn *c, uint64_t now, const char *why, int auth)
 		    ns->cf->text, c->index, state_names[c->state], why);
 		rest_nameserver(ns, now);
 	}
-	requeue_all(c);
+	failed = requeue_all(c, now, loss != LOSS_SILENT);
+	if (c->state == CONN_READY)
+		log_info("upstream: connection lost ns=%s conn=%u reason=\"%s\" requeued=%u "
+		    "failed=%u", ns->cf->text, c->index, why, moved - failed, failed);
 	conn_close_fd(c);
 }
 
@@ -307,7 +355,7 @@ conn_start_tls(struct upstream_conn *c, uint64_t now)
 
 	if (tls_start(&c->tls, ns->cf->name, ns->pins, ns->npins,
 	    ns->have_session ? &ns->session : NULL) != 0) {
-		conn_fail(c, now, tls_error_name(br_ssl_engine_last_error(&c->tls.sc.eng)), 0);
+		conn_fail(c, now, tls_error_name(br_ssl_engine_last_error(&c->tls.sc.eng)), LOSS_NET);
 		return;
 	}
 	c->state = CONN_HANDSHAKING;
@@ -333,7 +381,7 @@ conn_open(struct upstream_conn *c, uint64_t now)
 	if (c->fd == -1) {
 		log_warn("upstream: socket ns=%s", cf->text);
 		c->state = CONN_CONNECTING; /* so conn_fail counts a failure */
-		conn_fail(c, now, "no socket", 0);
+		conn_fail(c, now, "no socket", LOSS_NET);
 		return;
 	}
 	port_tcp_nodelay(c->fd);
@@ -343,7 +391,7 @@ conn_open(struct upstream_conn *c, uint64_t now)
 	if (connect(c->fd, (const struct sockaddr *)&cf->addr, cf->addrlen) == 0) {
 		conn_start_tls(c, now);
 	} else if (errno != EINPROGRESS) {
-		conn_fail(c, now, strerror(errno), 0);
+		conn_fail(c, now, strerror(errno), LOSS_NET);
 	}
 }
 
@@ -380,6 +428,7 @@ handle_answer(struct upstream_conn *c, uint8_t *msg, size_t len, uint64_t now)
 
 	c->last_rx = now;
 	c->received++;
+	c->ns->lost_unanswered = 0;
 	if (dns_check_answer(msg, len, &qend) != 0)
 		return -1;
 	if (c->probe_out && dns_get16(msg) == c->probe_id) {
@@ -437,7 +486,7 @@ answer_cb(void *arg, uint8_t *msg, size_t len)
 		log_warnx("upstream: malformed answer from ns=%s len=%zu; closing the connection",
 		    c->ns->cf->text, len);
 		rest_nameserver(c->ns, ctx->now);
-		conn_fail(c, ctx->now, "malformed answer", 0);
+		conn_fail(c, ctx->now, "malformed answer", LOSS_NET);
 		return -1;
 	}
 	return 0;
@@ -483,6 +532,8 @@ write_queries(struct upstream_conn *c, uint64_t now)
 		put += 2 + (size_t)pq->qlen;
 		pq_list_remove(pq);
 		pq->sent_us = now;
+		if (c->first_suspect < 0)
+			c->first_suspect = pq->resends > 0;
 		if (c->sent.count == 0)
 			c->last_rx = now; /* the stall clock starts with the first query */
 		pq_list_push(&c->sent, pq);
@@ -512,15 +563,15 @@ conn_run(struct upstream_conn *c, uint64_t now)
 			if (c->state == CONN_CLOSING) {
 				conn_close_fd(c);
 			} else if (err == BR_ERR_OK && c->state != CONN_READY) {
-				conn_fail(c, now, "closed by server during handshake", 0);
+				conn_fail(c, now, "closed by server during handshake", LOSS_NET);
 			} else if (err == BR_ERR_OK) {
 				log_debug("upstream: server closed ns=%s conn=%u", c->ns->cf->text, c->index);
 				if (conn_load(c) == 0)
 					conn_close_fd(c);
 				else
-					conn_fail(c, now, "closed by server", 0);
+					conn_fail(c, now, "closed by server", LOSS_NET);
 			} else {
-				conn_fail(c, now, tls_error_name(err), tls_is_auth_error(err));
+				conn_fail(c, now, tls_error_name(err), tls_is_auth_error(err) ? LOSS_AUTH : LOSS_NET);
 			}
 			return;
 		}
@@ -537,7 +588,7 @@ conn_run(struct upstream_conn *c, uint64_t now)
 				if (c->state == CONN_CLOSING)
 					conn_close_fd(c);
 				else
-					conn_fail(c, now, strerror(errno), 0);
+					conn_fail(c, now, strerror(errno), LOSS_NET);
 				return;
 			}
 		}
@@ -566,6 +617,7 @@ conn_run(struct upstream_conn *c, uint64_t now)
 			c->idle_us = (uint64_t)conf->up_idle_ms * 1000;
 			c->probe_due = c->probe_out = 0;
 			c->received = 0;
+			c->first_suspect = -1;
 			/* Keep the session: the next connection resumes it and skips
 			 * the certificate work. */
 			br_ssl_engine_get_session_parameters(eng, &c->ns->session);
@@ -602,7 +654,7 @@ conn_run(struct upstream_conn *c, uint64_t now)
 				if (c->state == CONN_CLOSING || (c->state == CONN_READY && conn_load(c) == 0))
 					conn_close_fd(c);
 				else
-					conn_fail(c, now, "connection closed", 0);
+					conn_fail(c, now, "connection closed", LOSS_NET);
 				return;
 			} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
 				c->can_read = 0;
@@ -610,7 +662,7 @@ conn_run(struct upstream_conn *c, uint64_t now)
 				if (c->state == CONN_CLOSING)
 					conn_close_fd(c);
 				else
-					conn_fail(c, now, strerror(errno), 0);
+					conn_fail(c, now, strerror(errno), LOSS_NET);
 				return;
 			}
 		}
@@ -635,7 +687,7 @@ conn_event(void *obj, uint32_t gen, short revents, uint64_t now)
 		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
 			err = errno;
 		if (err != 0) {
-			conn_fail(c, now, strerror(err), 0);
+			conn_fail(c, now, strerror(err), LOSS_NET);
 			return;
 		}
 		if ((revents & POLLOUT) == 0)
@@ -903,10 +955,10 @@ conn_timers(struct upstream_conn *c, uint64_t now)
 		return;
 	switch (c->state) {
 	case CONN_CONNECTING:
-		conn_fail(c, now, "connect timed out", 0);
+		conn_fail(c, now, "connect timed out", LOSS_NET);
 		break;
 	case CONN_HANDSHAKING:
-		conn_fail(c, now, "handshake timed out", 0);
+		conn_fail(c, now, "handshake timed out", LOSS_NET);
 		break;
 	case CONN_READY:
 		if (c->sent.count > 0 && !c->probe_out && !c->probe_due) {
@@ -921,7 +973,7 @@ conn_timers(struct upstream_conn *c, uint64_t now)
 			 * new connection may be tried at once; the smoothed time
 			 * takes a penalty so that another nameserver is preferred. */
 			update_srtt(c->ns, (uint64_t)conf->timeout_ms * 1000);
-			conn_fail(c, now, "no answer even to a probe, connection judged dead", 0);
+			conn_fail(c, now, "no answer even to a probe, connection judged dead", LOSS_SILENT);
 		} else {
 			conn_close(c, now);
 		}
@@ -995,7 +1047,7 @@ up_shutdown(void)
 			conn_run(c, port_now_us());
 		}
 		if (c->state != CONN_IDLE) {
-			requeue_all(c);
+			requeue_all(c, port_now_us(), 0);
 			conn_close_fd(c);
 		}
 	}
