@@ -52,6 +52,7 @@ struct origin {
 	struct listener *l;             /* UDP */
 	const struct sockaddr *sa;      /* UDP */
 	socklen_t addrlen;
+	const struct port_local *local; /* UDP: where it was sent, to answer from */
 	struct client_tcp *c;           /* TCP */
 };
 
@@ -144,16 +145,26 @@ udp_flush(void)
 	tx_used = 0;
 }
 
+/* Queue a UDP reply to o, from the address its query was sent to. */
 static void
-udp_queue(int fd, const struct sockaddr *sa, socklen_t salen, const uint8_t *msg, size_t len)
+udp_queue(const struct origin *o, const uint8_t *msg, size_t len)
 {
+	int fd = o->l->fd;
 	struct port_dgram *d;
 
 	if (len > UDP_TX_ARENA / 4) {
 		/* Too big to be worth batching. */
-		if (sendto(fd, msg, len, 0, sa, salen) == -1) {
+		struct port_dgram one;
+
+		memset(&one, 0, sizeof(one));
+		one.buf = (void *)(uintptr_t)msg;
+		one.len = len;
+		memcpy(&one.addr, o->sa, o->addrlen);
+		one.addrlen = o->addrlen;
+		one.local = *o->local;
+		if (port_send_batch(fd, &one, 1) != 1) {
 			stats.send_errors++;
-			log_debug("client: sendto failed len=%zu: %s", len, strerror(errno));
+			log_debug("client: sending a reply failed len=%zu: %s", len, strerror(errno));
 		}
 		return;
 	}
@@ -163,8 +174,9 @@ udp_queue(int fd, const struct sockaddr *sa, socklen_t salen, const uint8_t *msg
 	d->buf = tx_arena + tx_used;
 	d->len = len;
 	memcpy(d->buf, msg, len);
-	memcpy(&d->addr, sa, salen);
-	d->addrlen = salen;
+	memcpy(&d->addr, o->sa, o->addrlen);
+	d->addrlen = o->addrlen;
+	d->local = *o->local;
 	tx_used += len;
 	tx_fd = fd;
 }
@@ -173,7 +185,7 @@ static void
 send_reply(const struct origin *o, const uint8_t *msg, size_t len, uint64_t now)
 {
 	if (o->transport == PQ_UDP)
-		udp_queue(o->l->fd, o->sa, o->addrlen, msg, len);
+		udp_queue(o, msg, len);
 	else
 		tcp_queue(o->c, msg, len, now);
 }
@@ -301,6 +313,7 @@ handle_query(const struct origin *o, const uint8_t *msg, size_t len, uint64_t no
 		pq->listener = (uint8_t)(o->l - listeners);
 		memcpy(&pq->addr, o->sa, o->addrlen);
 		pq->addrlen = o->addrlen;
+		pq->local = *o->local;
 	} else {
 		pq->tcp_client = (uint32_t)(o->c - clients);
 		pq->tcp_gen = o->c->gen;
@@ -319,6 +332,7 @@ origin_of(struct pending_query *pq, struct origin *o)
 		o->l = &listeners[pq->listener];
 		o->sa = &pq->addr.sa;
 		o->addrlen = pq->addrlen;
+		o->local = &pq->local;
 		return o->l->fd != -1;
 	}
 	o->c = &clients[pq->tcp_client];
@@ -411,6 +425,7 @@ udp_event(void *obj, uint32_t gen, short revents, uint64_t now)
 			o.l = l;
 			o.sa = sa;
 			o.addrlen = rx[i].addrlen;
+			o.local = &rx[i].local;
 			o.denied = !acl_allows(conf->allow, conf->allow_count, sa);
 			/* A datagram bigger than any query we hold is handled as the
 			 * oversize query it is (REFUSED), from the bytes we have. */
@@ -708,6 +723,15 @@ client_prepare(uint64_t now)
 	}
 }
 
+/* 0.0.0.0 or :: */
+static int
+is_wildcard(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)(const void *)ss)->sin_addr.s_addr == htonl(INADDR_ANY);
+	return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)(const void *)ss)->sin6_addr);
+}
+
 static int
 open_listener(struct listener *l, const struct conf_listen *cf, int is_udp, char *err, size_t errlen)
 {
@@ -727,6 +751,16 @@ open_listener(struct listener *l, const struct conf_listen *cf, int is_udp, char
 		int size = UDP_SOCKET_BUFFER;
 
 		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	}
+	if (is_udp && is_wildcard(&cf->addr) && port_udp_local(fd, cf->addr.ss_family) != 0) {
+		/* Bound to every address, it must know which one a query was
+		 * sent to: a reply from another is dropped by the client. */
+		snprintf(err, errlen, "--listen %s: this system cannot tell which of its "
+		    "addresses a UDP query was sent to (%s); listen on each address instead",
+		    cf->text, strerror(errno));
+		close(fd);
+		l->fd = -1;
+		return -1;
 	}
 	if (bind(fd, (const struct sockaddr *)&cf->addr, cf->addrlen) == -1 ||
 	    (!is_udp && listen(fd, 128) == -1)) {

@@ -10,6 +10,7 @@
 #include <uthash.h>
 
 #include "bounds.h"
+#include "port.h"
 
 struct pending_query;
 
@@ -53,6 +54,7 @@ struct pending_query {
 	                           * oldest unanswered on it) and sent again */
 	socklen_t addrlen;        /* UDP client address */
 	union pq_addr addr;
+	struct port_local local;  /* UDP: the address it was sent to, to answer from */
 	uint32_t tcp_client, tcp_gen; /* TCP: client slot and its generation */
 	uint8_t *query;           /* the query as sent upstream: inline_query or a large buffer */
 	uint16_t query_cap;       /* bytes query can hold */
