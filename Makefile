@@ -40,7 +40,7 @@ HOST_BEARSSL_LIBS ?= -Wl,-Bstatic -lbearssl -Wl,-Bdynamic
 LDLIBS   += $(BEARSSL_LIBS)
 
 SRC      := src/acl.c src/ca.c src/client.c src/conf.c src/dns.c src/frame.c src/log.c src/loop.c \
-            src/pending.c src/stats.c src/tls.c src/upstream.c port/common.c port/$(PORT).c
+            src/pending.c src/source.c src/stats.c src/tls.c src/upstream.c port/common.c port/$(PORT).c
 OBJ      := $(SRC:%.c=$(BUILD)/%.o) $(BUILD)/ca_bundle.o
 CERTS    := $(sort $(wildcard certs/*.pem))
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))

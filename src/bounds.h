@@ -57,6 +57,15 @@
  * forwarder such as dnsmasq (a handful) and a busy LAN with room to spare. */
 #define DEF_MAX_TCP_CLIENTS 64
 #define MAX_MAX_TCP_CLIENTS 4096
+/* TCP connections one client (an IPv4 address, an IPv6 /64) may hold at
+ * once (--max-tcp-per-client): a stub resolver keeps one or two, a
+ * forwarder a few; 16 leaves room for those and keeps one host from taking
+ * the table. */
+#define DEF_MAX_TCP_PER_CLIENT 16
+/* Queries in flight one client may have (--max-inflight-per-client) by
+ * default: this share of --max-inflight, so that one client asking slow
+ * names leaves three quarters of the table to the others. */
+#define INFLIGHT_CLIENT_SHARE 4
 /* Queries one TCP client may have in flight before the proxy stops reading
  * from it (RFC 7766 §6.2.1.1 pipelining, bounded so one client cannot take
  * every slot). */
@@ -152,5 +161,8 @@
 
 /* Log lines about a full table are limited to one per this interval. */
 #define LOG_RATELIMIT_MS 10000
+/* A client over its share of the table may keep at it for hours: its log
+ * line comes at most once a minute. */
+#define LOG_CLIENT_LIMIT_MS 60000
 
 #endif

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "loop.h"
 #include "port.h"
+#include "source.h"
 #include "stats.h"
 #include "upstream.h"
 
@@ -36,7 +37,8 @@ struct client_tcp {
 	uint32_t gen;           /* changes at every accept */
 	unsigned inflight;      /* its queries not yet answered */
 	int eof;                /* the client closed its side */
-	int denied;             /* outside --allow: every query gets REFUSED */
+	int source;             /* its client's counters (source.c), or -1 */
+	union pq_addr peer;     /* for log lines */
 	uint64_t idle_deadline; /* closed when idle past this */
 	size_t in_len;          /* bytes in in[] */
 	size_t skip;            /* bytes of an oversize query still to discard */
@@ -77,6 +79,8 @@ static uint8_t tx_arena[UDP_TX_ARENA];
 static size_t tx_used;
 static uint8_t reply_buf[DNS_QUERY_ROOM + 64]; /* replies the proxy makes itself */
 static struct log_limit full_log, refuse_log, acl_log, accept_log, drop_log;
+static struct log_limit tcp_client_log, acl_tcp_log;
+static struct log_limit client_log = { 0, 0, LOG_CLIENT_LIMIT_MS };
 
 static void tcp_close(struct client_tcp *c);
 
@@ -206,6 +210,36 @@ listener_stats_of(int transport)
 	return transport == PQ_UDP ? &stats.udp : &stats.tcp;
 }
 
+/* pq no longer counts against its client's share. */
+static void
+release_source(struct pending_query *pq)
+{
+	if (pq->source < 0)
+		return;
+	source_count(pq->source)->inflight--;
+	source_put(pq->source);
+	pq->source = -1;
+}
+
+/* Count pq against its client's share of the table (pq->source), or
+ * return 1 when the client already has --max-inflight-per-client queries
+ * in flight. */
+static int
+over_client_share(const struct origin *o, struct pending_query *pq)
+{
+	int src = o->transport == PQ_TCP ? o->c->source : source_get(o->sa);
+
+	pq->source = src;
+	if (src < 0)
+		return 0; /* not counted: the table is sized so that it cannot be full */
+	if (source_count(src)->inflight >= conf->max_inflight_per_client) {
+		source_put(src);
+		return 1;
+	}
+	source_count(src)->inflight++;
+	return 0;
+}
+
 /* One message from a client: validate it first (RFC 1035 §4.1.1), then take
  * a pending slot and hand it to the upstream side. */
 static void
@@ -266,6 +300,23 @@ handle_query(const struct origin *o, const uint8_t *msg, size_t len, uint64_t no
 		return;
 	}
 	pq = pq_alloc(now, conf->timeout_ms);
+	if (pq != NULL && over_client_share(o, pq)) {
+		char peer[64];
+
+		pq_free(pq);
+		ls->answered++;
+		stats.client_limit++;
+		stats.servfail++;
+		if (log_ratelimit(&client_log, &skipped)) {
+			addr_text(o->transport == PQ_UDP ? (const union pq_addr *)(const void *)o->sa :
+			    &o->c->peer, peer, sizeof(peer));
+			log_warnx("client: %s has %u queries in flight (max-inflight-per-client); "
+			    "answering SERVFAIL (and %u more)", peer, conf->max_inflight_per_client,
+			    skipped);
+		}
+		reply_error(o, msg, len, &qi, DNS_RCODE_SERVFAIL, now);
+		return;
+	}
 	if (pq == NULL) {
 		ls->answered++;
 		stats.table_full++;
@@ -280,6 +331,7 @@ handle_query(const struct origin *o, const uint8_t *msg, size_t len, uint64_t no
 	 * up to the padding block (dns_pad_query never needs more). */
 	need = qi.has_edns ? (len + 8 + DNS_PAD_BLOCK - 1) / DNS_PAD_BLOCK * DNS_PAD_BLOCK : len;
 	if (pq_reserve(pq, need) != 0) {
+		release_source(pq);
 		pq_free(pq);
 		ls->answered++;
 		stats.table_full++;
@@ -343,12 +395,13 @@ origin_of(struct pending_query *pq, struct origin *o)
 }
 
 static void
-account(const struct pending_query *pq, uint64_t now)
+account(struct pending_query *pq, uint64_t now)
 {
 	struct listener_stats *ls = listener_stats_of(pq->transport);
 
 	ls->answered++;
 	ls->latency_us += now - pq->start_us;
+	release_source(pq);
 }
 
 void
@@ -443,6 +496,11 @@ tcp_close(struct client_tcp *c)
 	close(c->fd);
 	c->fd = -1;
 	c->gen++;
+	if (c->source >= 0) {
+		source_count(c->source)->tcp--;
+		source_put(c->source);
+		c->source = -1;
+	}
 	free_clients[free_count++] = (unsigned)(c - clients);
 }
 
@@ -463,7 +521,6 @@ tcp_parse(struct client_tcp *c, uint64_t now)
 	memset(&o, 0, sizeof(o));
 	o.transport = PQ_TCP;
 	o.c = c;
-	o.denied = c->denied;
 	while (c->fd != -1 && !tcp_backpressured(c)) {
 		size_t left = c->in_len - used, mlen;
 
@@ -509,11 +566,6 @@ tcp_parse(struct client_tcp *c, uint64_t now)
 		 * messages the proxy drops stays idle. */
 		handle_query(&o, c->in + used + 2, mlen, now);
 		used += 2 + mlen;
-		/* Outside --allow: its queries read so far get REFUSED, then the
-		 * connection closes rather than hold a slot an allowed client
-		 * could use. */
-		if (o.denied)
-			c->eof = 1;
 	}
 	if (c->fd != -1 && used > 0) {
 		memmove(c->in, c->in + used, c->in_len - used);
@@ -601,6 +653,31 @@ tcp_event(void *obj, uint32_t gen, short revents, uint64_t now)
 		tcp_read(c, now);
 }
 
+/* Every TCP slot is taken: close the client idle longest (nothing in
+ * flight, nothing left to write) to make room for a new one. Returns 0, or
+ * -1 when every client is busy. */
+static int
+evict_idle(void)
+{
+	struct client_tcp *oldest = NULL;
+	unsigned i;
+
+	for (i = 0; i < clients_used; i++) {
+		struct client_tcp *c = &clients[i];
+
+		if (c->fd == -1 || c->inflight != 0 || c->out_len > c->out_off)
+			continue;
+		if (oldest == NULL || c->idle_deadline < oldest->idle_deadline)
+			oldest = c;
+	}
+	if (oldest == NULL)
+		return -1;
+	stats.tcp_evicted++;
+	log_debug("client: closing the TCP client idle longest fd=%d to make room", oldest->fd);
+	tcp_close(oldest);
+	return 0;
+}
+
 static void
 accept_event(void *obj, uint32_t gen, short revents, uint64_t now)
 {
@@ -613,8 +690,9 @@ accept_event(void *obj, uint32_t gen, short revents, uint64_t now)
 	for (i = 0; i < ACCEPT_BURST; i++) {
 		union pq_addr from;
 		socklen_t fromlen = sizeof(from);
-		int fd = port_accept(l->fd, &from.sa, &fromlen);
+		int fd = port_accept(l->fd, &from.sa, &fromlen), src;
 		struct client_tcp *c;
+		char peer[64];
 
 		if (fd == -1) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ||
@@ -629,15 +707,40 @@ accept_event(void *obj, uint32_t gen, short revents, uint64_t now)
 				    l->cf->text, ACCEPT_PAUSE_MS, skipped);
 			return;
 		}
-		if (free_count == 0 && clients_used >= conf->max_tcp_clients) {
+		/* Outside --allow: closed at once, holding no slot an allowed
+		 * client could use (a UDP query from there gets REFUSED). */
+		if (!acl_allows(conf->allow, conf->allow_count, &from.sa)) {
+			close(fd);
+			stats.acl_refused++;
+			if (log_level >= LOG_LEVEL_INFO && log_ratelimit(&acl_tcp_log, &skipped)) {
+				addr_text(&from, peer, sizeof(peer));
+				log_info("client: closed a TCP connection from outside --allow "
+				    "from %s (and %u more)", peer, skipped);
+			}
+			continue;
+		}
+		src = source_get(&from.sa);
+		if (src >= 0 && source_count(src)->tcp >= conf->max_tcp_per_client) {
+			source_put(src);
+			close(fd);
+			stats.tcp_client_limit++;
+			if (log_ratelimit(&tcp_client_log, &skipped)) {
+				addr_text(&from, peer, sizeof(peer));
+				log_warnx("client: %s holds %u TCP connections (max-tcp-per-client); "
+				    "closed a new one (and %u more)", peer, conf->max_tcp_per_client,
+				    skipped);
+			}
+			continue;
+		}
+		if (free_count == 0 && clients_used >= conf->max_tcp_clients && evict_idle() != 0) {
+			if (src >= 0)
+				source_put(src);
 			close(fd);
 			stats.tcp_refused++;
 			if (log_ratelimit(&refuse_log, &skipped)) {
-				char peer[64];
-
 				addr_text(&from, peer, sizeof(peer));
-				log_warnx("client: TCP client limit reached (max-tcp-clients %u); "
-				    "closed connection from %s (and %u more)",
+				log_warnx("client: TCP client limit reached (max-tcp-clients %u), none "
+				    "idle; closed connection from %s (and %u more)",
 				    conf->max_tcp_clients, peer, skipped);
 			}
 			continue;
@@ -649,7 +752,10 @@ accept_event(void *obj, uint32_t gen, short revents, uint64_t now)
 		c->fd = fd;
 		c->inflight = 0;
 		c->eof = 0;
-		c->denied = !acl_allows(conf->allow, conf->allow_count, &from.sa);
+		c->source = src;
+		if (src >= 0)
+			source_count(src)->tcp++;
+		c->peer = from;
 		c->in_len = c->skip = 0;
 		c->out_off = c->out_len = 0;
 		c->idle_deadline = now + (uint64_t)conf->tcp_idle_ms * 1000;
@@ -777,7 +883,8 @@ size_t
 client_memory(const struct conf *cf)
 {
 	return (size_t)cf->max_tcp_clients * (sizeof(struct client_tcp) + TCP_OUT_SIZE + sizeof(unsigned)) +
-	    sizeof(rx_bufs) + sizeof(tx_arena) + sizeof(reply_buf);
+	    sizeof(rx_bufs) + sizeof(tx_arena) + sizeof(reply_buf) +
+	    source_memory(cf->max_tcp_clients + cf->max_inflight + 1);
 }
 
 unsigned
@@ -792,6 +899,11 @@ client_init(const struct conf *cf, char *err, size_t errlen)
 	int i;
 
 	conf = cf;
+	/* Every client holds a connection or a query in flight. */
+	if (source_init(cf->max_tcp_clients + cf->max_inflight + 1) != 0) {
+		snprintf(err, errlen, "--max-inflight %u: out of memory", cf->max_inflight);
+		return -1;
+	}
 	clients = calloc(cf->max_tcp_clients, sizeof(*clients));
 	free_clients = calloc(cf->max_tcp_clients, sizeof(*free_clients));
 	/* One block for every output buffer: untouched pages cost nothing. */

@@ -97,6 +97,12 @@ static const struct option_def options[] = {
 	  "queries in flight at once, all clients together (default " STR(DEF_MAX_INFLIGHT) ")" },
 	{ "max-tcp-clients", 0, "MAX_TCP_CLIENTS", ARG_VALUE, set_uint, F(max_tcp_clients), 1, MAX_MAX_TCP_CLIENTS, "N",
 	  "TCP client connections at once (default " STR(DEF_MAX_TCP_CLIENTS) ")" },
+	{ "max-tcp-per-client", 0, "MAX_TCP_PER_CLIENT", ARG_VALUE, set_uint, F(max_tcp_per_client), 1, MAX_MAX_TCP_CLIENTS, "N",
+	  "TCP connections one client (an IPv4 address, an IPv6 /64) may hold\n"
+	  "(default " STR(DEF_MAX_TCP_PER_CLIENT) ")" },
+	{ "max-inflight-per-client", 0, "MAX_INFLIGHT_PER_CLIENT", ARG_VALUE, set_uint, F(max_inflight_per_client), 1, MAX_MAX_INFLIGHT, "N",
+	  "queries one client may have in flight; more get SERVFAIL at once\n"
+	  "(default: a quarter of --max-inflight)" },
 	{ "max-udp-size", 0, "MAX_UDP_SIZE", ARG_VALUE, set_uint, F(max_udp_size), DNS_UDP_MIN, UDP_PAYLOAD_MAX, "BYTES",
 	  "largest answer sent whole over UDP; a bigger one gets TC and the\n"
 	  "client asks again over TCP (default " STR(DEF_MAX_UDP_SIZE) ")" },
@@ -603,6 +609,7 @@ conf_defaults(struct conf *conf)
 	conf->tcp_idle_ms = DEF_TCP_IDLE_MS;
 	conf->max_inflight = DEF_MAX_INFLIGHT;
 	conf->max_tcp_clients = DEF_MAX_TCP_CLIENTS;
+	conf->max_tcp_per_client = DEF_MAX_TCP_PER_CLIENT;
 	conf->max_udp_size = DEF_MAX_UDP_SIZE;
 	conf->batch_window_us = DEF_BATCH_WINDOW_US;
 }
@@ -908,6 +915,16 @@ conf_finish(struct conf *conf, char *err, size_t errlen)
 		errf(err, errlen, "--tcp/--udp: both listeners are turned off");
 		return -1;
 	}
+	/* A client's share: a quarter of the table unless given, and never
+	 * more than the whole (a forwarder asking for everyone may have it). */
+	if (conf->max_inflight_per_client == 0)
+		conf->max_inflight_per_client = conf->max_inflight / INFLIGHT_CLIENT_SHARE;
+	if (conf->max_inflight_per_client == 0)
+		conf->max_inflight_per_client = 1;
+	if (conf->max_inflight_per_client > conf->max_inflight)
+		conf->max_inflight_per_client = conf->max_inflight;
+	if (conf->max_tcp_per_client > conf->max_tcp_clients)
+		conf->max_tcp_per_client = conf->max_tcp_clients;
 	if (conf->connect_timeout_ms > conf->timeout_ms) {
 		/* A connection that takes longer than a query may wait is no use. */
 		conf->connect_timeout_ms = conf->timeout_ms;
@@ -980,6 +997,8 @@ conf_print(const struct conf *conf, FILE *out)
 	print_seconds(out, "tcp-idle-timeout", conf->tcp_idle_ms);
 	fprintf(out, "max-inflight %u\n", conf->max_inflight);
 	fprintf(out, "max-tcp-clients %u\n", conf->max_tcp_clients);
+	fprintf(out, "max-tcp-per-client %u\n", conf->max_tcp_per_client);
+	fprintf(out, "max-inflight-per-client %u\n", conf->max_inflight_per_client);
 	fprintf(out, "max-udp-size %u\n", conf->max_udp_size);
 	fprintf(out, "batch-window %u\n", conf->batch_window_us);
 }

@@ -56,6 +56,8 @@ struct conf {
 	unsigned tcp_idle_ms;  /* close an idle TCP client after this */
 	unsigned max_inflight;
 	unsigned max_tcp_clients;
+	unsigned max_tcp_per_client;     /* TCP connections one client may hold */
+	unsigned max_inflight_per_client; /* 0 until conf_finish: a quarter of max_inflight */
 	unsigned max_udp_size;  /* largest UDP answer sent whole; bigger: TC */
 	unsigned batch_window_us; /* longest wait between wake-ups under load */
 	char logfile[CONF_PATH_MAX];

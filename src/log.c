@@ -159,8 +159,9 @@ int
 log_ratelimit(struct log_limit *l, unsigned *skipped)
 {
 	uint64_t now = port_now_us();
+	unsigned interval_ms = l->interval_ms != 0 ? l->interval_ms : LOG_RATELIMIT_MS;
 
-	if (l->last_us != 0 && now - l->last_us < (uint64_t)LOG_RATELIMIT_MS * 1000) {
+	if (l->last_us != 0 && now - l->last_us < (uint64_t)interval_ms * 1000) {
 		l->suppressed++;
 		return 0;
 	}

@@ -36,10 +36,11 @@ void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn)
 struct log_limit {
 	uint64_t last_us;
 	unsigned suppressed;
+	unsigned interval_ms; /* 0: LOG_RATELIMIT_MS */
 };
 
-/* True at most once per LOG_RATELIMIT_MS for this kind of line; then
- * *skipped is how many were held back since the last one logged. */
+/* True at most once per interval for this kind of line; then *skipped is
+ * how many were held back since the last one logged. */
 int log_ratelimit(struct log_limit *l, unsigned *skipped);
 
 #define log_error(...) log_msg(LOG_LEVEL_ERROR, __VA_ARGS__)

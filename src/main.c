@@ -173,7 +173,7 @@ log_memory_plan(const struct conf *conf)
 	    "+ 64 KiB answer assembly + 8 KiB ID map each)", up / 1024, conf->ns_count,
 	    conf->pool_size);
 	log_debug("memory: clients %zu KiB (%u TCP clients with 72 KiB output each%s, "
-	    "+ UDP receive and reply batches)", cl / 1024, conf->max_tcp_clients,
+	    "+ UDP receive and reply batches + per-client counters)", cl / 1024, conf->max_tcp_clients,
 	    conf->tcp ? "" : ": TCP off, not reserved");
 	log_debug("memory: total reserved %zu KiB; pages are touched only as load needs them",
 	    (pq + up + cl) / 1024);

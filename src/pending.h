@@ -56,6 +56,7 @@ struct pending_query {
 	union pq_addr addr;
 	struct port_local local;  /* UDP: the address it was sent to, to answer from */
 	uint32_t tcp_client, tcp_gen; /* TCP: client slot and its generation */
+	int source;               /* its client's counters (source.c), or -1 */
 	uint8_t *query;           /* the query as sent upstream: inline_query or a large buffer */
 	uint16_t query_cap;       /* bytes query can hold */
 	uint8_t inline_query[DNS_QUERY_INLINE];

@@ -38,7 +38,8 @@ t_kill "$P_PID"
 # way), some 12 of the 8000 would take an ID of a query whose answer may
 # still come; none may.
 p_fake ok 0 --drop gone.test
-proxy ids -n "127.0.0.1:$F_PORT:dot.test" --pool-size 1 --timeout 1.5 --max-inflight 1024
+proxy ids -n "127.0.0.1:$F_PORT:dot.test" --pool-size 1 --timeout 1.5 --max-inflight 1024 \
+    --max-inflight-per-client 1024
 python3 - "$P_PORT" <<'PY' >"$T/gone.out"
 import socket, struct, sys, time
 port = int(sys.argv[1])

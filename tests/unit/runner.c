@@ -9,10 +9,10 @@
 #include "unit.h"
 
 extern const struct unit_test ca_tests[], conf_tests[], dns_tests[], frame_tests[], loop_tests[],
-    pending_tests[];
+    pending_tests[], source_tests[];
 
 static const struct unit_test *const tables[] = {
-	ca_tests, conf_tests, dns_tests, frame_tests, loop_tests, pending_tests,
+	ca_tests, conf_tests, dns_tests, frame_tests, loop_tests, pending_tests, source_tests,
 };
 
 int unit_failures;
