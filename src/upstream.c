@@ -77,6 +77,8 @@ struct upstream_conn {
 	struct frame_reader reasm; /* answer reassembly; buffer reserved at start-up */
 	uint8_t *rx;             /* bytes read from the socket ahead of the engine */
 	size_t rx_off, rx_len;   /* rx[rx_off..rx_len) not yet given to the engine */
+	uint8_t *tx;             /* sealed records taken from the engine, to write */
+	size_t tx_off, tx_len;   /* tx[tx_off..tx_len) not yet written to the socket */
 	struct tls_conn tls;     /* BearSSL engine and certificate verifier */
 	unsigned char *iobuf;    /* engine input then output buffer */
 	uint8_t *id_burnt;       /* ID_MAP_BYTES: IDs given up unanswered, not to reuse */
@@ -102,7 +104,15 @@ static uint32_t rng_state;       /* xorshift32 for upstream IDs */
  * buffer of our own takes one read for several records, not two per
  * record. */
 #define RX_AHEAD 16384
-#define CONN_BUF_BYTES (TLS_IN_SIZE + TLS_OUT_BYTES + FRAME_BUF_SIZE + RX_AHEAD)
+/* Each query goes in a TLS record of its own (a server may read one
+ * query a record: dnsdist 1.7's DoT front end leaves the rest of a record
+ * unread until more bytes arrive). The engine holds one record at a time,
+ * so sealed records wait here, to go out together in one write. */
+#define TX_AHEAD 16384
+/* Most a query's record takes: its length prefix and bytes, and BearSSL's
+ * largest record overhead (header, explicit IV, MAC, padding). */
+#define QUERY_RECORD_MAX (2 + DNS_QUERY_ROOM + 85)
+#define CONN_BUF_BYTES (TLS_IN_SIZE + TLS_OUT_BYTES + FRAME_BUF_SIZE + RX_AHEAD + TX_AHEAD)
 #define CLOSE_GRACE_US 1000000u
 
 /* ". IN SOA" with RD, the ID written in when sent. */
@@ -298,6 +308,7 @@ conn_close_fd(struct upstream_conn *c)
 	}
 	c->reasm.have = 0;
 	c->rx_off = c->rx_len = 0;
+	c->tx_off = c->tx_len = 0;
 	c->can_read = c->ack_owed = 0;
 }
 
@@ -373,6 +384,7 @@ conn_open(struct upstream_conn *c, uint64_t now)
 		c->iobuf = buf;
 		c->reasm.buf = buf + TLS_IN_SIZE + TLS_OUT_BYTES;
 		c->rx = c->reasm.buf + FRAME_BUF_SIZE;
+		c->tx = c->rx + RX_AHEAD;
 		tls_init(&c->tls, c->iobuf, TLS_IN_SIZE, c->iobuf + TLS_IN_SIZE, TLS_OUT_BYTES,
 		    anchors, anchor_count);
 	}
@@ -503,47 +515,89 @@ read_answers(struct upstream_conn *c, uint64_t now)
 	br_ssl_engine_recvapp_ack(&c->tls.sc.eng, frame_feed(&c->reasm, buf, avail, answer_cb, &ctx));
 }
 
-/* Copy queued queries into the engine, each framed with its length
- * (RFC 7858 §3.3, RFC 1035 §4.2.2), then flush them as one record. A query
- * goes in whole or waits: the output buffer always has room for the largest
- * one once flushed, and a query is never left half written when its slot is
+/* Move the sealed record bytes the engine holds to c->tx, as far as they
+ * fit, which frees the engine for the next record. */
+static void
+take_records(struct upstream_conn *c)
+{
+	br_ssl_engine_context *eng = &c->tls.sc.eng;
+
+	if (c->tx_off > 0) {
+		memmove(c->tx, c->tx + c->tx_off, c->tx_len - c->tx_off);
+		c->tx_len -= c->tx_off;
+		c->tx_off = 0;
+	}
+	while ((br_ssl_engine_current_state(eng) & BR_SSL_SENDREC) && c->tx_len < TX_AHEAD) {
+		size_t len;
+		uint8_t *rec = br_ssl_engine_sendrec_buf(eng, &len);
+
+		if (len > TX_AHEAD - c->tx_len)
+			len = TX_AHEAD - c->tx_len;
+		memcpy(c->tx + c->tx_len, rec, len);
+		c->tx_len += len;
+		br_ssl_engine_sendrec_ack(eng, len);
+	}
+}
+
+/* Seal one message (a framed query or probe, RFC 7858 §3.3, RFC 1035
+ * §4.2.2) as a record of its own and move it to c->tx. */
+static void
+write_record(struct upstream_conn *c, const uint8_t *msg, size_t len, uint16_t id)
+{
+	br_ssl_engine_context *eng = &c->tls.sc.eng;
+	size_t room;
+	uint8_t *buf = br_ssl_engine_sendapp_buf(eng, &room);
+
+	dns_put16(buf, (uint16_t)len);
+	memcpy(buf + 2, msg, len);
+	dns_put16(buf + 2, id);
+	br_ssl_engine_sendapp_ack(eng, 2 + len);
+	br_ssl_engine_flush(eng, 0);
+	take_records(c);
+}
+
+/* Write queued queries, each in a TLS record of its own (see TX_AHEAD), as
+ * many as c->tx has room for; conn_run then writes them in one send. A
+ * query goes in whole or waits: the engine's output buffer holds the
+ * largest one, and a query is never left half written when its slot is
  * freed. */
 static int
 write_queries(struct upstream_conn *c, uint64_t now)
 {
-	size_t room, put = 0;
-	uint8_t *buf = br_ssl_engine_sendapp_buf(&c->tls.sc.eng, &room);
+	br_ssl_engine_context *eng = &c->tls.sc.eng;
 	struct pending_query *pq;
+	int wrote = 0;
 
-	if (c->probe_due && room >= 2 + sizeof(probe_query)) {
-		/* Liveness probe: the root's SOA, which every resolver has at hand
-		 * and answers at once, even while a slow recursion is pending. */
-		dns_put16(buf, sizeof(probe_query));
-		memcpy(buf + 2, probe_query, sizeof(probe_query));
-		dns_put16(buf + 2, c->probe_id);
-		put = 2 + sizeof(probe_query);
-		c->probe_due = 0;
-		c->probe_out = 1;
-		c->probe_sent = now;
+	for (;;) {
+		size_t room;
+
+		if (c->tx_len - c->tx_off + QUERY_RECORD_MAX > TX_AHEAD ||
+		    br_ssl_engine_sendapp_buf(eng, &room) == NULL)
+			break;
+		if (c->probe_due) {
+			/* Liveness probe: the root's SOA, which every resolver has
+			 * at hand and answers at once, even while a slow recursion
+			 * is pending. */
+			write_record(c, probe_query, sizeof(probe_query), c->probe_id);
+			c->probe_due = 0;
+			c->probe_out = 1;
+			c->probe_sent = now;
+		} else if ((pq = c->sendq.head) != NULL && 2 + (size_t)pq->qlen <= room) {
+			write_record(c, pq->query, pq->qlen, dns_get16(pq->query));
+			pq_list_remove(pq);
+			pq->sent_us = now;
+			if (c->first_suspect < 0)
+				c->first_suspect = pq->resends > 0;
+			if (c->sent.count == 0)
+				c->last_rx = now; /* the stall clock starts with the first query */
+			pq_list_push(&c->sent, pq);
+			c->ns->st.queries++;
+		} else {
+			break;
+		}
+		wrote = 1;
 	}
-	while ((pq = c->sendq.head) != NULL && 2 + (size_t)pq->qlen <= room - put) {
-		dns_put16(buf + put, pq->qlen);
-		memcpy(buf + put + 2, pq->query, pq->qlen);
-		put += 2 + (size_t)pq->qlen;
-		pq_list_remove(pq);
-		pq->sent_us = now;
-		if (c->first_suspect < 0)
-			c->first_suspect = pq->resends > 0;
-		if (c->sent.count == 0)
-			c->last_rx = now; /* the stall clock starts with the first query */
-		pq_list_push(&c->sent, pq);
-		c->ns->st.queries++;
-	}
-	if (put == 0)
-		return 0;
-	br_ssl_engine_sendapp_ack(&c->tls.sc.eng, put);
-	br_ssl_engine_flush(&c->tls.sc.eng, 0);
-	return 1;
+	return wrote;
 }
 
 /* Drive the engine as far as it goes without blocking. */
@@ -575,13 +629,19 @@ conn_run(struct upstream_conn *c, uint64_t now)
 			}
 			return;
 		}
-		if (st & BR_SSL_SENDREC) {
-			size_t len;
-			uint8_t *buf = br_ssl_engine_sendrec_buf(eng, &len);
+		if (c->tx_off < c->tx_len || (st & BR_SSL_SENDREC)) {
+			/* Records taken out of the engine first: they came before
+			 * whatever it holds now. */
+			int staged = c->tx_off < c->tx_len;
+			size_t len = c->tx_len - c->tx_off;
+			const uint8_t *buf = staged ? c->tx + c->tx_off : br_ssl_engine_sendrec_buf(eng, &len);
 			ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL);
 
 			if (n > 0) {
-				br_ssl_engine_sendrec_ack(eng, (size_t)n);
+				if (!staged)
+					br_ssl_engine_sendrec_ack(eng, (size_t)n);
+				else if ((c->tx_off += (size_t)n) == c->tx_len)
+					c->tx_off = c->tx_len = 0;
 				c->ack_owed = 0; /* the segment carried the ACK */
 				progress = 1;
 			} else if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
@@ -1021,7 +1081,7 @@ up_prepare(uint64_t now)
 		} else {
 			unsigned st = br_ssl_engine_current_state(&c->tls.sc.eng);
 
-			if (st & BR_SSL_SENDREC)
+			if ((st & BR_SSL_SENDREC) || c->tx_off < c->tx_len)
 				events |= POLLOUT;
 			if (st & BR_SSL_RECVREC)
 				events |= POLLIN;
