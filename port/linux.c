@@ -151,6 +151,7 @@ port_recv_batch(int fd, struct port_dgram *d, unsigned n)
 		msgs[i].msg_hdr.msg_iovlen = 1;
 		msgs[i].msg_hdr.msg_name = &d[i].addr;
 		msgs[i].msg_hdr.msg_namelen = sizeof(d[i].addr);
+		memset(&ctl[i], 0, sizeof(ctl[i]));
 		msgs[i].msg_hdr.msg_control = ctl[i].buf;
 		msgs[i].msg_hdr.msg_controllen = sizeof(ctl[i].buf);
 	}

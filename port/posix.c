@@ -100,27 +100,24 @@ union port_cmsg {
 int
 port_udp_local(int fd, int family)
 {
-	int on = 1, level = -1, name = -1;
+	int on = 1;
 
-	if (family == AF_INET) {
 #if defined(IP_PKTINFO)
-		level = IPPROTO_IP;
-		name = IP_PKTINFO;
+	if (family == AF_INET)
+		return setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on));
 #elif defined(IP_RECVDSTADDR) && defined(IP_SENDSRCADDR)
-		level = IPPROTO_IP;
-		name = IP_RECVDSTADDR;
+	if (family == AF_INET)
+		return setsockopt(fd, IPPROTO_IP, IP_RECVDSTADDR, &on, sizeof(on));
 #endif
-	} else {
 #if defined(IPV6_RECVPKTINFO) && defined(IPV6_PKTINFO)
-		level = IPPROTO_IPV6;
-		name = IPV6_RECVPKTINFO;
+	if (family == AF_INET6)
+		return setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof(on));
 #endif
-	}
-	if (level == -1) {
-		errno = ENOPROTOOPT;
-		return -1;
-	}
-	return setsockopt(fd, level, name, &on, sizeof(on));
+	(void)fd;
+	(void)family;
+	(void)on;
+	errno = ENOPROTOOPT;
+	return -1;
 }
 
 static void
@@ -159,37 +156,42 @@ local_from(struct msghdr *m, struct port_local *l)
 	}
 }
 
-/* The control message that makes a reply leave from l. */
+/* Put one control message of this level, type and data in ctl, for m. */
 static void
-local_to(const struct port_local *l, struct msghdr *m, union port_cmsg *ctl)
+put_cmsg(struct msghdr *m, union port_cmsg *ctl, int level, int type, const void *data,
+    size_t size)
 {
 	struct cmsghdr *cm;
-	size_t size;
 
 	memset(ctl, 0, sizeof(*ctl));
 	m->msg_control = ctl->buf;
-	cm = (struct cmsghdr *)(void *)ctl->buf;
+	m->msg_controllen = CMSG_SPACE(size);
+	cm = CMSG_FIRSTHDR(m);
+	cm->cmsg_level = level;
+	cm->cmsg_type = type;
+	cm->cmsg_len = CMSG_LEN(size);
+	memcpy(CMSG_DATA(cm), data, size);
+}
+
+/* The control message that makes a reply leave from l, where the platform
+ * has one for its family (else the reply goes without). */
+static void
+local_to(const struct port_local *l, struct msghdr *m, union port_cmsg *ctl)
+{
 	if (l->family == AF_INET) {
 #if defined(IP_PKTINFO)
 		struct in_pktinfo pi;
 
 		memset(&pi, 0, sizeof(pi));
 		pi.ipi_spec_dst = l->addr.v4;
-		size = sizeof(pi);
-		cm->cmsg_level = IPPROTO_IP;
-		cm->cmsg_type = IP_PKTINFO;
-		memcpy(CMSG_DATA(cm), &pi, size);
+		put_cmsg(m, ctl, IPPROTO_IP, IP_PKTINFO, &pi, sizeof(pi));
 #elif defined(IP_RECVDSTADDR) && defined(IP_SENDSRCADDR)
-		size = sizeof(l->addr.v4);
-		cm->cmsg_level = IPPROTO_IP;
-		cm->cmsg_type = IP_SENDSRCADDR;
-		memcpy(CMSG_DATA(cm), &l->addr.v4, size);
-#else
-		m->msg_control = NULL;
-		return;
+		put_cmsg(m, ctl, IPPROTO_IP, IP_SENDSRCADDR, &l->addr.v4, sizeof(l->addr.v4));
 #endif
-	} else {
+		return;
+	}
 #if defined(IPV6_RECVPKTINFO) && defined(IPV6_PKTINFO)
+	{
 		struct in6_pktinfo pi;
 
 		memset(&pi, 0, sizeof(pi));
@@ -197,17 +199,9 @@ local_to(const struct port_local *l, struct msghdr *m, union port_cmsg *ctl)
 		/* A link-local source means nothing without its link. */
 		if (IN6_IS_ADDR_LINKLOCAL(&l->addr.v6))
 			pi.ipi6_ifindex = l->ifindex;
-		size = sizeof(pi);
-		cm->cmsg_level = IPPROTO_IPV6;
-		cm->cmsg_type = IPV6_PKTINFO;
-		memcpy(CMSG_DATA(cm), &pi, size);
-#else
-		m->msg_control = NULL;
-		return;
-#endif
+		put_cmsg(m, ctl, IPPROTO_IPV6, IPV6_PKTINFO, &pi, sizeof(pi));
 	}
-	cm->cmsg_len = CMSG_LEN(size);
-	m->msg_controllen = CMSG_SPACE(size);
+#endif
 }
 
 int
@@ -226,6 +220,7 @@ port_recv_batch(int fd, struct port_dgram *d, unsigned n)
 		msg.msg_namelen = sizeof(d[i].addr);
 		msg.msg_iov = &iov;
 		msg.msg_iovlen = 1;
+		memset(&ctl, 0, sizeof(ctl));
 		msg.msg_control = ctl.buf;
 		msg.msg_controllen = sizeof(ctl.buf);
 		got = recvmsg(fd, &msg, 0);

@@ -149,9 +149,10 @@ udp_flush(void)
 	tx_used = 0;
 }
 
-/* Queue a UDP reply to o, from the address its query was sent to. */
+/* Queue a UDP reply to o, from the address its query was sent to. msg is
+ * only read (writable because a big one is handed to the kernel as it is). */
 static void
-udp_queue(const struct origin *o, const uint8_t *msg, size_t len)
+udp_queue(const struct origin *o, uint8_t *msg, size_t len)
 {
 	int fd = o->l->fd;
 	struct port_dgram *d;
@@ -161,7 +162,7 @@ udp_queue(const struct origin *o, const uint8_t *msg, size_t len)
 		struct port_dgram one;
 
 		memset(&one, 0, sizeof(one));
-		one.buf = (void *)(uintptr_t)msg;
+		one.buf = msg;
 		one.len = len;
 		memcpy(&one.addr, o->sa, o->addrlen);
 		one.addrlen = o->addrlen;
@@ -186,7 +187,7 @@ udp_queue(const struct origin *o, const uint8_t *msg, size_t len)
 }
 
 static void
-send_reply(const struct origin *o, const uint8_t *msg, size_t len, uint64_t now)
+send_reply(const struct origin *o, uint8_t *msg, size_t len, uint64_t now)
 {
 	if (o->transport == PQ_UDP)
 		udp_queue(o, msg, len);
@@ -301,13 +302,13 @@ handle_query(const struct origin *o, const uint8_t *msg, size_t len, uint64_t no
 	}
 	pq = pq_alloc(now, conf->timeout_ms);
 	if (pq != NULL && over_client_share(o, pq)) {
-		char peer[64];
-
 		pq_free(pq);
 		ls->answered++;
 		stats.client_limit++;
 		stats.servfail++;
 		if (log_ratelimit(&client_log, &skipped)) {
+			char peer[64];
+
 			addr_text(o->transport == PQ_UDP ? (const union pq_addr *)(const void *)o->sa :
 			    &o->c->peer, peer, sizeof(peer));
 			log_warnx("client: %s has %u queries in flight (max-inflight-per-client); "
