@@ -133,7 +133,7 @@ local_to(const struct port_local *l, struct msghdr *m, union port_cmsg *ctl)
 }
 
 int
-port_recv_batch(int fd, struct port_dgram *d, unsigned n)
+port_recv_batch(int fd, struct port_dgram *d, unsigned n, int want_local)
 {
 	struct mmsghdr msgs[PORT_BATCH_MAX];
 	struct iovec iov[PORT_BATCH_MAX];
@@ -151,9 +151,11 @@ port_recv_batch(int fd, struct port_dgram *d, unsigned n)
 		msgs[i].msg_hdr.msg_iovlen = 1;
 		msgs[i].msg_hdr.msg_name = &d[i].addr;
 		msgs[i].msg_hdr.msg_namelen = sizeof(d[i].addr);
-		memset(&ctl[i], 0, sizeof(ctl[i]));
-		msgs[i].msg_hdr.msg_control = ctl[i].buf;
-		msgs[i].msg_hdr.msg_controllen = sizeof(ctl[i].buf);
+		if (want_local) {
+			memset(&ctl[i], 0, sizeof(ctl[i]));
+			msgs[i].msg_hdr.msg_control = ctl[i].buf;
+			msgs[i].msg_hdr.msg_controllen = sizeof(ctl[i].buf);
+		}
 	}
 	got = recvmmsg(fd, msgs, n, MSG_DONTWAIT, NULL);
 	if (got < 0)
@@ -162,7 +164,9 @@ port_recv_batch(int fd, struct port_dgram *d, unsigned n)
 		d[i].len = msgs[i].msg_len;
 		d[i].truncated = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
 		d[i].addrlen = msgs[i].msg_hdr.msg_namelen;
-		local_from(&msgs[i].msg_hdr, &d[i].local);
+		d[i].local.family = 0;
+		if (want_local)
+			local_from(&msgs[i].msg_hdr, &d[i].local);
 	}
 	return got;
 }

@@ -53,8 +53,10 @@ struct port_dgram {
 };
 
 /* Receive up to n datagrams without blocking (recvmmsg(2) where there is
- * one). Returns how many (0 when none waits), or -1 with errno set. */
-int port_recv_batch(int fd, struct port_dgram *d, unsigned n);
+ * one), with their local address when want_local (a socket set up with
+ * port_udp_local; else local.family is 0). Returns how many (0 when none
+ * waits), or -1 with errno set. */
+int port_recv_batch(int fd, struct port_dgram *d, unsigned n, int want_local);
 /* Send n datagrams (sendmmsg(2) where there is one). Returns how many were
  * handed to the kernel (the rest would block or failed), or -1 with errno
  * set when not even the first went. */

@@ -205,7 +205,7 @@ local_to(const struct port_local *l, struct msghdr *m, union port_cmsg *ctl)
 }
 
 int
-port_recv_batch(int fd, struct port_dgram *d, unsigned n)
+port_recv_batch(int fd, struct port_dgram *d, unsigned n, int want_local)
 {
 	unsigned i;
 
@@ -220,9 +220,11 @@ port_recv_batch(int fd, struct port_dgram *d, unsigned n)
 		msg.msg_namelen = sizeof(d[i].addr);
 		msg.msg_iov = &iov;
 		msg.msg_iovlen = 1;
-		memset(&ctl, 0, sizeof(ctl));
-		msg.msg_control = ctl.buf;
-		msg.msg_controllen = sizeof(ctl.buf);
+		if (want_local) {
+			memset(&ctl, 0, sizeof(ctl));
+			msg.msg_control = ctl.buf;
+			msg.msg_controllen = sizeof(ctl.buf);
+		}
 		got = recvmsg(fd, &msg, 0);
 		if (got < 0) {
 			if (i > 0 || errno == EAGAIN || errno == EWOULDBLOCK)
@@ -232,7 +234,9 @@ port_recv_batch(int fd, struct port_dgram *d, unsigned n)
 		d[i].len = (size_t)got;
 		d[i].truncated = (msg.msg_flags & MSG_TRUNC) != 0;
 		d[i].addrlen = msg.msg_namelen;
-		local_from(&msg, &d[i].local);
+		d[i].local.family = 0;
+		if (want_local)
+			local_from(&msg, &d[i].local);
 	}
 	return (int)n;
 }

@@ -29,6 +29,7 @@
 struct listener {
 	int fd;
 	int is_udp;
+	int want_local;         /* UDP on a wildcard address: learns each query's local address */
 	const struct conf_listen *cf;
 };
 
@@ -462,7 +463,7 @@ udp_event(void *obj, uint32_t gen, short revents, uint64_t now)
 			rx[i].buf = rx_bufs[i];
 			rx[i].cap = sizeof(rx_bufs[i]);
 		}
-		n = port_recv_batch(l->fd, rx, UDP_BATCH);
+		n = port_recv_batch(l->fd, rx, UDP_BATCH, l->want_local);
 		if (n < 0) {
 			if (errno != EINTR)
 				log_warn("client: receiving on %s", l->cf->text);
@@ -859,7 +860,8 @@ open_listener(struct listener *l, const struct conf_listen *cf, int is_udp, char
 
 		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
 	}
-	if (is_udp && is_wildcard(&cf->addr) && port_udp_local(fd, cf->addr.ss_family) != 0) {
+	l->want_local = is_udp && is_wildcard(&cf->addr);
+	if (l->want_local && port_udp_local(fd, cf->addr.ss_family) != 0) {
 		/* Bound to every address, it must know which one a query was
 		 * sent to: a reply from another is dropped by the client. */
 		snprintf(err, errlen, "--listen %s: this system cannot tell which of its "

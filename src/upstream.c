@@ -540,13 +540,12 @@ take_records(struct upstream_conn *c)
 }
 
 /* Seal one message (a framed query or probe, RFC 7858 §3.3, RFC 1035
- * §4.2.2) as a record of its own and move it to c->tx. */
+ * §4.2.2) as a record of its own, from the engine's buf, and move it to
+ * c->tx. */
 static void
-write_record(struct upstream_conn *c, const uint8_t *msg, size_t len, uint16_t id)
+write_record(struct upstream_conn *c, uint8_t *buf, const uint8_t *msg, size_t len, uint16_t id)
 {
 	br_ssl_engine_context *eng = &c->tls.sc.eng;
-	size_t room;
-	uint8_t *buf = br_ssl_engine_sendapp_buf(eng, &room);
 
 	dns_put16(buf, (uint16_t)len);
 	memcpy(buf + 2, msg, len);
@@ -566,24 +565,26 @@ write_queries(struct upstream_conn *c, uint64_t now)
 {
 	br_ssl_engine_context *eng = &c->tls.sc.eng;
 	struct pending_query *pq;
+	uint8_t *buf;
+	size_t room;
 	int wrote = 0;
 
-	for (;;) {
-		size_t room;
-
-		if (c->tx_len - c->tx_off + QUERY_RECORD_MAX > TX_AHEAD ||
-		    br_ssl_engine_sendapp_buf(eng, &room) == NULL)
-			break;
+	while ((c->probe_due || c->sendq.head != NULL) &&
+	    c->tx_len - c->tx_off + QUERY_RECORD_MAX <= TX_AHEAD &&
+	    (buf = br_ssl_engine_sendapp_buf(eng, &room)) != NULL) {
 		if (c->probe_due) {
 			/* Liveness probe: the root's SOA, which every resolver has
 			 * at hand and answers at once, even while a slow recursion
 			 * is pending. */
-			write_record(c, probe_query, sizeof(probe_query), c->probe_id);
+			write_record(c, buf, probe_query, sizeof(probe_query), c->probe_id);
 			c->probe_due = 0;
 			c->probe_out = 1;
 			c->probe_sent = now;
-		} else if ((pq = c->sendq.head) != NULL && 2 + (size_t)pq->qlen <= room) {
-			write_record(c, pq->query, pq->qlen, dns_get16(pq->query));
+		} else {
+			pq = c->sendq.head;
+			if (2 + (size_t)pq->qlen > room)
+				break;
+			write_record(c, buf, pq->query, pq->qlen, dns_get16(pq->query));
 			pq_list_remove(pq);
 			pq->sent_us = now;
 			if (c->first_suspect < 0)
@@ -592,8 +593,6 @@ write_queries(struct upstream_conn *c, uint64_t now)
 				c->last_rx = now; /* the stall clock starts with the first query */
 			pq_list_push(&c->sent, pq);
 			c->ns->st.queries++;
-		} else {
-			break;
 		}
 		wrote = 1;
 	}
