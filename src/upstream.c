@@ -104,10 +104,9 @@ static uint32_t rng_state;       /* xorshift32 for upstream IDs */
  * buffer of our own takes one read for several records, not two per
  * record. */
 #define RX_AHEAD 16384
-/* Each query goes in a TLS record of its own (a server may read one
- * query a record: dnsdist 1.7's DoT front end leaves the rest of a record
- * unread until more bytes arrive). The engine holds one record at a time,
- * so sealed records wait here, to go out together in one write. */
+/* A write ends with a record of one query (write_queries). The engine
+ * holds one record at a time, so sealed records wait here, to go out
+ * together in one write. */
 #define TX_AHEAD 16384
 /* Most a query's record takes: its length prefix and bytes, and BearSSL's
  * largest record overhead (header, explicit IV, MAC, padding). */
@@ -539,52 +538,58 @@ take_records(struct upstream_conn *c)
 	}
 }
 
-/* Seal one message (a framed query or probe, RFC 7858 §3.3, RFC 1035
- * §4.2.2) as a record of its own, from the engine's buf, and move it to
- * c->tx. */
-static void
-write_record(struct upstream_conn *c, uint8_t *buf, const uint8_t *msg, size_t len, uint16_t id)
+/* Frame one message (a query or probe, RFC 7858 §3.3, RFC 1035 §4.2.2)
+ * into the engine's buffer at buf, with this ID; returns its size. */
+static size_t
+put_message(uint8_t *buf, const uint8_t *msg, size_t len, uint16_t id)
 {
-	br_ssl_engine_context *eng = &c->tls.sc.eng;
-
 	dns_put16(buf, (uint16_t)len);
 	memcpy(buf + 2, msg, len);
 	dns_put16(buf + 2, id);
-	br_ssl_engine_sendapp_ack(eng, 2 + len);
-	br_ssl_engine_flush(eng, 0);
-	take_records(c);
+	return 2 + len;
 }
 
-/* Write queued queries, each in a TLS record of its own (see TX_AHEAD), as
- * many as c->tx has room for; conn_run then writes them in one send. A
- * query goes in whole or waits: the engine's output buffer holds the
- * largest one, and a query is never left half written when its slot is
- * freed. */
+/* Write queued queries into TLS records, to go out together in one send
+ * (conn_run). A record holds several only when another record follows it
+ * in the same write: the last record of a write always holds one query.
+ * A server that reads one record at a time and then waits for its socket
+ * (dnsdist 1.7's DoT front end) leaves the rest of a record unread until
+ * more bytes arrive; with a record of one query still in its socket, it
+ * reads on through the others. (A record per query would do too, and cost
+ * the server and the proxy a record's work per query.) A query goes in
+ * whole or waits: the engine's buffer holds the largest one, and a query
+ * is never left half written when its slot is freed. */
 static int
 write_queries(struct upstream_conn *c, uint64_t now)
 {
 	br_ssl_engine_context *eng = &c->tls.sc.eng;
-	struct pending_query *pq;
-	uint8_t *buf;
-	size_t room;
 	int wrote = 0;
 
-	while ((c->probe_due || c->sendq.head != NULL) &&
-	    c->tx_len - c->tx_off + QUERY_RECORD_MAX <= TX_AHEAD &&
-	    (buf = br_ssl_engine_sendapp_buf(eng, &room)) != NULL) {
+	while (c->probe_due || c->sendq.head != NULL) {
+		size_t room, put = 0, free_tx = TX_AHEAD - (c->tx_len - c->tx_off);
+		uint8_t *buf;
+		int multi;
+
+		if (free_tx < QUERY_RECORD_MAX || (buf = br_ssl_engine_sendapp_buf(eng, &room)) == NULL)
+			break;
+		/* Room for this record at its fullest and a last one after it. */
+		multi = free_tx >= TLS_OUT_BYTES + QUERY_RECORD_MAX;
 		if (c->probe_due) {
 			/* Liveness probe: the root's SOA, which every resolver has
 			 * at hand and answers at once, even while a slow recursion
 			 * is pending. */
-			write_record(c, buf, probe_query, sizeof(probe_query), c->probe_id);
+			put = put_message(buf, probe_query, sizeof(probe_query), c->probe_id);
 			c->probe_due = 0;
 			c->probe_out = 1;
 			c->probe_sent = now;
-		} else {
-			pq = c->sendq.head;
-			if (2 + (size_t)pq->qlen > room)
+		}
+		while (c->sendq.head != NULL) {
+			struct pending_query *pq = c->sendq.head;
+
+			if (2 + (size_t)pq->qlen > room - put ||
+			    (put > 0 && (!multi || pq->q.next == NULL)))
 				break;
-			write_record(c, buf, pq->query, pq->qlen, dns_get16(pq->query));
+			put += put_message(buf + put, pq->query, pq->qlen, dns_get16(pq->query));
 			pq_list_remove(pq);
 			pq->sent_us = now;
 			if (c->first_suspect < 0)
@@ -594,6 +599,11 @@ write_queries(struct upstream_conn *c, uint64_t now)
 			pq_list_push(&c->sent, pq);
 			c->ns->st.queries++;
 		}
+		if (put == 0)
+			break;
+		br_ssl_engine_sendapp_ack(eng, put);
+		br_ssl_engine_flush(eng, 0);
+		take_records(c);
 		wrote = 1;
 	}
 	return wrote;
