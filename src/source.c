@@ -48,6 +48,9 @@ source_init(unsigned max)
 {
 	unsigned n = bucket_count(max);
 
+	/* A table set up before (the unit tests make several) goes. */
+	free(entries);
+	free(buckets);
 	/* Zeroed pages, touched only as clients come. */
 	entries = calloc(max, sizeof(*entries));
 	buckets = malloc(n * sizeof(*buckets));

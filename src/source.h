@@ -18,8 +18,8 @@ struct source_count {
 };
 
 /* Reserve room for max clients at once (each holds a connection or a
- * query, so max_tcp_clients + max_inflight is enough). Start-up only;
- * -1 on no memory. */
+ * query, so max_tcp_clients + max_inflight is enough), replacing any table
+ * made before. Start-up only; -1 on no memory. */
 int source_init(unsigned max);
 size_t source_memory(unsigned max);
 
