@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -26,6 +27,20 @@ int port_socket(int domain, int type);
 /* accept() returning a non-blocking, close-on-exec socket, or -1. */
 int port_accept(int lfd, struct sockaddr *sa, socklen_t *salen);
 
+/* The local end of a datagram: the address a query was sent to, which a
+ * socket bound to a wildcard address (0.0.0.0, ::) learns from the kernel
+ * (port_udp_local), so that its reply leaves from that same address; a
+ * client drops a reply from any other. family 0: not known, and a reply
+ * leaves from the address the kernel picks, right for a bound socket. */
+struct port_local {
+	sa_family_t family;
+	unsigned ifindex;              /* IPv6: the interface it came in on */
+	union {
+		struct in_addr v4;
+		struct in6_addr v6;
+	} addr;
+};
+
 /* One datagram for the batch calls below. */
 struct port_dgram {
 	void *buf;
@@ -34,15 +49,25 @@ struct port_dgram {
 	int truncated;                 /* receive: the datagram was bigger than cap */
 	struct sockaddr_storage addr;  /* receive: the sender; send: the destination */
 	socklen_t addrlen;
+	struct port_local local;       /* receive: where it was sent; send: where from */
 };
 
 /* Receive up to n datagrams without blocking (recvmmsg(2) where there is
- * one). Returns how many (0 when none waits), or -1 with errno set. */
-int port_recv_batch(int fd, struct port_dgram *d, unsigned n);
+ * one), with their local address when want_local (a socket set up with
+ * port_udp_local; else local.family is 0). Returns how many (0 when none
+ * waits), or -1 with errno set. */
+int port_recv_batch(int fd, struct port_dgram *d, unsigned n, int want_local);
 /* Send n datagrams (sendmmsg(2) where there is one). Returns how many were
  * handed to the kernel (the rest would block or failed), or -1 with errno
  * set when not even the first went. */
 int port_send_batch(int fd, struct port_dgram *d, unsigned n);
+
+/* Have the kernel tell, for each datagram received on fd (a UDP socket of
+ * this family bound to a wildcard address), which local address it was
+ * sent to (IP_PKTINFO, IPV6_RECVPKTINFO). Returns 0, or -1 with errno set
+ * where the platform cannot: replies could then leave from another
+ * address, so such a listener must not run. */
+int port_udp_local(int fd, int family);
 
 /* Socket options for a listening socket (address reuse after restart). */
 void port_listen_opts(int fd, int family);

@@ -40,6 +40,12 @@
 #define UDP_TX_ARENA 32768
 /* Largest UDP payload over IPv4 (65535 - 20 - 8): the most a client can take. */
 #define UDP_PAYLOAD_MAX 65507
+/* Largest answer sent whole over UDP (--max-udp-size), whatever EDNS size
+ * the client claims: DNS Flag Day 2020's 1232, which fits an IPv6 minimum
+ * MTU of 1280 without fragments. Bigger datagrams are fragmented on many
+ * paths (PPPoE, tunnels), where fragments get lost or spoofed; a bigger
+ * answer goes back with TC and the client asks again over TCP. */
+#define DEF_MAX_UDP_SIZE 1232
 
 /* Pending queries in flight, all clients together. Each slot is about
  * DNS_QUERY_INLINE + 200 bytes; 512 slots is about 230 KiB reserved,
@@ -51,6 +57,15 @@
  * forwarder such as dnsmasq (a handful) and a busy LAN with room to spare. */
 #define DEF_MAX_TCP_CLIENTS 64
 #define MAX_MAX_TCP_CLIENTS 4096
+/* TCP connections one client (an IPv4 address, an IPv6 /64) may hold at
+ * once (--max-tcp-per-client): a stub resolver keeps one or two, a
+ * forwarder a few; 16 leaves room for those and keeps one host from taking
+ * the table. */
+#define DEF_MAX_TCP_PER_CLIENT 16
+/* Queries in flight one client may have (--max-inflight-per-client) by
+ * default: this share of --max-inflight, so that one client asking slow
+ * names leaves three quarters of the table to the others. */
+#define INFLIGHT_CLIENT_SHARE 4
 /* Queries one TCP client may have in flight before the proxy stops reading
  * from it (RFC 7766 §6.2.1.1 pipelining, bounded so one client cannot take
  * every slot). */
@@ -67,6 +82,15 @@
 /* Queries written on one connection and not yet answered. Public resolvers
  * accept around 100 concurrent pipelined queries per connection. */
 #define CONN_INFLIGHT_MAX 100
+/* Upstream IDs of queries given up unanswered on a live connection (timed
+ * out) are not used again on it: their answer may still come, and must not
+ * be taken for another query's. A bitmap of the 65536 IDs per connection
+ * (8 KiB, touched only once a query is given up) marks them; a late answer
+ * clears its bit. A connection with this many marked takes no new queries
+ * and closes once idle (the next one starts clean), so a free ID is always
+ * found within a few random draws. */
+#define ID_MAP_BYTES (65536 / 8)
+#define ID_BURNT_MAX 16384
 /* A further pooled connection is opened only when every ready one carries at
  * least this many queries, so light load stays on a single connection. */
 #define CONN_SPREAD_AT 32
@@ -252,5 +276,8 @@
 #define METRICS_LINGER_MS 1000
 /* Figures a cache may add to the endpoint (metrics_sources.cache). */
 #define METRICS_CACHE_FIGURES 16
+/* A client over its share of the table may keep at it for hours: its log
+ * line comes at most once a minute. */
+#define LOG_CLIENT_LIMIT_MS 60000
 
 #endif

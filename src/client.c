@@ -18,6 +18,7 @@
 #include "log.h"
 #include "loop.h"
 #include "port.h"
+#include "source.h"
 #include "stats.h"
 #include "upstream.h"
 
@@ -28,6 +29,7 @@
 struct listener {
 	int fd;
 	int is_udp;
+	int want_local;         /* UDP on a wildcard address: learns each query's local address */
 	const struct conf_listen *cf;
 };
 
@@ -36,7 +38,8 @@ struct client_tcp {
 	uint32_t gen;           /* changes at every accept */
 	unsigned inflight;      /* its queries not yet answered */
 	int eof;                /* the client closed its side */
-	int denied;             /* outside --allow: every query gets REFUSED */
+	int source;             /* its client's counters (source.c), or -1 */
+	union pq_addr peer;     /* for log lines */
 	uint64_t idle_deadline; /* closed when idle past this */
 	size_t in_len;          /* bytes in in[] */
 	size_t skip;            /* bytes of an oversize query still to discard */
@@ -52,6 +55,7 @@ struct origin {
 	struct listener *l;             /* UDP */
 	const struct sockaddr *sa;      /* UDP */
 	socklen_t addrlen;
+	const struct port_local *local; /* UDP: where it was sent, to answer from */
 	struct client_tcp *c;           /* TCP */
 };
 
@@ -76,6 +80,8 @@ static uint8_t tx_arena[UDP_TX_ARENA];
 static size_t tx_used;
 static uint8_t reply_buf[DNS_QUERY_ROOM + 64]; /* replies the proxy makes itself */
 static struct log_limit full_log, refuse_log, acl_log, accept_log, drop_log;
+static struct log_limit tcp_client_log, acl_tcp_log;
+static struct log_limit client_log = { 0, 0, LOG_CLIENT_LIMIT_MS };
 
 static void tcp_close(struct client_tcp *c);
 
@@ -144,16 +150,27 @@ udp_flush(void)
 	tx_used = 0;
 }
 
+/* Queue a UDP reply to o, from the address its query was sent to. msg is
+ * only read (writable because a big one is handed to the kernel as it is). */
 static void
-udp_queue(int fd, const struct sockaddr *sa, socklen_t salen, const uint8_t *msg, size_t len)
+udp_queue(const struct origin *o, uint8_t *msg, size_t len)
 {
+	int fd = o->l->fd;
 	struct port_dgram *d;
 
 	if (len > UDP_TX_ARENA / 4) {
 		/* Too big to be worth batching. */
-		if (sendto(fd, msg, len, 0, sa, salen) == -1) {
+		struct port_dgram one;
+
+		memset(&one, 0, sizeof(one));
+		one.buf = msg;
+		one.len = len;
+		memcpy(&one.addr, o->sa, o->addrlen);
+		one.addrlen = o->addrlen;
+		one.local = *o->local;
+		if (port_send_batch(fd, &one, 1) != 1) {
 			stats.send_errors++;
-			log_debug("client: sendto failed len=%zu: %s", len, strerror(errno));
+			log_debug("client: sending a reply failed len=%zu: %s", len, strerror(errno));
 		}
 		return;
 	}
@@ -163,17 +180,18 @@ udp_queue(int fd, const struct sockaddr *sa, socklen_t salen, const uint8_t *msg
 	d->buf = tx_arena + tx_used;
 	d->len = len;
 	memcpy(d->buf, msg, len);
-	memcpy(&d->addr, sa, salen);
-	d->addrlen = salen;
+	memcpy(&d->addr, o->sa, o->addrlen);
+	d->addrlen = o->addrlen;
+	d->local = *o->local;
 	tx_used += len;
 	tx_fd = fd;
 }
 
 static void
-send_reply(const struct origin *o, const uint8_t *msg, size_t len, uint64_t now)
+send_reply(const struct origin *o, uint8_t *msg, size_t len, uint64_t now)
 {
 	if (o->transport == PQ_UDP)
-		udp_queue(o->l->fd, o->sa, o->addrlen, msg, len);
+		udp_queue(o, msg, len);
 	else
 		tcp_queue(o->c, msg, len, now);
 }
@@ -201,6 +219,36 @@ static struct listener_stats *
 listener_stats_of(int transport)
 {
 	return transport == PQ_UDP ? &stats.udp : &stats.tcp;
+}
+
+/* pq no longer counts against its client's share. */
+static void
+release_source(struct pending_query *pq)
+{
+	if (pq->source < 0)
+		return;
+	source_count(pq->source)->inflight--;
+	source_put(pq->source);
+	pq->source = -1;
+}
+
+/* Count pq against its client's share of the table (pq->source), or
+ * return 1 when the client already has --max-inflight-per-client queries
+ * in flight. */
+static int
+over_client_share(const struct origin *o, struct pending_query *pq)
+{
+	int src = o->transport == PQ_TCP ? o->c->source : source_get(o->sa);
+
+	pq->source = src;
+	if (src < 0)
+		return 0; /* not counted: the table is sized so that it cannot be full */
+	if (source_count(src)->inflight >= conf->max_inflight_per_client) {
+		source_put(src);
+		return 1;
+	}
+	source_count(src)->inflight++;
+	return 0;
 }
 
 /* One message from a client: validate it first (RFC 1035 §4.1.1), then take
@@ -263,6 +311,23 @@ handle_query(const struct origin *o, const uint8_t *msg, size_t len, uint64_t no
 		return;
 	}
 	pq = pq_alloc(now, conf->timeout_ms);
+	if (pq != NULL && over_client_share(o, pq)) {
+		pq_free(pq);
+		ls->answered++;
+		stats.client_limit++;
+		stats.servfail++;
+		if (log_ratelimit(&client_log, &skipped)) {
+			char peer[64];
+
+			addr_text(o->transport == PQ_UDP ? (const union pq_addr *)(const void *)o->sa :
+			    &o->c->peer, peer, sizeof(peer));
+			log_warnx("client: %s has %u queries in flight (max-inflight-per-client); "
+			    "answering SERVFAIL (and %u more)", peer, conf->max_inflight_per_client,
+			    skipped);
+		}
+		reply_error(o, msg, len, &qi, DNS_RCODE_SERVFAIL, DNS_WHY_BUSY, now);
+		return;
+	}
 	if (pq == NULL) {
 		ls->answered++;
 		stats.table_full++;
@@ -277,6 +342,7 @@ handle_query(const struct origin *o, const uint8_t *msg, size_t len, uint64_t no
 	 * up to the padding block (dns_pad_query never needs more). */
 	need = qi.has_edns ? (len + 8 + DNS_PAD_BLOCK - 1) / DNS_PAD_BLOCK * DNS_PAD_BLOCK : len;
 	if (pq_reserve(pq, need) != 0) {
+		release_source(pq);
 		pq_free(pq);
 		ls->answered++;
 		stats.table_full++;
@@ -299,15 +365,18 @@ handle_query(const struct origin *o, const uint8_t *msg, size_t len, uint64_t no
 	}
 	pq->qend = qi.qend;
 	pq->client_id = qi.id;
-	/* No UDP datagram carries more than 65507 bytes (IPv4): a client
-	 * claiming more still gets TC for anything bigger. */
-	pq->udp_size = qi.udp_size < UDP_PAYLOAD_MAX ? qi.udp_size : UDP_PAYLOAD_MAX;
+	/* The client's EDNS size (at least 512), capped by --max-udp-size so
+	 * that no answer needs a fragmented datagram: a bigger one gets TC
+	 * and the client asks again over TCP (RFC 6891 §6.2.5, §7). */
+	pq->udp_size = qi.udp_size < conf->max_udp_size ? qi.udp_size : (uint16_t)conf->max_udp_size;
 	pq->client_edns = qi.has_edns;
+	pq->query_do = qi.dnssec_ok;
 	pq->transport = (uint8_t)o->transport;
 	if (o->transport == PQ_UDP) {
 		pq->listener = (uint8_t)(o->l - listeners);
 		memcpy(&pq->addr, o->sa, o->addrlen);
 		pq->addrlen = o->addrlen;
+		pq->local = *o->local;
 	} else {
 		pq->tcp_client = (uint32_t)(o->c - clients);
 		pq->tcp_gen = o->c->gen;
@@ -326,6 +395,7 @@ origin_of(struct pending_query *pq, struct origin *o)
 		o->l = &listeners[pq->listener];
 		o->sa = &pq->addr.sa;
 		o->addrlen = pq->addrlen;
+		o->local = &pq->local;
 		return o->l->fd != -1;
 	}
 	o->c = &clients[pq->tcp_client];
@@ -336,12 +406,13 @@ origin_of(struct pending_query *pq, struct origin *o)
 }
 
 static void
-account(const struct pending_query *pq, uint64_t now)
+account(struct pending_query *pq, uint64_t now)
 {
 	struct listener_stats *ls = listener_stats_of(pq->transport);
 
 	ls->answered++;
 	ls->latency_us += now - pq->start_us;
+	release_source(pq);
 }
 
 void
@@ -413,7 +484,7 @@ udp_event(void *obj, uint32_t gen, short revents, uint64_t now)
 			rx[i].buf = rx_bufs[i];
 			rx[i].cap = sizeof(rx_bufs[i]);
 		}
-		n = port_recv_batch(l->fd, rx, UDP_BATCH);
+		n = port_recv_batch(l->fd, rx, UDP_BATCH, l->want_local);
 		if (n < 0) {
 			if (errno != EINTR)
 				log_warn("client: receiving on %s", l->cf->text);
@@ -430,6 +501,7 @@ udp_event(void *obj, uint32_t gen, short revents, uint64_t now)
 			o.l = l;
 			o.sa = sa;
 			o.addrlen = rx[i].addrlen;
+			o.local = &rx[i].local;
 			o.denied = !acl_allows(conf->allow, conf->allow_count, sa);
 			/* A datagram bigger than any query we hold is handled as the
 			 * oversize query it is (REFUSED), from the bytes we have. */
@@ -447,6 +519,11 @@ tcp_close(struct client_tcp *c)
 	close(c->fd);
 	c->fd = -1;
 	c->gen++;
+	if (c->source >= 0) {
+		source_count(c->source)->tcp--;
+		source_put(c->source);
+		c->source = -1;
+	}
 	free_clients[free_count++] = (unsigned)(c - clients);
 }
 
@@ -467,7 +544,6 @@ tcp_parse(struct client_tcp *c, uint64_t now)
 	memset(&o, 0, sizeof(o));
 	o.transport = PQ_TCP;
 	o.c = c;
-	o.denied = c->denied;
 	while (c->fd != -1 && !tcp_backpressured(c)) {
 		size_t left = c->in_len - used, mlen;
 
@@ -514,11 +590,6 @@ tcp_parse(struct client_tcp *c, uint64_t now)
 		 * messages the proxy drops stays idle. */
 		handle_query(&o, c->in + used + 2, mlen, now);
 		used += 2 + mlen;
-		/* Outside --allow: its queries read so far get REFUSED, then the
-		 * connection closes rather than hold a slot an allowed client
-		 * could use. */
-		if (o.denied)
-			c->eof = 1;
 	}
 	if (c->fd != -1 && used > 0) {
 		memmove(c->in, c->in + used, c->in_len - used);
@@ -606,6 +677,31 @@ tcp_event(void *obj, uint32_t gen, short revents, uint64_t now)
 		tcp_read(c, now);
 }
 
+/* Every TCP slot is taken: close the client idle longest (nothing in
+ * flight, nothing left to write) to make room for a new one. Returns 0, or
+ * -1 when every client is busy. */
+static int
+evict_idle(void)
+{
+	struct client_tcp *oldest = NULL;
+	unsigned i;
+
+	for (i = 0; i < clients_used; i++) {
+		struct client_tcp *c = &clients[i];
+
+		if (c->fd == -1 || c->inflight != 0 || c->out_len > c->out_off)
+			continue;
+		if (oldest == NULL || c->idle_deadline < oldest->idle_deadline)
+			oldest = c;
+	}
+	if (oldest == NULL)
+		return -1;
+	stats.tcp_evicted++;
+	log_debug("client: closing the TCP client idle longest fd=%d to make room", oldest->fd);
+	tcp_close(oldest);
+	return 0;
+}
+
 static void
 accept_event(void *obj, uint32_t gen, short revents, uint64_t now)
 {
@@ -618,8 +714,9 @@ accept_event(void *obj, uint32_t gen, short revents, uint64_t now)
 	for (i = 0; i < ACCEPT_BURST; i++) {
 		union pq_addr from;
 		socklen_t fromlen = sizeof(from);
-		int fd = port_accept(l->fd, &from.sa, &fromlen);
+		int fd = port_accept(l->fd, &from.sa, &fromlen), src;
 		struct client_tcp *c;
+		char peer[64];
 
 		if (fd == -1) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ||
@@ -634,15 +731,40 @@ accept_event(void *obj, uint32_t gen, short revents, uint64_t now)
 				    l->cf->text, ACCEPT_PAUSE_MS, skipped);
 			return;
 		}
-		if (free_count == 0 && clients_used >= conf->max_tcp_clients) {
+		/* Outside --allow: closed at once, holding no slot an allowed
+		 * client could use (a UDP query from there gets REFUSED). */
+		if (!acl_allows(conf->allow, conf->allow_count, &from.sa)) {
+			close(fd);
+			stats.acl_refused++;
+			if (log_level >= LOG_LEVEL_INFO && log_ratelimit(&acl_tcp_log, &skipped)) {
+				addr_text(&from, peer, sizeof(peer));
+				log_info("client: closed a TCP connection from outside --allow "
+				    "from %s (and %u more)", peer, skipped);
+			}
+			continue;
+		}
+		src = source_get(&from.sa);
+		if (src >= 0 && source_count(src)->tcp >= conf->max_tcp_per_client) {
+			source_put(src);
+			close(fd);
+			stats.tcp_client_limit++;
+			if (log_ratelimit(&tcp_client_log, &skipped)) {
+				addr_text(&from, peer, sizeof(peer));
+				log_warnx("client: %s holds %u TCP connections (max-tcp-per-client); "
+				    "closed a new one (and %u more)", peer, conf->max_tcp_per_client,
+				    skipped);
+			}
+			continue;
+		}
+		if (free_count == 0 && clients_used >= conf->max_tcp_clients && evict_idle() != 0) {
+			if (src >= 0)
+				source_put(src);
 			close(fd);
 			stats.tcp_refused++;
 			if (log_ratelimit(&refuse_log, &skipped)) {
-				char peer[64];
-
 				addr_text(&from, peer, sizeof(peer));
-				log_warnx("client: TCP client limit reached (max-tcp-clients %u); "
-				    "closed connection from %s (and %u more)",
+				log_warnx("client: TCP client limit reached (max-tcp-clients %u), none "
+				    "idle; closed connection from %s (and %u more)",
 				    conf->max_tcp_clients, peer, skipped);
 			}
 			continue;
@@ -654,7 +776,10 @@ accept_event(void *obj, uint32_t gen, short revents, uint64_t now)
 		c->fd = fd;
 		c->inflight = 0;
 		c->eof = 0;
-		c->denied = !acl_allows(conf->allow, conf->allow_count, &from.sa);
+		c->source = src;
+		if (src >= 0)
+			source_count(src)->tcp++;
+		c->peer = from;
 		c->in_len = c->skip = 0;
 		c->out_off = c->out_len = 0;
 		c->idle_deadline = now + (uint64_t)conf->tcp_idle_ms * 1000;
@@ -728,6 +853,15 @@ client_prepare(uint64_t now)
 	}
 }
 
+/* 0.0.0.0 or :: */
+static int
+is_wildcard(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)(const void *)ss)->sin_addr.s_addr == htonl(INADDR_ANY);
+	return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)(const void *)ss)->sin6_addr);
+}
+
 static int
 open_listener(struct listener *l, const struct conf_listen *cf, int is_udp, char *err, size_t errlen)
 {
@@ -748,6 +882,17 @@ open_listener(struct listener *l, const struct conf_listen *cf, int is_udp, char
 
 		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
 	}
+	l->want_local = is_udp && is_wildcard(&cf->addr);
+	if (l->want_local && port_udp_local(fd, cf->addr.ss_family) != 0) {
+		/* Bound to every address, it must know which one a query was
+		 * sent to: a reply from another is dropped by the client. */
+		snprintf(err, errlen, "--listen %s: this system cannot tell which of its "
+		    "addresses a UDP query was sent to (%s); listen on each address instead",
+		    cf->text, strerror(errno));
+		close(fd);
+		l->fd = -1;
+		return -1;
+	}
 	if (bind(fd, (const struct sockaddr *)&cf->addr, cf->addrlen) == -1 ||
 	    (!is_udp && listen(fd, 128) == -1)) {
 		snprintf(err, errlen, "--listen %s --port %u (%s): %s", cf->text, conf->port,
@@ -763,7 +908,8 @@ size_t
 client_memory(const struct conf *cf)
 {
 	return (size_t)cf->max_tcp_clients * (sizeof(struct client_tcp) + TCP_OUT_SIZE + sizeof(unsigned)) +
-	    sizeof(rx_bufs) + sizeof(tx_arena) + sizeof(reply_buf);
+	    sizeof(rx_bufs) + sizeof(tx_arena) + sizeof(reply_buf) +
+	    source_memory(cf->max_tcp_clients + cf->max_inflight + 1);
 }
 
 unsigned
@@ -778,6 +924,11 @@ client_init(const struct conf *cf, char *err, size_t errlen)
 	int i;
 
 	conf = cf;
+	/* Every client holds a connection or a query in flight. */
+	if (source_init(cf->max_tcp_clients + cf->max_inflight + 1) != 0) {
+		snprintf(err, errlen, "--max-inflight %u: out of memory", cf->max_inflight);
+		return -1;
+	}
 	clients = calloc(cf->max_tcp_clients, sizeof(*clients));
 	free_clients = calloc(cf->max_tcp_clients, sizeof(*free_clients));
 	/* One block for every output buffer: untouched pages cost nothing. */

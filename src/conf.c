@@ -113,6 +113,15 @@ static const struct option_def options[] = {
 	  "queries in flight at once, all clients together (default " STR(DEF_MAX_INFLIGHT) ")" },
 	{ "max-tcp-clients", 0, "MAX_TCP_CLIENTS", ARG_VALUE, set_uint, F(max_tcp_clients), 1, MAX_MAX_TCP_CLIENTS, "N",
 	  "TCP client connections at once (default " STR(DEF_MAX_TCP_CLIENTS) ")" },
+	{ "max-tcp-per-client", 0, "MAX_TCP_PER_CLIENT", ARG_VALUE, set_uint, F(max_tcp_per_client), 1, MAX_MAX_TCP_CLIENTS, "N",
+	  "TCP connections one client (an IPv4 address, an IPv6 /64) may hold\n"
+	  "(default " STR(DEF_MAX_TCP_PER_CLIENT) ")" },
+	{ "max-inflight-per-client", 0, "MAX_INFLIGHT_PER_CLIENT", ARG_VALUE, set_uint, F(max_inflight_per_client), 1, MAX_MAX_INFLIGHT, "N",
+	  "queries one client may have in flight; more get SERVFAIL at once\n"
+	  "(default: a quarter of --max-inflight)" },
+	{ "max-udp-size", 0, "MAX_UDP_SIZE", ARG_VALUE, set_uint, F(max_udp_size), DNS_UDP_MIN, UDP_PAYLOAD_MAX, "BYTES",
+	  "largest answer sent whole over UDP; a bigger one gets TC and the\n"
+	  "client asks again over TCP (default " STR(DEF_MAX_UDP_SIZE) ")" },
 	{ "batch-window", 0, "BATCH_WINDOW", ARG_VALUE, set_uint, F(batch_window_us), 0, MAX_BATCH_WINDOW_US, "USEC",
 	  "under load, wait up to USEC microseconds between wake-ups to handle\n"
 	  "queries in batches; 0 never waits (default " STR(DEF_BATCH_WINDOW_US) ")" },
@@ -796,6 +805,8 @@ conf_defaults(struct conf *conf)
 	conf->transfer_idle_ms = DEF_TRANSFER_IDLE_MS;
 	conf->max_inflight = DEF_MAX_INFLIGHT;
 	conf->max_tcp_clients = DEF_MAX_TCP_CLIENTS;
+	conf->max_tcp_per_client = DEF_MAX_TCP_PER_CLIENT;
+	conf->max_udp_size = DEF_MAX_UDP_SIZE;
 	conf->batch_window_us = DEF_BATCH_WINDOW_US;
 	conf->strategy = SELECT_FASTEST;
 	conf->retry_servfail = -1; /* not given: see conf_finish */
@@ -1121,6 +1132,16 @@ conf_finish(struct conf *conf, char *err, size_t errlen)
 	 * one: 1.1.1.1 and 1.0.0.1 give the same answers. */
 	if (conf->retry_servfail == -1)
 		conf->retry_servfail = select_providers(conf->ns, (unsigned)conf->ns_count, NULL) >= 2;
+	/* A client's share: a quarter of the table unless given, and never
+	 * more than the whole (a forwarder asking for everyone may have it). */
+	if (conf->max_inflight_per_client == 0)
+		conf->max_inflight_per_client = conf->max_inflight / INFLIGHT_CLIENT_SHARE;
+	if (conf->max_inflight_per_client == 0)
+		conf->max_inflight_per_client = 1;
+	if (conf->max_inflight_per_client > conf->max_inflight)
+		conf->max_inflight_per_client = conf->max_inflight;
+	if (conf->max_tcp_per_client > conf->max_tcp_clients)
+		conf->max_tcp_per_client = conf->max_tcp_clients;
 	if (conf->connect_timeout_ms > conf->timeout_ms) {
 		/* A connection that takes longer than a query may wait is no use. */
 		conf->connect_timeout_ms = conf->timeout_ms;

@@ -61,6 +61,9 @@ struct conf {
 	unsigned transfer_idle_ms; /* give up a zone transfer silent this long */
 	unsigned max_inflight;
 	unsigned max_tcp_clients;
+	unsigned max_tcp_per_client;     /* TCP connections one client may hold */
+	unsigned max_inflight_per_client; /* 0 until conf_finish: a quarter of max_inflight */
+	unsigned max_udp_size;  /* largest UDP answer sent whole; bigger: TC */
 	unsigned batch_window_us; /* longest wait between wake-ups under load */
 	struct conf_listen metrics; /* --metrics ADDR:PORT; addrlen 0 when off */
 	int log_queries;       /* a log line per query */

@@ -11,6 +11,8 @@
 #define FLAG_TC 0x02 /* byte 2 */
 #define FLAG_RD 0x01 /* byte 2 */
 #define FLAG_RA 0x80 /* byte 3 */
+#define FLAG_CD 0x10 /* byte 3 */
+#define OPT_DO 0x80  /* byte 2 of the OPT record's TTL field (RFC 3225) */
 
 /* Offset just past the name at off, or -1 when it is malformed: a label over
  * 63 bytes, a name over 255, a reserved label type, a compression pointer
@@ -128,6 +130,7 @@ dns_check_query(const uint8_t *msg, size_t len, struct dns_query_info *qi)
 
 		qi->has_edns = 1;
 		qi->udp_size = size < DNS_UDP_MIN ? DNS_UDP_MIN : size;
+		qi->dnssec_ok = (msg[qi->opt_off + 7] & OPT_DO) != 0;
 	}
 	return verdict;
 }
@@ -154,6 +157,16 @@ lower(uint8_t c)
 	return c >= 'A' && c <= 'Z' ? (uint8_t)(c + 32) : c;
 }
 
+/* The errors a server may send without echoing the question or OPT. */
+static int
+error_rcode(const uint8_t *msg)
+{
+	int rc = dns_rcode(msg);
+
+	return rc == DNS_RCODE_FORMERR || rc == DNS_RCODE_NOTIMP ||
+	    rc == DNS_RCODE_REFUSED || rc == DNS_RCODE_SERVFAIL;
+}
+
 int
 dns_question_match(const uint8_t *query, uint16_t query_qend,
     const uint8_t *answer, size_t answer_len, uint16_t answer_qend)
@@ -162,11 +175,8 @@ dns_question_match(const uint8_t *query, uint16_t query_qend,
 
 	if (answer_len < DNS_HEADER_LEN)
 		return 0;
-	if (answer_qend == 0) {
-		int rc = dns_rcode(answer);
-		return rc == DNS_RCODE_FORMERR || rc == DNS_RCODE_NOTIMP ||
-		    rc == DNS_RCODE_REFUSED || rc == DNS_RCODE_SERVFAIL;
-	}
+	if (answer_qend == 0)
+		return error_rcode(answer);
 	if (answer_qend != query_qend || answer_qend > answer_len)
 		return 0;
 	/* Servers echo the question as asked: the byte compare nearly always
@@ -181,11 +191,28 @@ dns_question_match(const uint8_t *query, uint16_t query_qend,
 	return memcmp(query + i, answer + i, 4) == 0;
 }
 
-/* Find the OPT record of a message whose question ends at qend (0: no
- * question). Returns its offset, or 0 when there is none or the message
- * does not parse up to it. */
-static uint16_t
-find_opt(const uint8_t *msg, size_t len, uint16_t qend)
+int
+dns_answer_match(const uint8_t *query, uint16_t query_qend, int query_do,
+    const uint8_t *answer, size_t answer_len, uint16_t answer_qend, uint16_t answer_opt)
+{
+	int answer_do;
+
+	if (!dns_question_match(query, query_qend, answer, answer_len, answer_qend))
+		return 0;
+	/* Two header bytes: RD and CD as asked (RFC 1035 §4.1.1, RFC 4035
+	 * §3.2.2). */
+	if (((query[2] ^ answer[2]) & FLAG_RD) != 0 || ((query[3] ^ answer[3]) & FLAG_CD) != 0)
+		return 0;
+	/* DO as asked (RFC 3225 §3). An answer without OPT has DO clear,
+	 * unless it is an error, which may come without OPT. */
+	if (answer_opt == 0 || (size_t)answer_opt + 11 > answer_len)
+		return !query_do || error_rcode(answer);
+	answer_do = (answer[answer_opt + 7] & OPT_DO) != 0;
+	return answer_do == (query_do != 0);
+}
+
+uint16_t
+dns_answer_opt(const uint8_t *msg, size_t len, uint16_t qend)
 {
 	uint16_t opt_off = 0;
 	size_t off = qend != 0 ? qend : DNS_HEADER_LEN;
@@ -245,7 +272,7 @@ query_do(const uint8_t *query, size_t qlen, const struct dns_query_info *qi)
 	 * (and the query may have been padded since): look for it. */
 	if (opt_off == 0 || (size_t)opt_off + 11 > qlen || query[opt_off] != 0 ||
 	    dns_get16(query + opt_off + 1) != DNS_TYPE_OPT)
-		opt_off = find_opt(query, qlen, qi->qend);
+		opt_off = dns_answer_opt(query, qlen, qi->qend);
 	return opt_off != 0 && (dns_get16(query + opt_off + 7) & DNS_EDNS_DO) != 0;
 }
 
@@ -325,7 +352,7 @@ dns_truncate(uint8_t *out, size_t cap, const uint8_t *answer, size_t alen,
 	memset(out + 6, 0, 6);
 	if (client_edns) {
 		/* Keep the answer's extended RCODE and flags when it has an OPT. */
-		uint16_t opt_off = find_opt(answer, alen, answer_qend);
+		uint16_t opt_off = dns_answer_opt(answer, alen, answer_qend);
 
 		if (opt_off != 0)
 			ttl = answer + opt_off + 5;
@@ -338,7 +365,8 @@ dns_truncate(uint8_t *out, size_t cap, const uint8_t *answer, size_t alen,
 size_t
 dns_pad_query(uint8_t *msg, size_t len, size_t cap, uint16_t opt_off)
 {
-	size_t rd, rdlen, r, w, end, pad;
+	size_t rd, rdlen, r, w, end, pad, olen = 0;
+	uint16_t code;
 
 	if (opt_off == 0 || (size_t)opt_off + 11 > len)
 		return 0;
@@ -346,27 +374,32 @@ dns_pad_query(uint8_t *msg, size_t len, size_t cap, uint16_t opt_off)
 	rdlen = dns_get16(msg + opt_off + 9);
 	if (rd + rdlen != len)
 		return 0; /* not the last record */
-	/* Keep every option but padding and keepalive, in place. */
-	for (r = w = rd; r < len;) {
-		size_t olen;
-		uint16_t code;
-
+	/* Everything is checked before a byte moves: on failure the query is
+	 * forwarded as the client sent it. First the option list must parse
+	 * to the end of the record, and the result must fit. */
+	for (r = rd, w = len; r < len; r += 4 + olen) {
 		if (r + 4 > len)
 			return 0;
 		code = dns_get16(msg + r);
 		olen = dns_get16(msg + r + 2);
 		if (r + 4 + olen > len)
 			return 0;
-		if (code != DNS_OPT_PADDING && code != DNS_OPT_KEEPALIVE) {
-			memmove(msg + w, msg + r, 4 + olen);
-			w += 4 + olen;
-		}
-		r += 4 + olen;
+		if (code == DNS_OPT_PADDING || code == DNS_OPT_KEEPALIVE)
+			w -= 4 + olen;
 	}
 	end = w + 8; /* with the keepalive and padding option headers */
 	pad = (DNS_PAD_BLOCK - end % DNS_PAD_BLOCK) % DNS_PAD_BLOCK;
 	if (end + pad > cap || end + pad > DNS_MSG_MAX)
 		return 0;
+	/* Then keep every option but padding and keepalive, in place. */
+	for (r = w = rd; r < len; r += 4 + olen) {
+		code = dns_get16(msg + r);
+		olen = dns_get16(msg + r + 2);
+		if (code != DNS_OPT_PADDING && code != DNS_OPT_KEEPALIVE) {
+			memmove(msg + w, msg + r, 4 + olen);
+			w += 4 + olen;
+		}
+	}
 	dns_put16(msg + w, DNS_OPT_KEEPALIVE);
 	dns_put16(msg + w + 2, 0);
 	dns_put16(msg + w + 4, DNS_OPT_PADDING);
@@ -377,15 +410,16 @@ dns_pad_query(uint8_t *msg, size_t len, size_t cap, uint16_t opt_off)
 }
 
 int
-dns_keepalive(const uint8_t *msg, size_t len, uint16_t qend)
+dns_keepalive(const uint8_t *msg, size_t len, uint16_t opt_off)
 {
-	uint16_t opt_off = find_opt(msg, len, qend);
 	size_t rd, end;
 
-	if (opt_off == 0)
+	if (opt_off == 0 || (size_t)opt_off + 11 > len)
 		return -1;
 	rd = (size_t)opt_off + 11;
 	end = rd + dns_get16(msg + opt_off + 9);
+	if (end > len)
+		return -1;
 	while (rd + 4 <= end) {
 		uint16_t code = dns_get16(msg + rd), olen = dns_get16(msg + rd + 2);
 
@@ -429,7 +463,7 @@ opt_remove(uint8_t *msg, size_t len, size_t opt_off, uint32_t drop)
 size_t
 dns_strip_answer_opt(uint8_t *msg, size_t len, uint16_t qend)
 {
-	uint16_t opt_off = find_opt(msg, len, qend);
+	uint16_t opt_off = dns_answer_opt(msg, len, qend);
 
 	if (opt_off == 0)
 		return len;

@@ -41,6 +41,7 @@ struct dns_query_info {
 	uint16_t udp_size; /* what the client accepts over UDP (RFC 6891 §6.2.5) */
 	uint16_t opt_off;  /* offset of the OPT record, 0 when there is none */
 	uint8_t has_edns;
+	uint8_t dnssec_ok; /* the DO bit of its OPT record (RFC 3225) */
 	uint8_t opcode;
 	uint8_t rd;
 };
@@ -68,6 +69,20 @@ int dns_check_answer(const uint8_t *msg, size_t len, uint16_t *qend);
  * SERVFAIL), which some servers send without echoing the question. */
 int dns_question_match(const uint8_t *query, uint16_t query_qend,
     const uint8_t *answer, size_t answer_len, uint16_t answer_qend);
+
+/* Is the answer the one to this query? Its question (dns_question_match),
+ * and the bits that change what an answer holds, copied back as asked: RD
+ * (RFC 1035 §4.1.1), CD (RFC 4035 §3.2.2) and DO (RFC 3225 §3). query_do
+ * is the query's DO bit; answer_opt the answer's OPT record
+ * (dns_answer_opt), 0 when it has none, which reads as DO clear, except
+ * in an error answer (as above), which may come without OPT. Otherwise an
+ * answer made for a CD or DO query could reach a client who asked without. */
+int dns_answer_match(const uint8_t *query, uint16_t query_qend, int query_do,
+    const uint8_t *answer, size_t answer_len, uint16_t answer_qend, uint16_t answer_opt);
+
+/* The offset of an answer's OPT record (qend: end of its question, 0 when
+ * it has none), or 0 when it has none or its records do not parse. */
+uint16_t dns_answer_opt(const uint8_t *msg, size_t len, uint16_t qend);
 
 /* Why the proxy answers a query itself. Each reason but DNS_WHY_NONE
  * carries an Extended DNS Error (RFC 8914): an INFO-CODE and a short
@@ -119,7 +134,8 @@ size_t dns_truncate(uint8_t *out, size_t cap, const uint8_t *answer, size_t alen
  * edns-tcp-keepalive (RFC 7828 §3.2.1) and a Padding option (RFC 7830)
  * that makes the message a multiple of DNS_PAD_BLOCK bytes. Only when the
  * OPT record at opt_off is the message's last record (so never under TSIG).
- * Returns the new length, or 0 to leave the query as it is. */
+ * Returns the new length, or 0 with msg untouched (an option list that
+ * does not parse, or no room): the query then goes as the client sent it. */
 size_t dns_pad_query(uint8_t *msg, size_t len, size_t cap, uint16_t opt_off);
 
 /* Offset just past the name at off, which may be compressed (pointers must
@@ -127,9 +143,10 @@ size_t dns_pad_query(uint8_t *msg, size_t len, size_t cap, uint16_t opt_off);
  * runs past len. */
 int dns_name_end(const uint8_t *msg, size_t len, size_t off);
 
-/* The edns-tcp-keepalive timeout in an answer (RFC 7828 §3.3.2: units of
- * 100 ms), or -1 when it has none. */
-int dns_keepalive(const uint8_t *msg, size_t len, uint16_t qend);
+/* The edns-tcp-keepalive timeout in an answer's OPT record at opt_off
+ * (dns_answer_opt; RFC 7828 §3.3.2: units of 100 ms), or -1 when it has
+ * none. */
+int dns_keepalive(const uint8_t *msg, size_t len, uint16_t opt_off);
 
 /* Remove from an upstream answer, in place, the EDNS options that belong to
  * the TLS hop and not to the client: Padding (RFC 7830), edns-tcp-keepalive

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,7 +35,9 @@ log_open(const char *path)
 		log_path = NULL;
 		return 0;
 	}
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	/* Opened as root at start-up: never through a symbolic link, which
+	 * whoever may write the directory could point at any file. */
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
 	if (fd == -1)
 		return -1;
 	if (log_fd != 2)
@@ -48,6 +51,22 @@ int
 log_reopen(void)
 {
 	return log_path == NULL ? 0 : log_open(log_path);
+}
+
+int
+log_give_to(uid_t uid)
+{
+	struct stat st;
+
+	if (log_fd == 2 || fstat(log_fd, &st) != 0 || st.st_uid == uid)
+		return 0;
+	/* Only a plain file with no other name: a hard link planted in the
+	 * directory must not hand someone else's file over. */
+	if (!S_ISREG(st.st_mode) || st.st_nlink != 1) {
+		errno = EPERM;
+		return -1;
+	}
+	return fchown(log_fd, uid, (gid_t)-1);
 }
 
 static void log_write(const char *level, const char *fmt, va_list ap, int err)
@@ -155,7 +174,9 @@ log_ratelimit(struct log_limit *l, unsigned *skipped)
 int
 log_ratelimit_at(struct log_limit *l, uint64_t now, unsigned *skipped)
 {
-	if (l->last_us != 0 && now - l->last_us < (uint64_t)LOG_RATELIMIT_MS * 1000) {
+	unsigned interval_ms = l->interval_ms != 0 ? l->interval_ms : LOG_RATELIMIT_MS;
+
+	if (l->last_us != 0 && now - l->last_us < (uint64_t)interval_ms * 1000) {
 		l->suppressed++;
 		return 0;
 	}

@@ -6,6 +6,7 @@
 #define LOG_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
 
@@ -16,6 +17,12 @@ extern int log_level;
 int log_open(const char *path);
 /* Reopen the same file (after rotation, on SIGHUP). */
 int log_reopen(void);
+/* Make the open log file uid's (its group and mode stay), so that after
+ * dropping root the process can reopen it: rotation that recreates the
+ * file with the old one's owner (logrotate's "create") then works, and so
+ * does a SIGHUP with no rotation. Start-up, as root. Returns -1 with errno
+ * set when the file is not a plain file with one name. */
+int log_give_to(uid_t uid);
 
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Like log_msg, with ": strerror(errno)" appended. */
@@ -31,10 +38,11 @@ void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn)
 struct log_limit {
 	uint64_t last_us;
 	unsigned suppressed;
+	unsigned interval_ms; /* 0: LOG_RATELIMIT_MS */
 };
 
-/* True at most once per LOG_RATELIMIT_MS for this kind of line; then
- * *skipped is how many were held back since the last one logged. */
+/* True at most once per interval for this kind of line; then *skipped is
+ * how many were held back since the last one logged. */
 int log_ratelimit(struct log_limit *l, unsigned *skipped);
 /* The same at a given time (monotonic microseconds), for tests. */
 int log_ratelimit_at(struct log_limit *l, uint64_t now, unsigned *skipped);

@@ -127,6 +127,9 @@ drop_privileges(const struct conf *conf)
 	if (port_lookup_user(conf->user, &uid, &gid) != 0)
 		fatalx("--user: no user '%s' in /etc/passwd (a number, UID or UID:GID, works too)",
 		    conf->user);
+	if (log_give_to(uid) != 0)
+		fatalx("--logfile %s: cannot hand it to --user %s: %s", conf->logfile, conf->user,
+		    strerror(errno));
 	if (conf->chroot[0] != '\0' && port_chroot(conf->chroot) != 0)
 		fatalx("--chroot %s: %s", conf->chroot, strerror(errno));
 	if (port_set_groups(gid) != 0 || setgid(gid) != 0 || setuid(uid) != 0)
@@ -169,9 +172,10 @@ log_memory_plan(const struct conf *conf)
 	log_debug("memory: pending queries %zu KiB (%u slots of %zu bytes + id hash)",
 	    pq / 1024, conf->max_inflight, sizeof(struct pending_query));
 	log_debug("memory: upstream %zu KiB (%d nameservers x %u connections: TLS buffers "
-	    "+ 64 KiB answer assembly each)", up / 1024, conf->ns_count, conf->pool_size);
+	    "+ 64 KiB answer assembly + 8 KiB ID map each)", up / 1024, conf->ns_count,
+	    conf->pool_size);
 	log_debug("memory: clients %zu KiB (%u TCP clients with 72 KiB output each%s, "
-	    "+ UDP receive and reply batches)", cl / 1024, conf->max_tcp_clients,
+	    "+ UDP receive and reply batches + per-client counters)", cl / 1024, conf->max_tcp_clients,
 	    conf->tcp ? "" : ": TCP off, not reserved");
 	log_debug("memory: total reserved %zu KiB; pages are touched only as load needs them",
 	    (pq + up + cl) / 1024);
@@ -233,7 +237,8 @@ main(int argc, char **argv)
 	}
 	log_level = conf.debug ? LOG_LEVEL_DEBUG : conf.verbose ? LOG_LEVEL_INFO : LOG_LEVEL_WARN;
 	if (conf.logfile[0] != '\0' && log_open(conf.logfile) != 0)
-		fatalx("--logfile: cannot open %s: %s", conf.logfile, strerror(errno));
+		fatalx("--logfile: cannot open %s: %s%s", conf.logfile, strerror(errno),
+		    errno == ELOOP ? " (a symbolic link is not followed)" : "");
 	/* Before dropping root: the file may need creating where only root
 	 * can write, and it stays open for the writes. */
 	if (conf.time_file[0] != '\0') {

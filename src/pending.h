@@ -10,6 +10,7 @@
 #include <uthash.h>
 
 #include "bounds.h"
+#include "port.h"
 
 struct pending_query;
 
@@ -47,11 +48,15 @@ struct pending_query {
 	uint16_t udp_size;        /* largest answer the client takes over UDP */
 	uint8_t transport;        /* enum pq_transport */
 	uint8_t client_edns;
+	uint8_t query_do;         /* its DO bit, which the answer must echo */
 	uint8_t listener;         /* UDP: which socket it came in on */
-	uint8_t resends;          /* times moved to another connection */
+	uint8_t resends;          /* times blamed for a lost upstream connection (the
+	                           * oldest unanswered on it) and sent again */
 	socklen_t addrlen;        /* UDP client address */
 	union pq_addr addr;
+	struct port_local local;  /* UDP: the address it was sent to, to answer from */
 	uint32_t tcp_client, tcp_gen; /* TCP: client slot and its generation */
+	int source;               /* its client's counters (source.c), or -1 */
 	uint8_t *query;           /* the query as sent upstream: inline_query or a large buffer */
 	uint16_t query_cap;       /* bytes query can hold */
 	uint8_t inline_query[DNS_QUERY_INLINE];

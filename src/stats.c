@@ -85,7 +85,8 @@ stats_log(uint64_t now)
 	log_stats("--- Stats of errors: servfail %llu / timeouts %llu / fast_fail %llu / "
 	    "formerr %llu / notimp %llu / refused %llu / acl_refused %llu / dropped %llu / truncated %llu / "
 	    "table_full %llu / tcp_refused %llu / tcp_slow %llu / tcp_idle %llu / "
-	    "unmatched %llu / send_errors %llu",
+	    "unmatched %llu / send_errors %llu / lost_twice %llu / client_limit %llu / "
+	    "tcp_client_limit %llu / tcp_evicted %llu",
 	    (unsigned long long)stats.servfail, (unsigned long long)stats.timeouts,
 	    (unsigned long long)stats.fast_fail, (unsigned long long)stats.formerr,
 	    (unsigned long long)stats.notimp, (unsigned long long)stats.refused,
@@ -93,7 +94,9 @@ stats_log(uint64_t now)
 	    (unsigned long long)stats.dropped, (unsigned long long)stats.truncated,
 	    (unsigned long long)stats.table_full, (unsigned long long)stats.tcp_refused,
 	    (unsigned long long)stats.tcp_slow, (unsigned long long)stats.tcp_idle,
-	    (unsigned long long)stats.unmatched, (unsigned long long)stats.send_errors);
+	    (unsigned long long)stats.unmatched, (unsigned long long)stats.send_errors,
+	    (unsigned long long)stats.lost_twice, (unsigned long long)stats.client_limit,
+	    (unsigned long long)stats.tcp_client_limit, (unsigned long long)stats.tcp_evicted);
 	up_log_stats();
 	last = stats;
 	last_us = now;

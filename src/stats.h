@@ -35,7 +35,7 @@ struct stats {
 	uint64_t formerr;     /* malformed queries answered FORMERR */
 	uint64_t notimp;      /* opcodes other than QUERY */
 	uint64_t refused;     /* queries too large to hold */
-	uint64_t acl_refused; /* queries from clients --allow does not cover */
+	uint64_t acl_refused; /* queries (UDP) and connections (TCP) from outside --allow */
 	uint64_t dropped;     /* no header, QR set, zero-length TCP message */
 	uint64_t truncated;   /* UDP answers sent with TC set */
 	uint64_t table_full;  /* no free pending slot */
@@ -44,6 +44,10 @@ struct stats {
 	uint64_t tcp_idle;    /* TCP clients closed after the idle timeout */
 	uint64_t unmatched;   /* upstream answers for no query in flight (late ones) */
 	uint64_t send_errors; /* UDP replies the kernel would not take */
+	uint64_t lost_twice;  /* SERVFAIL: blamed for two lost upstream connections */
+	uint64_t client_limit; /* SERVFAIL: the client's queries in flight at its limit */
+	uint64_t tcp_client_limit; /* TCP connections over --max-tcp-per-client */
+	uint64_t tcp_evicted; /* idle TCP clients closed to make room for a new one */
 };
 
 extern struct stats stats;

@@ -25,12 +25,21 @@
 
 enum conn_state { CONN_IDLE, CONN_CONNECTING, CONN_HANDSHAKING, CONN_READY, CONN_CLOSING };
 
+/* How a connection was lost. */
+enum conn_loss {
+	LOSS_NET,    /* refused, closed, reset, unreadable: maybe over a query */
+	LOSS_AUTH,   /* certificate or name failure */
+	LOSS_SILENT, /* nothing came back, not even to a probe: the path or the server */
+};
+
 static const char *const state_names[] = { "idle", "connecting", "handshaking", "ready", "closing" };
 
 struct nameserver {
 	const struct conf_nameserver *cf;
 	struct upstream_conn *pool;  /* its pool_size connections */
 	unsigned fails;              /* consecutive connect/handshake failures */
+	int lost_unanswered;         /* a connection was lost before any answer, and
+	                              * none has come on any connection since */
 	uint64_t rest_until;         /* no new connection before this */
 	uint64_t last_fail;
 	uint32_t srtt_us;            /* smoothed answer time, 0 until measured */
@@ -57,6 +66,8 @@ struct upstream_conn {
 	uint8_t probe_due;       /* write a probe at the next chance */
 	uint8_t probe_out;       /* a probe is unanswered */
 	uint32_t received;       /* messages received since the handshake */
+	int8_t first_suspect;    /* the first query written since was blamed for a lost
+	                          * connection before: 1 or 0; -1 before any */
 	uint64_t idle_since;     /* READY with nothing in flight since */
 	uint64_t idle_us;        /* close when idle this long (the server may lower it) */
 	int can_read;            /* poll reported readable; cleared on EAGAIN */
@@ -66,8 +77,12 @@ struct upstream_conn {
 	struct frame_reader reasm; /* answer reassembly; buffer reserved at start-up */
 	uint8_t *rx;             /* bytes read from the socket ahead of the engine */
 	size_t rx_off, rx_len;   /* rx[rx_off..rx_len) not yet given to the engine */
+	uint8_t *tx;             /* sealed records taken from the engine, to write */
+	size_t tx_off, tx_len;   /* tx[tx_off..tx_len) not yet written to the socket */
 	struct tls_conn tls;     /* BearSSL engine and certificate verifier */
 	unsigned char *iobuf;    /* engine input then output buffer */
+	uint8_t *id_burnt;       /* ID_MAP_BYTES: IDs given up unanswered, not to reuse */
+	unsigned burnt;          /* bits set in id_burnt */
 };
 
 static const struct conf *conf;
@@ -77,6 +92,7 @@ static struct upstream_conn *conns;
 static unsigned conn_count;
 static struct pq_list waiting;   /* queries with no connection yet, FIFO */
 static unsigned char *conn_block; /* TLS buffers and answer assembly, all connections */
+static uint8_t *id_block;        /* every connection's ID map, zeroed (calloc) */
 static const br_x509_trust_anchor *anchors;
 static size_t anchor_count;
 static uint64_t last_probe;
@@ -88,7 +104,14 @@ static uint32_t rng_state;       /* xorshift32 for upstream IDs */
  * buffer of our own takes one read for several records, not two per
  * record. */
 #define RX_AHEAD 16384
-#define CONN_BUF_BYTES (TLS_IN_SIZE + TLS_OUT_BYTES + FRAME_BUF_SIZE + RX_AHEAD)
+/* A write ends with a record of one query (write_queries). The engine
+ * holds one record at a time, so sealed records wait here, to go out
+ * together in one write. */
+#define TX_AHEAD 16384
+/* Most a query's record takes: its length prefix and bytes, and BearSSL's
+ * largest record overhead (header, explicit IV, MAC, padding). */
+#define QUERY_RECORD_MAX (2 + DNS_QUERY_ROOM + 85)
+#define CONN_BUF_BYTES (TLS_IN_SIZE + TLS_OUT_BYTES + FRAME_BUF_SIZE + RX_AHEAD + TX_AHEAD)
 #define CLOSE_GRACE_US 1000000u
 
 /* ". IN SOA" with RD, the ID written in when sent. */
@@ -108,10 +131,54 @@ next_id(void)
 	return (uint16_t)(rng_state >> 8);
 }
 
+/* IDs of queries given up on the connection while unanswered (bounds.h,
+ * ID_MAP_BYTES): not used again until their answer comes or the
+ * connection is replaced. */
+static int
+id_is_burnt(const struct upstream_conn *c, uint16_t id)
+{
+	return (c->id_burnt[id >> 3] >> (id & 7)) & 1;
+}
+
+static void
+id_burn(struct upstream_conn *c, uint16_t id)
+{
+	if (id_is_burnt(c, id))
+		return;
+	c->id_burnt[id >> 3] |= (uint8_t)(1u << (id & 7));
+	if (++c->burnt == ID_BURNT_MAX)
+		log_info("upstream: %u queries given up on ns=%s conn=%u; it takes no new ones "
+		    "and is replaced once idle", c->burnt, c->ns->cf->text, c->index);
+}
+
+/* A late answer to a given-up query: its ID is free again. */
+static void
+id_unburn(struct upstream_conn *c, uint16_t id)
+{
+	if (!id_is_burnt(c, id))
+		return;
+	c->id_burnt[id >> 3] &= (uint8_t)~(1u << (id & 7));
+	c->burnt--;
+}
+
+/* An ID for a new query or probe on c: random, not in flight on c, not
+ * given up on it, not its probe's. */
+static uint16_t
+conn_new_id(const struct upstream_conn *c)
+{
+	uint16_t id;
+
+	do
+		id = next_id();
+	while (pq_hash_find((uint32_t)c->index << 16 | id) != NULL || id_is_burnt(c, id) ||
+	    ((c->probe_out || c->probe_due) && id == c->probe_id));
+	return id;
+}
+
 size_t
 up_memory(const struct conf *cf)
 {
-	size_t per_conn = sizeof(struct upstream_conn) + CONN_BUF_BYTES;
+	size_t per_conn = sizeof(struct upstream_conn) + CONN_BUF_BYTES + ID_MAP_BYTES;
 
 	return (size_t)cf->ns_count * cf->pool_size * per_conn;
 }
@@ -125,7 +192,10 @@ up_init(const struct conf *cf, const br_x509_trust_anchor *tas, size_t ntas)
 	ns_count = (unsigned)cf->ns_count;
 	conn_count = ns_count * cf->pool_size;
 	conns = calloc(conn_count, sizeof(*conns));
-	if (conns == NULL)
+	/* Zeroed and untouched: a page is written only when a query is given
+	 * up on a connection. */
+	id_block = calloc(conn_count, ID_MAP_BYTES);
+	if (conns == NULL || id_block == NULL)
 		return -1;
 	for (i = 0; i < ns_count; i++) {
 		struct nameserver *ns = &nameservers[i];
@@ -139,6 +209,7 @@ up_init(const struct conf *cf, const br_x509_trust_anchor *tas, size_t ntas)
 			c->index = (uint16_t)(i * cf->pool_size + (unsigned)j);
 			c->fd = -1;
 			c->ns = ns;
+			c->id_burnt = id_block + (size_t)c->index * ID_MAP_BYTES;
 		}
 		for (j = 0; j < cf->pin_count; j++)
 			if (strcasecmp(cf->pins[j].name, ns->cf->name) == 0 && ns->npins < MAX_PINS)
@@ -175,27 +246,51 @@ rest_nameserver(struct nameserver *ns, uint64_t now)
 	ns->rest_until = now + rest * 1000;
 }
 
-/* Put every query on the connection back in the waiting queue, oldest
- * first, so they go out again on another connection within their deadline. */
-static void
-requeue_all(struct upstream_conn *c)
+/* A connection was lost with queries on it: put them back at the front of
+ * the waiting queue, to go out again on another connection within their
+ * deadline. Of those written and unanswered, the oldest is the one a
+ * server that reads and answers in order read last: it is blamed for the
+ * loss (pq->resends) and goes back after the others, so that on the next
+ * connection they are read (and answered) before it. Blamed a second time,
+ * it gets SERVFAIL and is not sent again: a query that makes the server
+ * drop connections (a drop rule, a query that crashes it) would otherwise
+ * take every connection down, and other clients' queries with it. Those
+ * behind it were not read, and go again as they were. No query is blamed
+ * when blame is 0 (a connection that went silent, or the process leaving).
+ * Returns how many got SERVFAIL. */
+static unsigned
+requeue_all(struct upstream_conn *c, uint64_t now, int blame)
 {
-	struct pq_list *lists[2] = { &c->sendq, &c->sent };
-	int i;
+	struct pending_query *pq, *blamed = blame ? c->sent.head : NULL;
+	unsigned failed = 0;
 
-	/* Each list goes to the front of the waiting queue from its tail, the
-	 * send queue first: the result is sent, then unsent, then the rest. */
-	for (i = 0; i < 2; i++) {
-		struct pending_query *pq;
-
-		while ((pq = lists[i]->tail) != NULL) {
-			pq_list_remove(pq);
-			pq_hash_del(pq);
-			pq->resends++;
+	if (blamed != NULL) {
+		pq_list_remove(blamed);
+		pq_hash_del(blamed);
+		if (++blamed->resends >= 2) {
+			stats.lost_twice++;
+			failed++;
+			client_fail(blamed, DNS_RCODE_SERVFAIL, now);
+			pq_free(blamed);
+		} else {
 			requeued++;
-			pq_list_push_front(&waiting, pq);
+			pq_list_push_front(&waiting, blamed);
 		}
 	}
+	/* The rest in the order written, the unwritten after them. */
+	while ((pq = c->sendq.tail) != NULL) {
+		pq_list_remove(pq);
+		pq_hash_del(pq);
+		requeued++;
+		pq_list_push_front(&waiting, pq);
+	}
+	while ((pq = c->sent.tail) != NULL) {
+		pq_list_remove(pq);
+		pq_hash_del(pq);
+		requeued++;
+		pq_list_push_front(&waiting, pq);
+	}
+	return failed;
 }
 
 static void
@@ -205,30 +300,46 @@ conn_close_fd(struct upstream_conn *c)
 		close(c->fd);
 	c->fd = -1;
 	c->state = CONN_IDLE;
+	if (c->burnt != 0) {
+		/* The next connection starts with every ID free. */
+		memset(c->id_burnt, 0, ID_MAP_BYTES);
+		c->burnt = 0;
+	}
 	c->reasm.have = 0;
 	c->rx_off = c->rx_len = 0;
+	c->tx_off = c->tx_len = 0;
 	c->can_read = c->ack_owed = 0;
 }
 
 /* A connection failed or was lost: release it, move its queries on. */
 static void
-conn_fail(struct upstream_conn *c, uint64_t now, const char *why, int auth)
+conn_fail(struct upstream_conn *c, uint64_t now, const char *why, enum conn_loss loss)
 {
 	struct nameserver *ns = c->ns;
-	unsigned moved = conn_load(c);
+	unsigned moved = conn_load(c), failed;
 
 	if (c->state == CONN_READY) {
 		ns->st.reconnects++;
-		log_info("upstream: connection lost ns=%s conn=%u reason=\"%s\" requeued=%u",
-		    ns->cf->text, c->index, why, moved);
 		/* Lost with queries on it before a single answer: a server that
-		 * takes connections but does not serve. Rest it like one that
-		 * refuses them, or the queries would reconnect in a loop. */
-		if (c->received == 0 && moved > 0) {
+		 * takes connections but does not serve, or a query that makes it
+		 * drop them. Silent even to a probe, it is the server: rest it
+		 * like one that refuses connections, or queries would reconnect
+		 * in a loop. Closed or reset, the first time the query is blamed
+		 * (requeue_all); when it happens again with no answer in between,
+		 * on a connection whose first query was not blamed before, it is
+		 * the server. Resting for a query's sake would fail every other
+		 * client's query meanwhile. */
+		if (c->received == 0 && moved > 0 && loss == LOSS_SILENT) {
 			ns->st.failures++;
 			rest_nameserver(ns, now);
+		} else if (c->received == 0 && moved > 0 && c->first_suspect != 1) {
+			if (ns->lost_unanswered) {
+				ns->st.failures++;
+				rest_nameserver(ns, now);
+			}
+			ns->lost_unanswered = 1;
 		}
-	} else if (auth) {
+	} else if (loss == LOSS_AUTH) {
 		ns->st.auth_failures++;
 		ns->have_session = 0;
 		log_error("upstream: AUTHENTICATION FAILED ns=%s conn=%u reason=\"%s\": "
@@ -240,7 +351,10 @@ conn_fail(struct upstream_conn *c, uint64_t now, const char *why, int auth)
 		    ns->cf->text, c->index, state_names[c->state], why);
 		rest_nameserver(ns, now);
 	}
-	requeue_all(c);
+	failed = requeue_all(c, now, loss != LOSS_SILENT);
+	if (c->state == CONN_READY)
+		log_info("upstream: connection lost ns=%s conn=%u reason=\"%s\" requeued=%u "
+		    "failed=%u", ns->cf->text, c->index, why, moved - failed, failed);
 	conn_close_fd(c);
 }
 
@@ -251,7 +365,7 @@ conn_start_tls(struct upstream_conn *c, uint64_t now)
 
 	if (tls_start(&c->tls, ns->cf->name, ns->pins, ns->npins,
 	    ns->have_session ? &ns->session : NULL) != 0) {
-		conn_fail(c, now, tls_error_name(br_ssl_engine_last_error(&c->tls.sc.eng)), 0);
+		conn_fail(c, now, tls_error_name(br_ssl_engine_last_error(&c->tls.sc.eng)), LOSS_NET);
 		return;
 	}
 	c->state = CONN_HANDSHAKING;
@@ -269,6 +383,7 @@ conn_open(struct upstream_conn *c, uint64_t now)
 		c->iobuf = buf;
 		c->reasm.buf = buf + TLS_IN_SIZE + TLS_OUT_BYTES;
 		c->rx = c->reasm.buf + FRAME_BUF_SIZE;
+		c->tx = c->rx + RX_AHEAD;
 		tls_init(&c->tls, c->iobuf, TLS_IN_SIZE, c->iobuf + TLS_IN_SIZE, TLS_OUT_BYTES,
 		    anchors, anchor_count);
 	}
@@ -277,7 +392,7 @@ conn_open(struct upstream_conn *c, uint64_t now)
 	if (c->fd == -1) {
 		log_warn("upstream: socket ns=%s", cf->text);
 		c->state = CONN_CONNECTING; /* so conn_fail counts a failure */
-		conn_fail(c, now, "no socket", 0);
+		conn_fail(c, now, "no socket", LOSS_NET);
 		return;
 	}
 	port_tcp_nodelay(c->fd);
@@ -287,7 +402,7 @@ conn_open(struct upstream_conn *c, uint64_t now)
 	if (connect(c->fd, (const struct sockaddr *)&cf->addr, cf->addrlen) == 0) {
 		conn_start_tls(c, now);
 	} else if (errno != EINPROGRESS) {
-		conn_fail(c, now, strerror(errno), 0);
+		conn_fail(c, now, strerror(errno), LOSS_NET);
 	}
 }
 
@@ -320,10 +435,11 @@ static int
 handle_answer(struct upstream_conn *c, uint8_t *msg, size_t len, uint64_t now)
 {
 	struct pending_query *pq;
-	uint16_t qend;
+	uint16_t qend, opt;
 
 	c->last_rx = now;
 	c->received++;
+	c->ns->lost_unanswered = 0;
 	if (dns_check_answer(msg, len, &qend) != 0)
 		return -1;
 	if (c->probe_out && dns_get16(msg) == c->probe_id) {
@@ -332,23 +448,26 @@ handle_answer(struct upstream_conn *c, uint8_t *msg, size_t len, uint64_t now)
 	}
 	pq = pq_hash_find((uint32_t)c->index << 16 | dns_get16(msg));
 	if (pq == NULL || pq->list != &c->sent) {
-		/* Late (the client already had SERVFAIL) or never asked. */
+		/* Late (the client already had SERVFAIL) or never asked. A late
+		 * one frees its ID for reuse on this connection. */
+		id_unburn(c, dns_get16(msg));
 		stats.unmatched++;
 		log_debug("upstream: answer matches no query ns=%s id=%u", c->ns->cf->text, dns_get16(msg));
 		return 0;
 	}
-	if (!dns_question_match(pq->query, pq->qend, msg, len, qend)) {
+	opt = dns_answer_opt(msg, len, qend);
+	if (!dns_answer_match(pq->query, pq->qend, pq->query_do, msg, len, qend, opt)) {
 		c->ns->st.bad_answers++;
-		log_debug("upstream: discarded answer with the wrong question ns=%s id=%u",
-		    c->ns->cf->text, dns_get16(msg));
+		log_debug("upstream: discarded answer with the wrong question or RD/CD/DO bits "
+		    "ns=%s id=%u", c->ns->cf->text, dns_get16(msg));
 		return 0;
 	}
 	c->ns->st.answers++;
 	update_srtt(c->ns, now - pq->sent_us);
 	/* RFC 7828 §3.3.2: the server says how long it keeps an idle
 	 * connection; close ours before then (a value of 0: close when idle). */
-	if (dns_get16(msg + 10) != 0) {
-		int keepalive = dns_keepalive(msg, len, qend);
+	if (opt != 0) {
+		int keepalive = dns_keepalive(msg, len, opt);
 
 		if (keepalive >= 0 && (uint64_t)keepalive * 100000 < c->idle_us)
 			c->idle_us = (uint64_t)keepalive * 100000;
@@ -378,7 +497,7 @@ answer_cb(void *arg, uint8_t *msg, size_t len)
 		log_warnx("upstream: malformed answer from ns=%s len=%zu; closing the connection",
 		    c->ns->cf->text, len);
 		rest_nameserver(c->ns, ctx->now);
-		conn_fail(c, ctx->now, "malformed answer", 0);
+		conn_fail(c, ctx->now, "malformed answer", LOSS_NET);
 		return -1;
 	}
 	return 0;
@@ -395,45 +514,99 @@ read_answers(struct upstream_conn *c, uint64_t now)
 	br_ssl_engine_recvapp_ack(&c->tls.sc.eng, frame_feed(&c->reasm, buf, avail, answer_cb, &ctx));
 }
 
-/* Copy queued queries into the engine, each framed with its length
- * (RFC 7858 §3.3, RFC 1035 §4.2.2), then flush them as one record. A query
- * goes in whole or waits: the output buffer always has room for the largest
- * one once flushed, and a query is never left half written when its slot is
- * freed. */
+/* Move the sealed record bytes the engine holds to c->tx, as far as they
+ * fit, which frees the engine for the next record. */
+static void
+take_records(struct upstream_conn *c)
+{
+	br_ssl_engine_context *eng = &c->tls.sc.eng;
+
+	if (c->tx_off > 0) {
+		memmove(c->tx, c->tx + c->tx_off, c->tx_len - c->tx_off);
+		c->tx_len -= c->tx_off;
+		c->tx_off = 0;
+	}
+	while ((br_ssl_engine_current_state(eng) & BR_SSL_SENDREC) && c->tx_len < TX_AHEAD) {
+		size_t len;
+		uint8_t *rec = br_ssl_engine_sendrec_buf(eng, &len);
+
+		if (len > TX_AHEAD - c->tx_len)
+			len = TX_AHEAD - c->tx_len;
+		memcpy(c->tx + c->tx_len, rec, len);
+		c->tx_len += len;
+		br_ssl_engine_sendrec_ack(eng, len);
+	}
+}
+
+/* Frame one message (a query or probe, RFC 7858 §3.3, RFC 1035 §4.2.2)
+ * into the engine's buffer at buf, with this ID; returns its size. */
+static size_t
+put_message(uint8_t *buf, const uint8_t *msg, size_t len, uint16_t id)
+{
+	dns_put16(buf, (uint16_t)len);
+	memcpy(buf + 2, msg, len);
+	dns_put16(buf + 2, id);
+	return 2 + len;
+}
+
+/* Write queued queries into TLS records, to go out together in one send
+ * (conn_run). A record holds several only when another record follows it
+ * in the same write: the last record of a write always holds one query.
+ * A server that reads one record at a time and then waits for its socket
+ * (dnsdist 1.7's DoT front end) leaves the rest of a record unread until
+ * more bytes arrive; with a record of one query still in its socket, it
+ * reads on through the others. (A record per query would do too, and cost
+ * the server and the proxy a record's work per query.) A query goes in
+ * whole or waits: the engine's buffer holds the largest one, and a query
+ * is never left half written when its slot is freed. */
 static int
 write_queries(struct upstream_conn *c, uint64_t now)
 {
-	size_t room, put = 0;
-	uint8_t *buf = br_ssl_engine_sendapp_buf(&c->tls.sc.eng, &room);
-	struct pending_query *pq;
+	br_ssl_engine_context *eng = &c->tls.sc.eng;
+	int wrote = 0;
 
-	if (c->probe_due && room >= 2 + sizeof(probe_query)) {
-		/* Liveness probe: the root's SOA, which every resolver has at hand
-		 * and answers at once, even while a slow recursion is pending. */
-		dns_put16(buf, sizeof(probe_query));
-		memcpy(buf + 2, probe_query, sizeof(probe_query));
-		dns_put16(buf + 2, c->probe_id);
-		put = 2 + sizeof(probe_query);
-		c->probe_due = 0;
-		c->probe_out = 1;
-		c->probe_sent = now;
+	while (c->probe_due || c->sendq.head != NULL) {
+		size_t room, put = 0, free_tx = TX_AHEAD - (c->tx_len - c->tx_off);
+		uint8_t *buf;
+		int multi;
+
+		if (free_tx < QUERY_RECORD_MAX || (buf = br_ssl_engine_sendapp_buf(eng, &room)) == NULL)
+			break;
+		/* Room for this record at its fullest and a last one after it. */
+		multi = free_tx >= TLS_OUT_BYTES + QUERY_RECORD_MAX;
+		if (c->probe_due) {
+			/* Liveness probe: the root's SOA, which every resolver has
+			 * at hand and answers at once, even while a slow recursion
+			 * is pending. */
+			put = put_message(buf, probe_query, sizeof(probe_query), c->probe_id);
+			c->probe_due = 0;
+			c->probe_out = 1;
+			c->probe_sent = now;
+		}
+		while (c->sendq.head != NULL) {
+			struct pending_query *pq = c->sendq.head;
+
+			if (2 + (size_t)pq->qlen > room - put ||
+			    (put > 0 && (!multi || pq->q.next == NULL)))
+				break;
+			put += put_message(buf + put, pq->query, pq->qlen, dns_get16(pq->query));
+			pq_list_remove(pq);
+			pq->sent_us = now;
+			if (c->first_suspect < 0)
+				c->first_suspect = pq->resends > 0;
+			if (c->sent.count == 0)
+				c->last_rx = now; /* the stall clock starts with the first query */
+			pq_list_push(&c->sent, pq);
+			c->ns->st.queries++;
+		}
+		if (put == 0)
+			break;
+		br_ssl_engine_sendapp_ack(eng, put);
+		br_ssl_engine_flush(eng, 0);
+		take_records(c);
+		wrote = 1;
 	}
-	while ((pq = c->sendq.head) != NULL && 2 + (size_t)pq->qlen <= room - put) {
-		dns_put16(buf + put, pq->qlen);
-		memcpy(buf + put + 2, pq->query, pq->qlen);
-		put += 2 + (size_t)pq->qlen;
-		pq_list_remove(pq);
-		pq->sent_us = now;
-		if (c->sent.count == 0)
-			c->last_rx = now; /* the stall clock starts with the first query */
-		pq_list_push(&c->sent, pq);
-		c->ns->st.queries++;
-	}
-	if (put == 0)
-		return 0;
-	br_ssl_engine_sendapp_ack(&c->tls.sc.eng, put);
-	br_ssl_engine_flush(&c->tls.sc.eng, 0);
-	return 1;
+	return wrote;
 }
 
 /* Drive the engine as far as it goes without blocking. */
@@ -453,32 +626,39 @@ conn_run(struct upstream_conn *c, uint64_t now)
 			if (c->state == CONN_CLOSING) {
 				conn_close_fd(c);
 			} else if (err == BR_ERR_OK && c->state != CONN_READY) {
-				conn_fail(c, now, "closed by server during handshake", 0);
+				conn_fail(c, now, "closed by server during handshake", LOSS_NET);
 			} else if (err == BR_ERR_OK) {
 				log_debug("upstream: server closed ns=%s conn=%u", c->ns->cf->text, c->index);
 				if (conn_load(c) == 0)
 					conn_close_fd(c);
 				else
-					conn_fail(c, now, "closed by server", 0);
+					conn_fail(c, now, "closed by server", LOSS_NET);
 			} else {
-				conn_fail(c, now, tls_failure(&c->tls.v, err), tls_is_auth_error(err));
+				conn_fail(c, now, tls_failure(&c->tls.v, err),
+				    tls_is_auth_error(err) ? LOSS_AUTH : LOSS_NET);
 			}
 			return;
 		}
-		if (st & BR_SSL_SENDREC) {
-			size_t len;
-			uint8_t *buf = br_ssl_engine_sendrec_buf(eng, &len);
+		if (c->tx_off < c->tx_len || (st & BR_SSL_SENDREC)) {
+			/* Records taken out of the engine first: they came before
+			 * whatever it holds now. */
+			int staged = c->tx_off < c->tx_len;
+			size_t len = c->tx_len - c->tx_off;
+			const uint8_t *buf = staged ? c->tx + c->tx_off : br_ssl_engine_sendrec_buf(eng, &len);
 			ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL);
 
 			if (n > 0) {
-				br_ssl_engine_sendrec_ack(eng, (size_t)n);
+				if (!staged)
+					br_ssl_engine_sendrec_ack(eng, (size_t)n);
+				else if ((c->tx_off += (size_t)n) == c->tx_len)
+					c->tx_off = c->tx_len = 0;
 				c->ack_owed = 0; /* the segment carried the ACK */
 				progress = 1;
 			} else if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
 				if (c->state == CONN_CLOSING)
 					conn_close_fd(c);
 				else
-					conn_fail(c, now, strerror(errno), 0);
+					conn_fail(c, now, strerror(errno), LOSS_NET);
 				return;
 			}
 		}
@@ -507,6 +687,7 @@ conn_run(struct upstream_conn *c, uint64_t now)
 			c->idle_us = (uint64_t)conf->up_idle_ms * 1000;
 			c->probe_due = c->probe_out = 0;
 			c->received = 0;
+			c->first_suspect = -1;
 			/* Keep the session: the next connection resumes it and skips
 			 * the certificate work. */
 			br_ssl_engine_get_session_parameters(eng, &c->ns->session);
@@ -545,7 +726,7 @@ conn_run(struct upstream_conn *c, uint64_t now)
 				if (c->state == CONN_CLOSING || (c->state == CONN_READY && conn_load(c) == 0))
 					conn_close_fd(c);
 				else
-					conn_fail(c, now, "connection closed", 0);
+					conn_fail(c, now, "connection closed", LOSS_NET);
 				return;
 			} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
 				c->can_read = 0;
@@ -553,7 +734,7 @@ conn_run(struct upstream_conn *c, uint64_t now)
 				if (c->state == CONN_CLOSING)
 					conn_close_fd(c);
 				else
-					conn_fail(c, now, strerror(errno), 0);
+					conn_fail(c, now, strerror(errno), LOSS_NET);
 				return;
 			}
 		}
@@ -578,7 +759,7 @@ conn_event(void *obj, uint32_t gen, short revents, uint64_t now)
 		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
 			err = errno;
 		if (err != 0) {
-			conn_fail(c, now, strerror(err), 0);
+			conn_fail(c, now, strerror(err), LOSS_NET);
 			return;
 		}
 		if ((revents & POLLOUT) == 0)
@@ -638,7 +819,8 @@ ns_ready_conn(struct nameserver *ns)
 	for (i = 0; i < conf->pool_size; i++) {
 		struct upstream_conn *c = &ns->pool[i];
 
-		if (c->state != CONN_READY || conn_load(c) >= CONN_INFLIGHT_MAX)
+		if (c->state != CONN_READY || conn_load(c) >= CONN_INFLIGHT_MAX ||
+		    c->burnt >= ID_BURNT_MAX)
 			continue;
 		if (conn_load(c) < CONN_SPREAD_AT)
 			return c;
@@ -736,13 +918,9 @@ grow_pool(uint64_t now)
 static void
 assign(struct upstream_conn *c, struct pending_query *pq, uint64_t now)
 {
-	uint16_t id;
+	uint16_t id = conn_new_id(c);
 
-	do {
-		id = next_id();
-		pq->key = (uint32_t)c->index << 16 | id;
-	} while (pq_hash_find(pq->key) != NULL ||
-	    ((c->probe_out || c->probe_due) && id == c->probe_id));
+	pq->key = (uint32_t)c->index << 16 | id;
 	dns_put16(pq->query, id);
 	pq_list_remove(pq);
 	if (pq_hash_add(pq) != 0) {
@@ -799,6 +977,10 @@ up_forget(struct pending_query *pq, int timed_out, uint64_t now)
 		c->ns->st.timeouts++;
 		update_srtt(c->ns, (uint64_t)conf->timeout_ms * 1000);
 	}
+	/* Written and unanswered: its answer may still come, so its ID is
+	 * not given to another query on this connection. */
+	if (pq->list == &c->sent)
+		id_burn(c, (uint16_t)(pq->key & 0xffff));
 	pq_list_remove(pq);
 	pq_hash_del(pq);
 	if (conn_load(c) == 0)
@@ -828,7 +1010,7 @@ conn_deadline(const struct upstream_conn *c)
 			return c->last_rx + (c->probe_due ? 2 * third : third);
 		}
 		if (c->sendq.count == 0)
-			return c->idle_since + c->idle_us;
+			return c->burnt >= ID_BURNT_MAX ? c->idle_since : c->idle_since + c->idle_us;
 		return 0;
 	case CONN_IDLE:
 		break;
@@ -845,19 +1027,14 @@ conn_timers(struct upstream_conn *c, uint64_t now)
 		return;
 	switch (c->state) {
 	case CONN_CONNECTING:
-		conn_fail(c, now, "connect timed out", 0);
+		conn_fail(c, now, "connect timed out", LOSS_NET);
 		break;
 	case CONN_HANDSHAKING:
-		conn_fail(c, now, "handshake timed out", 0);
+		conn_fail(c, now, "handshake timed out", LOSS_NET);
 		break;
 	case CONN_READY:
 		if (c->sent.count > 0 && !c->probe_out && !c->probe_due) {
-			uint16_t id;
-
-			do
-				id = next_id();
-			while (pq_hash_find((uint32_t)c->index << 16 | id) != NULL);
-			c->probe_id = id;
+			c->probe_id = conn_new_id(c);
 			c->probe_due = 1;
 			log_debug("upstream: no answer for a while, probing ns=%s conn=%u",
 			    c->ns->cf->text, c->index);
@@ -868,7 +1045,7 @@ conn_timers(struct upstream_conn *c, uint64_t now)
 			 * new connection may be tried at once; the smoothed time
 			 * takes a penalty so that another nameserver is preferred. */
 			update_srtt(c->ns, (uint64_t)conf->timeout_ms * 1000);
-			conn_fail(c, now, "no answer even to a probe, connection judged dead", 0);
+			conn_fail(c, now, "no answer even to a probe, connection judged dead", LOSS_SILENT);
 		} else {
 			conn_close(c, now);
 		}
@@ -916,7 +1093,7 @@ up_prepare(uint64_t now)
 		} else {
 			unsigned st = br_ssl_engine_current_state(&c->tls.sc.eng);
 
-			if (st & BR_SSL_SENDREC)
+			if ((st & BR_SSL_SENDREC) || c->tx_off < c->tx_len)
 				events |= POLLOUT;
 			if (st & BR_SSL_RECVREC)
 				events |= POLLIN;
@@ -942,7 +1119,7 @@ up_shutdown(void)
 			conn_run(c, port_now_us());
 		}
 		if (c->state != CONN_IDLE) {
-			requeue_all(c);
+			requeue_all(c, port_now_us(), 0);
 			conn_close_fd(c);
 		}
 	}

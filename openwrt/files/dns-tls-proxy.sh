@@ -232,6 +232,15 @@ dtp_build_args() {
 	dtp_opt transfer_timeout --transfer-timeout
 	dtp_opt max_inflight --max-inflight
 	dtp_opt max_tcp_clients --max-tcp-clients
+	# Behind dnsmasq every query comes from its one address: unless set, the
+	# per-client shares are the whole tables (the proxy caps them there).
+	config_get a main max_tcp_per_client
+	[ -z "$a" ] && [ "$dnsmasq" = 1 ] && a=4096
+	[ -n "$a" ] && dtp_arg --max-tcp-per-client "$a"
+	config_get a main max_inflight_per_client
+	[ -z "$a" ] && [ "$dnsmasq" = 1 ] && a=65536
+	[ -n "$a" ] && dtp_arg --max-inflight-per-client "$a"
+	dtp_opt max_udp_size --max-udp-size
 	dtp_opt batch_window --batch-window
 	dtp_opt strategy --strategy
 	# unset: the proxy decides (on with two providers or more)

@@ -46,7 +46,10 @@
 #                               stalls answers to a client that batches its
 #                               queries until that client's delayed ACK
 #                               (40 ms); 1 takes that out of the picture
-#   OURS_ARGS="--max-inflight 4096 --pool-size 4"   extra options for ours
+#   OURS_ARGS="--max-inflight 4096 --max-inflight-per-client 4096
+#              --max-tcp-per-client 64 --pool-size 4"
+#                               extra options for ours (dnsperf's clients
+#                               share one address: it may use the whole tables)
 #   BENCH_OUT=FILE              also write the Markdown report to FILE
 #   KEEP_TMP=1                  keep the work directory (configs, logs,
 #                               dnsperf outputs, callgrind files)
@@ -80,7 +83,7 @@ BENCH_TIMEOUT=${BENCH_TIMEOUT:-5}
 BENCH_PROXY_CPU=${BENCH_PROXY_CPU:-0}
 BENCH_LOAD_CPU=${BENCH_LOAD_CPU:-1}
 BENCH_CG_QUERIES=${BENCH_CG_QUERIES:-20000}
-OURS_ARGS=${OURS_ARGS:-"--max-inflight 4096 --pool-size 4"}
+OURS_ARGS=${OURS_ARGS:-"--max-inflight 4096 --max-inflight-per-client 4096 --max-tcp-per-client 64 --pool-size 4"}
 BENCH_OUT=${BENCH_OUT:-}
 BENCH_UPSTREAM_NODELAY=${BENCH_UPSTREAM_NODELAY:-0}
 KNOBS="BENCH_SECONDS=$BENCH_SECONDS BENCH_PROXIES=\"$BENCH_PROXIES\" BENCH_SETTINGS=\"$BENCH_SETTINGS\" \

@@ -2,8 +2,9 @@
 /* Fuzz target: the upstream answer path. The input is a byte stream as it
  * comes out of a TLS connection; the first byte picks how it is cut into
  * pieces. Each message the framer yields is checked and matched against a
- * fixed query, its hop-by-hop EDNS options are stripped, and a matching one
- * is truncated for a UDP client, as the proxy does. */
+ * fixed query (question, RD, CD and DO), its hop-by-hop EDNS options are
+ * stripped, and a matching one is truncated for a UDP client, as the proxy
+ * does. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,7 +45,7 @@ check_strip(const uint8_t *msg, size_t len, uint16_t qend)
 		return;
 	}
 	if (dns_check_answer(copy, n, &qend2) != 0 || qend2 != qend ||
-	    dns_keepalive(copy, n, qend) != -1)
+	    dns_keepalive(copy, n, dns_answer_opt(copy, n, qend)) != -1)
 		abort();
 	again = dns_strip_answer_opt(copy, n, qend);
 	if (again != n)
@@ -56,19 +57,27 @@ on_message(void *arg, uint8_t *msg, size_t len)
 {
 	static uint8_t out[DNS_QUERY_ROOM + 64];
 	size_t *count = arg;
-	uint16_t qend;
+	uint16_t qend, opt;
 
 	(*count)++;
 	if (len == 0 || dns_check_answer(msg, len, &qend) != 0)
 		return *count > 1000 ? -1 : 0;
 	if (qend > len)
 		abort();
-	if (dns_keepalive(msg, len, qend) > 0xffff)
+	opt = dns_answer_opt(msg, len, qend);
+	if (opt != 0 && ((size_t)opt + 11 > len || msg[opt] != 0 || dns_get16(msg + opt + 1) != 41))
+		abort();
+	if (dns_keepalive(msg, len, opt) > 0xffff)
 		abort();
 	check_strip(msg, len, qend);
-	if (dns_question_match(query, QUERY_QEND, msg, len, qend)) {
+	if (dns_answer_match(query, QUERY_QEND, 0, msg, len, qend, opt)) {
 		size_t n;
 
+		/* Taken: the question, RD and CD as asked, DO clear. */
+		if (!dns_question_match(query, QUERY_QEND, msg, len, qend) ||
+		    ((msg[2] ^ query[2]) & 0x01) != 0 || ((msg[3] ^ query[3]) & 0x10) != 0 ||
+		    (opt != 0 && (msg[opt + 7] & 0x80) != 0))
+			abort();
 		dns_put16(msg, 0xbeef);
 		n = dns_truncate(out, sizeof(out), msg, len, qend, 1);
 		if (n == 0 || dns_check_answer(out, n, &qend) != 0 || dns_get16(out) != 0xbeef)

@@ -62,7 +62,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		free(copy);
 		/* Padding keeps it a well-formed query with the same question,
-		 * a multiple of 128 bytes long. */
+		 * a multiple of 128 bytes long; when it cannot pad, the query
+		 * is left exactly as it was. */
 		if (qi.has_edns && size <= DNS_QUERY_MAX) {
 			static uint8_t padded[DNS_QUERY_ROOM];
 			struct dns_query_info pi;
@@ -72,6 +73,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (n != 0 && (n % DNS_PAD_BLOCK != 0 ||
 			    dns_check_query(padded, n, &pi) != DNS_FORWARD || pi.qend != qi.qend ||
 			    memcmp(padded, data, qi.qend) != 0 || pi.udp_size != qi.udp_size))
+				abort();
+			if (n == 0 && memcmp(padded, data, size) != 0)
 				abort();
 		}
 	}

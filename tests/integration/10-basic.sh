@@ -44,11 +44,22 @@ t_assert_match "$out" 'ANSWER: 0,' "truncated answer carries no records"
 t_assert_match "$out" 'EDNS: version: 0' "truncated answer keeps an OPT record for an EDNS client"
 out=$(p_dig big.test TXT +ignore +noedns)
 t_assert_match "$out" 'flags:[a-z ]* tc[ ;]' "4 KB answer over UDP without EDNS (512 bytes) has TC set"
-# A client that takes 4096+ bytes over UDP gets it whole.
+# A client claiming 4400 bytes still gets TC: --max-udp-size (1232) caps
+# what goes in one datagram, so no answer needs IP fragments.
 out=$(p_dig big.test TXT +ignore +bufsize=4400)
-big_whole "$out" || t_fail "4 KB answer not whole over UDP with EDNS 4400: $out"
-t_pass "4 KB answer whole over UDP with EDNS 4400"
+t_assert_match "$out" 'flags:[a-z ]* tc[ ;]' "4 KB answer over UDP with EDNS 4400: TC (--max-udp-size 1232)"
 # And dig's own fallback (TC -> TCP) ends with the whole answer.
 big_whole "$(p_dig big.test TXT)" || t_fail "dig's TCP retry after TC did not get the whole answer"
 t_pass "dig retries over TCP after TC and gets the whole answer"
 t_assert_le "1" "$(p_stat errors truncated)" "truncations are counted"
+t_kill "$P_PID"
+
+# With --max-udp-size 4400 a client that takes 4400 bytes gets it whole,
+# one that takes 4000 gets TC.
+P_PORT=$(t_free_port)
+p_start big -p "$P_PORT" -n "$NS" --ca-file "$T/ca.pem" --max-udp-size 4400
+out=$(p_dig big.test TXT +ignore +bufsize=4400)
+big_whole "$out" || t_fail "4 KB answer not whole over UDP with EDNS 4400 and --max-udp-size 4400: $out"
+t_pass "4 KB answer whole over UDP with EDNS 4400 and --max-udp-size 4400"
+t_assert_match "$(p_dig big.test TXT +ignore +bufsize=4000)" 'flags:[a-z ]* tc[ ;]' \
+    "4 KB answer over UDP with EDNS 4000: TC"

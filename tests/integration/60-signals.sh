@@ -62,3 +62,42 @@ wait "$DIG" || true
 t_assert_eq "$(p_status "$(cat "$T/held.out")")" SERVFAIL "in-flight query answered SERVFAIL at shutdown"
 t_wait_exit "$P_PID" 3 || t_fail "proxy did not exit after SIGTERM"
 t_assert_eq "$T_EXIT_STATUS" 0 "exit status 0"
+
+# --- The log file under --user. It is opened as root, then handed to the
+# run-time user, so that user can reopen it on SIGHUP: after a rotation that
+# recreates the file with the old one's owner and mode (what logrotate's
+# "create" does), and after a SIGHUP with no rotation. A symbolic link is
+# never followed (root would open whatever it points at).
+if (($(id -u) == 0)); then
+    chmod 755 "$T"
+    mkdir -m 755 "$T/logs"
+    ULOG=$T/logs/proxy.log
+    P_PORT=$(t_free_port)
+    t_spawn user "$PROXY" -v -l "$ULOG" -p "$P_PORT" -n "$NS" --ca-file "$T/ca.pem" --user 65534:65534
+    P_PID=$T_PID
+    t_register_log "$ULOG"
+    t_wait_listen "$P_PORT" udp || t_fail "proxy with --user did not bind"
+    t_assert_eq "$(p_dig a.test +short)" 192.0.2.1 "answers with --user and -l"
+    t_assert_eq "$(stat -c '%u %a' "$ULOG")" "65534 640" "the log file belongs to the run-time user, mode 640"
+    mv "$ULOG" "$ULOG.1"
+    install -m "$(stat -c %a "$ULOG.1")" -o "$(stat -c %u "$ULOG.1")" -g "$(stat -c %g "$ULOG.1")" \
+        /dev/null "$ULOG"
+    kill -HUP "$P_PID"
+    t_wait_until 5 "the reopen logged in the new file" grep -q 'log file reopened' "$ULOG" ||
+        t_fail "under --user, SIGHUP did not reopen the rotated log: $(tail -n 2 "$ULOG.1")"
+    t_pass "under --user, SIGHUP reopens the log after a rotation"
+    kill -HUP "$P_PID"
+    t_wait_until 5 "a second reopen" bash -c "(( \$(grep -c 'log file reopened' '$ULOG') >= 2 ))" ||
+        t_fail "under --user, SIGHUP without rotation did not reopen the log"
+    t_pass "under --user, SIGHUP without rotation reopens the same file"
+    t_kill "$P_PID"
+
+    ln -s "$T/logs/elsewhere" "$T/logs/link.log"
+    rc=0
+    out=$(timeout 10 "$PROXY" -l "$T/logs/link.log" -p "$(t_free_port)" -n "$NS" --ca-file "$T/ca.pem" \
+        --user 65534:65534 2>&1) || rc=$?
+    t_assert_eq "$rc" 1 "a symbolic link as the log file: refused at start-up"
+    t_assert_match "$out" 'symbolic link' "the refusal says why"
+    [[ ! -e $T/logs/elsewhere ]] || t_fail "the symbolic link's target was created"
+    t_pass "the symbolic link's target was not touched"
+fi

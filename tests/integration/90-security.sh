@@ -220,14 +220,34 @@ t_kill "$P_PID"
 # --- Access control: only --allow'd clients are answered.
 proxy acl -n "$NS" --allow 127.0.0.2/32
 t_assert_eq "$(p_status "$(p_dig a.test)")" REFUSED "client outside --allow: REFUSED over UDP"
-t_assert_eq "$(p_status "$(p_dig a.test +tcp)")" REFUSED "client outside --allow: REFUSED over TCP"
 t_assert_eq "$(p_dig a.test +short -b 127.0.0.2)" 192.0.2.1 "client inside --allow: answered"
-t_assert_eq "$(p_stat errors acl_refused)" 2 "refused clients counted"
-# Two pipelined queries from outside --allow: both REFUSED, then the proxy
-# closes the connection at once instead of letting it hold a TCP slot.
-t_assert_match "$("$(dirname "$0")/abuse.py" refused "$P_PORT")" '^rcodes=5,5 closed 0\.' \
-    "client outside --allow over TCP: its queries REFUSED, then closed at once"
-t_assert_eq "$(p_stat errors acl_refused)" 4 "pipelined refused queries counted"
+# Over TCP a connection from outside --allow is closed at accept, before
+# anything is read: it holds no slot an allowed client could use.
+t_assert_match "$("$(dirname "$0")/abuse.py" refused "$P_PORT")" '^rcodes= closed 0\.' \
+    "client outside --allow over TCP: closed at once, nothing answered"
+t_assert_eq "$(p_stat errors acl_refused)" 2 "refused clients counted (a UDP query, a TCP connection)"
+t_kill "$P_PID"
+# Idle connections from outside --allow cannot lock allowed clients out of
+# TCP: with 4 slots and 20 of them held open, an allowed client is answered.
+proxy acl-fill -n "$NS" --allow 127.0.0.2/32 --max-tcp-clients 4
+held=$(python3 - "$P_PORT" <<'PY'
+import select, socket, struct, sys
+port = int(sys.argv[1])
+held = [socket.create_connection(("127.0.0.1", port), timeout=3) for _ in range(20)]
+closed = sum(1 for s in held if select.select([s], [], [], 1.0)[0] and s.recv(1) == b"")
+s = socket.create_connection(("127.0.0.1", port), timeout=3, source_address=("127.0.0.2", 0))
+q = struct.pack(">HHHHHH", 9, 0x0100, 1, 0, 0, 0) + b"\x01a\x04test\x00\x00\x01\x00\x01"
+s.sendall(struct.pack(">H", len(q)) + q)
+try:
+    answer = s.recv(512)
+    rcode = "rcode=%d" % (answer[2 + 3] & 15) if len(answer) >= 14 else "closed"
+except OSError:
+    rcode = "noreply"
+print("closed=%d allowed:%s" % (closed, rcode))
+PY
+)
+t_assert_eq "$held" "closed=20 allowed:rcode=0" \
+    "20 idle connections from outside --allow: each closed at once; an allowed client answered over TCP"
 t_kill "$P_PID"
 
 # --- Dropping root, with an empty chroot: nothing is needed from disk.

@@ -15,8 +15,9 @@
                                   as fast as it can for SECS seconds, reconnecting
                                   when closed; prints "closes=N first=T" (T: seconds
                                   until the first close, or "none")
-  abuse.py refused PORT           two queries in one write, read both answers, then
+  abuse.py refused PORT           two queries in one write, read the answers, then
                                   wait for the proxy to close: "rcodes=A,B closed T"
+                                  (no rcodes when it closed without answering)
 """
 import select
 import socket
@@ -187,10 +188,10 @@ def main():
         for qid in (1, 2):
             q = query(qid, "a.test")
             blob += struct.pack(">H", len(q)) + q
-        s.sendall(blob)
         rcodes = []
         buf = b""
         try:
+            s.sendall(blob)
             while len(rcodes) < 2:
                 chunk = s.recv(4096)
                 if not chunk:
@@ -199,8 +200,8 @@ def main():
                 while len(buf) >= 2 and len(buf) >= 2 + (n := struct.unpack(">H", buf[:2])[0]):
                     rcodes.append(str(buf[2 + 3] & 0x0F))  # the header's RCODE
                     buf = buf[2 + n:]
-        except socket.timeout:
-            pass
+        except (socket.timeout, BrokenPipeError, ConnectionResetError):
+            pass  # closed before (or without) answering: wait_close says when
         print("rcodes=%s %s" % (",".join(rcodes), wait_close(s)))
     else:
         sys.exit(__doc__)

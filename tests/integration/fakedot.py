@@ -23,12 +23,24 @@ Modes:
   wrong-question  answer with a different question name
   long-answer     answer with a length prefix larger than the message that
                   follows, then stall
+  stale           answer every query; but when an earlier query on the
+                  connection asked the same name with other RD, CD or DO
+                  bits, first send the answer made for that one (A
+                  192.0.2.66, its bits) under the new query's ID: what a
+                  late answer looks like when its ID was given to a new query
 
---keepalive UNITS adds an edns-tcp-keepalive option (RFC 7828, units of
-100 ms) to every answer.
+Answers echo the query's RD and CD bits, and an OPT record with its DO bit
+when the query had one. --keepalive UNITS adds an edns-tcp-keepalive option
+(RFC 7828, units of 100 ms) to every answer.
+
+In any mode, --drop NAME never answers a query whose name contains NAME
+(as resolvers do with a drop rule), and --close-on NAME closes the
+connection (TLS close_notify) on reading a query whose name contains NAME,
+answering nothing more on it (a drop rule that resets, or a query that
+crashes the resolver).
 
 The log (one line per event) lets tests count connections and queries:
-  "conn N", "query N id=I conn=C len=L opts=11,12", "closed N".
+  "conn N", "query N id=I conn=C len=L opts=11,12 name=a.test", "closed N".
 """
 import argparse
 import os
@@ -63,28 +75,49 @@ def question_end(msg):
     return pos + 5
 
 
-def opt_codes(msg):
-    """EDNS option codes in the OPT record of a query (assumed last)."""
+def query_opt(msg):
+    """(TTL field, option codes) of the OPT record of a query (assumed
+    last), or (None, []) when it has none."""
     pos = question_end(msg)
     qd, an, ns, ar = struct.unpack(">HHHH", msg[4:12])
-    codes = []
+    ttl, codes = None, []
     for _ in range(an + ns + ar):
         if pos + 11 > len(msg):
             break
         name0 = msg[pos]
-        rtype, _cls, _ttl, rdlen = struct.unpack(">HHIH", msg[pos + 1:pos + 11])
+        rtype, _cls, rttl, rdlen = struct.unpack(">HHIH", msg[pos + 1:pos + 11])
         rd = pos + 11
         if name0 == 0 and rtype == 41:
+            ttl = rttl
             p = rd
             while p + 4 <= rd + rdlen:
                 code, olen = struct.unpack(">HH", msg[p:p + 4])
                 codes.append(str(code))
                 p += 4 + olen
         pos = rd + rdlen
-    return ",".join(codes) or "-"
+    return ttl, codes
 
 
-def answer_for(query, mode, keepalive=None):
+def opt_codes(msg):
+    return ",".join(query_opt(msg)[1]) or "-"
+
+
+def qname(msg):
+    """The question's name, dotted, lower case."""
+    pos, labels = 12, []
+    while pos < len(msg) and msg[pos] != 0:
+        labels.append(msg[pos + 1:pos + 1 + msg[pos]].decode("ascii", "replace"))
+        pos += 1 + msg[pos]
+    return ".".join(labels).lower() + "."
+
+
+def query_bits(msg):
+    """What an answer must echo: RD, CD, and the DO bit of the OPT."""
+    ttl = query_opt(msg)[0]
+    return (struct.unpack(">H", msg[2:4])[0] & 0x0110, None if ttl is None else ttl & 0x8000)
+
+
+def answer_for(query, mode, keepalive=None, addr=(192, 0, 2, 53)):
     qid = query[:2]
     qend = question_end(query)
     question = query[12:qend]
@@ -92,14 +125,15 @@ def answer_for(query, mode, keepalive=None):
         question = b"\x05wrong\x04test\x00" + query[qend - 4:qend]
     if mode == "wrong-id":
         qid = struct.pack(">H", (struct.unpack(">H", qid)[0] + 1) & 0xFFFF)
-    flags = 0x8180 | (struct.unpack(">H", query[2:4])[0] & 0x0100)
-    header = qid + struct.pack(">HHHHH", flags, 1, 1, 0, 0)
-    rr = b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 60, 4) + bytes([192, 0, 2, 53])
-    if keepalive is None:
-        return header + question + rr
-    header = header[:10] + struct.pack(">H", 1)
-    opt = b"\x00" + struct.pack(">HHIH", 41, 1232, 0, 6) + struct.pack(">HHH", 11, 2, keepalive)
-    return header + question + rr + opt
+    # RD and CD as asked (RFC 1035, RFC 4035), DO in an OPT if it had one.
+    bits, do = query_bits(query)
+    flags = 0x8080 | bits
+    rr = b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 60, 4) + bytes(addr)
+    options = b"" if keepalive is None else struct.pack(">HHH", 11, 2, keepalive)
+    if do is None and keepalive is None:
+        return qid + struct.pack(">HHHHH", flags, 1, 1, 0, 0) + question + rr
+    opt = b"\x00" + struct.pack(">HHIH", 41, 1232, do or 0, len(options)) + options
+    return qid + struct.pack(">HHHHH", flags, 1, 1, 0, 1) + question + rr + opt
 
 
 class BioConn:
@@ -208,8 +242,9 @@ def serve_slow(conn, cid, delay_ms, keepalive):
                 qlen = struct.unpack(">H", buf[:2])[0]
                 query, buf = buf[2:2 + qlen], buf[2 + qlen:]
                 q = bump("query")
-                log("query %d id=%d conn=%d len=%d opts=%s" % (
-                    q, struct.unpack(">H", query[:2])[0], cid, len(query), opt_codes(query)))
+                log("query %d id=%d conn=%d len=%d opts=%s name=%s" % (
+                    q, struct.unpack(">H", query[:2])[0], cid, len(query), opt_codes(query),
+                    qname(query)))
                 # The root's records are "cached": answered at once, as a
                 # real resolver does while another name recurses slowly.
                 delay = 0 if query[12:13] == b"\x00" else delay_ms / 1000.0
@@ -221,8 +256,9 @@ def serve_slow(conn, cid, delay_ms, keepalive):
         conn.close()
 
 
-def serve(conn, cid, mode, n, keepalive):
+def serve(conn, cid, mode, n, keepalive, drop, close_on):
     answered = 0
+    asked = {}  # stale mode: name -> the last query for it
     try:
         while True:
             hdr = conn.recv_exact(2)
@@ -232,10 +268,23 @@ def serve(conn, cid, mode, n, keepalive):
             if query is None:
                 break
             q = bump("query")
-            log("query %d id=%d conn=%d len=%d opts=%s" % (
-                q, struct.unpack(">H", query[:2])[0], cid, len(query), opt_codes(query)))
-            if mode == "stall":
+            name = qname(query)
+            log("query %d id=%d conn=%d len=%d opts=%s name=%s" % (
+                q, struct.unpack(">H", query[:2])[0], cid, len(query), opt_codes(query), name))
+            if mode == "stall" or (drop and drop in name):
                 continue
+            if close_on and close_on in name:
+                log("close-on %d %s" % (cid, name))
+                conn.close_notify()
+                break
+            if mode == "stale":
+                before = asked.get(name)
+                asked[name] = query
+                if before is not None and query_bits(before) != query_bits(query):
+                    late = answer_for(before, "ok", keepalive, (192, 0, 2, 66))
+                    late = query[:2] + late[2:]
+                    conn.sendall(struct.pack(">H", len(late)) + late)
+                    log("stale %d id=%d" % (cid, struct.unpack(">H", query[:2])[0]))
 
             if mode in ("close-after", "reset-after", "reset-mid", "prefix-close") and answered >= n:
                 if mode == "close-after":
@@ -269,7 +318,7 @@ def serve(conn, cid, mode, n, keepalive):
             pass
 
 
-def handle(ctx, raw, cid, mode, n, keepalive):
+def handle(ctx, raw, cid, mode, n, keepalive, drop, close_on):
     try:
         conn = BioConn(ctx, raw)
     except (OSError, ssl.SSLError, EOFError) as e:
@@ -280,7 +329,7 @@ def handle(ctx, raw, cid, mode, n, keepalive):
     if mode == "slow":
         serve_slow(conn, cid, n, keepalive)
     else:
-        serve(conn, cid, mode, n, keepalive)
+        serve(conn, cid, mode, n, keepalive, drop, close_on)
 
 
 def main():
@@ -293,6 +342,8 @@ def main():
     ap.add_argument("--n", type=int, default=1)
     ap.add_argument("--log", default="-")
     ap.add_argument("--keepalive", type=int, default=None)
+    ap.add_argument("--drop", default=None)
+    ap.add_argument("--close-on", default=None)
     args = ap.parse_args()
     LOG = sys.stdout if args.log == "-" else open(args.log, "a")
 
@@ -306,7 +357,8 @@ def main():
     while True:
         raw, _ = srv.accept()
         cid = bump("conn")
-        threading.Thread(target=handle, args=(ctx, raw, cid, args.mode, args.n, args.keepalive), daemon=True).start()
+        threading.Thread(target=handle, args=(ctx, raw, cid, args.mode, args.n, args.keepalive,
+                                              args.drop, args.close_on), daemon=True).start()
 
 
 if __name__ == "__main__":

@@ -19,7 +19,9 @@ TCP_QPS=${TCP_QPS:-1000}
 t_init soak
 p_setup
 # -v, not -d: a log line per query would measure the disk, not the proxy.
-t_spawn proxy "$PROXY" -v -p "$P_PORT" -n "$NS" --ca-file "$T/ca.pem" --timeout 3
+# dnsperf's clients share one address: it may use the whole tables.
+t_spawn proxy "$PROXY" -v -p "$P_PORT" -n "$NS" --ca-file "$T/ca.pem" --timeout 3 \
+    --max-inflight-per-client 512 --max-tcp-per-client 64
 P_PID=$T_PID
 P_LOG=$T/proxy.log
 P_LOG_KEEP=$P_LOG

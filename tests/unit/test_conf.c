@@ -421,6 +421,9 @@ test_defaults(void)
 	CHECK_EQ_INT(r.conf.tcp_idle_ms, DEF_TCP_IDLE_MS);
 	CHECK_EQ_INT(r.conf.max_inflight, DEF_MAX_INFLIGHT);
 	CHECK_EQ_INT(r.conf.max_tcp_clients, DEF_MAX_TCP_CLIENTS);
+	CHECK_EQ_INT(r.conf.max_tcp_per_client, DEF_MAX_TCP_PER_CLIENT);
+	CHECK_EQ_INT(r.conf.max_inflight_per_client, DEF_MAX_INFLIGHT / INFLIGHT_CLIENT_SHARE);
+	CHECK_EQ_INT(r.conf.max_udp_size, DEF_MAX_UDP_SIZE);
 	CHECK_EQ_INT(r.conf.batch_window_us, DEF_BATCH_WINDOW_US);
 	CHECK_EQ_INT(r.conf.cache_kib, DEF_CACHE_KIB);
 	CHECK_EQ_INT(r.conf.cache_min_ttl, DEF_CACHE_MIN_TTL);
@@ -681,6 +684,51 @@ test_durations(void)
 	run(&r, NULL, "--timeout", "1", "--connect-timeout", "5", NULL);
 	CHECK_OK(&r);
 	CHECK_EQ_INT(r.conf.connect_timeout_ms, 1000);
+}
+
+/* A client's shares: given, or a quarter of --max-inflight; never more than
+ * the whole table. --max-udp-size from 512 (the DNS minimum) to 65507. */
+static void
+test_client_limits(void)
+{
+	static struct run r;
+	static const struct env_var env[] = {
+		{ "MAX_TCP_PER_CLIENT", "3" }, { "MAX_INFLIGHT_PER_CLIENT", "40" },
+		{ "MAX_UDP_SIZE", "4096" }, { NULL, NULL },
+	};
+
+	run(&r, env, NULL);
+	CHECK_OK(&r);
+	CHECK_EQ_INT(r.conf.max_tcp_per_client, 3);
+	CHECK_EQ_INT(r.conf.max_inflight_per_client, 40);
+	CHECK_EQ_INT(r.conf.max_udp_size, 4096);
+
+	run(&r, NULL, "--max-inflight", "100", NULL);
+	CHECK_OK(&r);
+	CHECK_EQ_INT(r.conf.max_inflight_per_client, 25);
+	run(&r, NULL, "--max-inflight", "3", NULL);
+	CHECK_OK(&r);
+	CHECK_EQ_INT(r.conf.max_inflight_per_client, 1);
+	run(&r, NULL, "--max-inflight", "100", "--max-inflight-per-client", "1000",
+	    "--max-tcp-clients", "4", "--max-tcp-per-client", "16", NULL);
+	CHECK_OK(&r);
+	CHECK_EQ_INT(r.conf.max_inflight_per_client, 100);
+	CHECK_EQ_INT(r.conf.max_tcp_per_client, 4);
+
+	run(&r, NULL, "--max-udp-size", "512", NULL);
+	CHECK_OK(&r);
+	CHECK_EQ_INT(r.conf.max_udp_size, 512);
+	run(&r, NULL, "--max-udp-size", "65507", NULL);
+	CHECK_OK(&r);
+	CHECK_EQ_INT(r.conf.max_udp_size, 65507);
+	run(&r, NULL, "--max-udp-size", "511", NULL);
+	CHECK_ERROR_NAMES(&r, "--max-udp-size: '511'");
+	run(&r, NULL, "--max-udp-size", "65508", NULL);
+	CHECK_ERROR_NAMES(&r, "--max-udp-size: '65508'");
+	run(&r, NULL, "--max-inflight-per-client", "0", NULL);
+	CHECK_ERROR_NAMES(&r, "--max-inflight-per-client: '0'");
+	run(&r, NULL, "--max-tcp-per-client", "0", NULL);
+	CHECK_ERROR_NAMES(&r, "--max-tcp-per-client: '0'");
 }
 
 static void
@@ -1069,7 +1117,8 @@ test_print_round_trip(void)
 	    "--stats-interval", "30", "--pool-size", "4", "--ca-file", "/etc/ssl/roots.pem",
 	    "-l", "/var/log/dns tls.log", "--timeout", "2.5", "--connect-timeout", "1.25",
 	    "--idle-timeout", "7.001", "--tcp-idle-timeout", "0.5", "--max-inflight", "100",
-	    "--max-tcp-clients", "7", "--batch-window", "0", NULL);
+	    "--max-tcp-clients", "7", "--batch-window", "0", "--max-tcp-per-client", "3",
+	    "--max-inflight-per-client", "50", "--max-udp-size", "1400", NULL);
 	CHECK_OK(&r);
 	CHECK_EQ_INT(r.conf.up_idle_ms, 7001);
 	round_trip(&r.conf);
@@ -1417,6 +1466,7 @@ const struct unit_test conf_tests[] = {
 	{ "conf_env_errors", test_env_errors },
 	{ "conf_durations", test_durations },
 	{ "conf_uint_ranges", test_uint_ranges },
+	{ "conf_client_limits", test_client_limits },
 	{ "conf_tcp_udp", test_tcp_udp },
 	{ "conf_cli_forms", test_cli_forms },
 	{ "conf_help_version", test_help_version },

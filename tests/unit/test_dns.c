@@ -826,6 +826,105 @@ test_match_empty_question(void)
 	}
 }
 
+/* --- dns_answer_match: the question, and RD, CD and DO as asked. */
+
+#define H3_CD 0x10
+
+/* An answer to make_query's question with the given header bytes 2 and 3,
+ * and an OPT with the given TTL field when with_opt. */
+static void
+bits_answer(struct msg *a, unsigned flags2, unsigned flags3, int with_opt, uint32_t opt_ttl)
+{
+	header(a, 1, H_QR | flags2, flags3, 1, 1, 0, with_opt ? 1 : 0);
+	put_question(a, QNAME, T_A);
+	put_a_rr(a);
+	if (with_opt)
+		put_opt_rr(a, 1232, opt_ttl, NULL, 0);
+}
+
+static int
+full_match(const struct msg *q, int query_do, const struct msg *a)
+{
+	uint16_t aqend = 0, opt;
+
+	CHECK(!a->overflow && dns_check_answer(a->b, a->len, &aqend) == 0, "test answer is bad");
+	opt = dns_answer_opt(a->b, a->len, aqend);
+	return dns_answer_match(q->b, QEND, query_do, a->b, a->len, aqend, opt);
+}
+
+static void
+test_match_bits(void)
+{
+	struct msg q, a;
+	struct dns_query_info qi;
+
+	/* RD set, CD clear, no OPT. */
+	make_query(&q, 1, 0);
+	bits_answer(&a, H_RD, 0, 0, 0);
+	CHECK(full_match(&q, 0, &a) == 1, "same bits do not match");
+	bits_answer(&a, 0, 0, 0, 0);
+	CHECK(full_match(&q, 0, &a) == 0, "RD clear in the answer matched an RD query");
+	bits_answer(&a, H_RD, H3_CD, 0, 0);
+	CHECK(full_match(&q, 0, &a) == 0, "a CD answer matched a query without CD");
+	bits_answer(&a, H_RD, 0x80 | DNS_RCODE_NXDOMAIN, 0, 0);
+	CHECK(full_match(&q, 0, &a) == 1, "RA and the rcode are not the query's business");
+
+	/* CD set in the query. */
+	q.b[3] |= H3_CD;
+	bits_answer(&a, H_RD, H3_CD, 0, 0);
+	CHECK(full_match(&q, 0, &a) == 1, "CD answer to a CD query does not match");
+	bits_answer(&a, H_RD, 0, 0, 0);
+	CHECK(full_match(&q, 0, &a) == 0, "an answer without CD matched a CD query");
+
+	/* DO: the answer's OPT says; no OPT reads as DO clear. */
+	make_query(&q, 1, 0);
+	bits_answer(&a, H_RD, 0, 1, 0x00008000);
+	CHECK(full_match(&q, 1, &a) == 1, "DO answer to a DO query does not match");
+	CHECK(full_match(&q, 0, &a) == 0, "a DO answer matched a query without DO");
+	bits_answer(&a, H_RD, 0, 1, 0);
+	CHECK(full_match(&q, 1, &a) == 0, "an answer with DO clear matched a DO query");
+	CHECK(full_match(&q, 0, &a) == 1, "DO clear both ways does not match");
+	bits_answer(&a, H_RD, 0, 0, 0);
+	CHECK(full_match(&q, 1, &a) == 0, "an answer without OPT matched a DO query");
+	/* ... unless it is an error, which may come without OPT. */
+	bits_answer(&a, H_RD, DNS_RCODE_SERVFAIL, 0, 0);
+	CHECK(full_match(&q, 1, &a) == 1, "SERVFAIL without OPT refused for a DO query");
+	bits_answer(&a, H_RD, DNS_RCODE_NXDOMAIN, 0, 0);
+	CHECK(full_match(&q, 1, &a) == 0, "NXDOMAIN without OPT matched a DO query");
+
+	/* A wrong question is still wrong whatever the bits. */
+	answer_for(&a, "www.examplf.com", T_A, C_IN);
+	a.b[2] |= H_RD;
+	CHECK(full_match(&q, 0, &a) == 0, "another question matched");
+
+	/* The query's DO comes from dns_check_query. */
+	make_edns_query(&q, 1232);
+	CHECK_VERDICT(&q, &qi, DNS_FORWARD, "EDNS query with DO");
+	CHECK_EQ_INT(qi.dnssec_ok, 1);
+	make_query(&q, 1, 1);
+	put_opt_rr(&q, 1232, 0, NULL, 0);
+	CHECK_VERDICT(&q, &qi, DNS_FORWARD, "EDNS query without DO");
+	CHECK_EQ_INT(qi.dnssec_ok, 0);
+}
+
+static void
+test_answer_opt(void)
+{
+	struct msg a;
+	uint16_t aqend = 0;
+
+	make_answer(&a, 3, 1, 0);
+	CHECK_EQ_INT(dns_check_answer(a.b, a.len, &aqend), 0);
+	CHECK_EQ_INT(dns_answer_opt(a.b, a.len, aqend), a.len - 11);
+	make_answer(&a, 3, 0, 0);
+	CHECK_EQ_INT(dns_answer_opt(a.b, a.len, aqend), 0);
+	/* ARCOUNT says 1, the record is cut short: none. */
+	make_answer(&a, 3, 1, 0);
+	CHECK_EQ_INT(dns_answer_opt(a.b, a.len - 1, aqend), 0);
+	/* An OPT at an offset past the message is never read. */
+	CHECK_EQ_INT(dns_keepalive(a.b, 20, (uint16_t)(a.len - 11)), -1);
+}
+
 /* --- dns_make_error: header, question when it parsed, OPT iff EDNS. */
 
 static void
@@ -1437,14 +1536,14 @@ test_strip_answer(void)
 	set_count(&a, 3, 1);
 	opt = a.len;
 	put_opt_rr(&a, 4096, DNS_EDNS_DO, hop_options, sizeof hop_options);
-	CHECK_EQ_INT(dns_keepalive(a.b, a.len, QEND), 50);
+	CHECK_EQ_INT(dns_keepalive(a.b, a.len, dns_answer_opt(a.b, a.len, QEND)), 50);
 	n = dns_strip_answer_opt(a.b, a.len, QEND);
 	CHECK_EQ_INT(n, opt + 11 + sizeof kept_options);
 	CHECK(memcmp(a.b + opt + 11, kept_options, sizeof kept_options) == 0,
 	    "NSID and EDE not kept in order");
 	CHECK_EQ_INT(dns_get16(a.b + opt + 9), sizeof kept_options);
 	CHECK_EQ_INT(dns_get16(a.b + opt + 7), DNS_EDNS_DO);
-	CHECK_EQ_INT(dns_keepalive(a.b, n, QEND), -1);
+	CHECK_EQ_INT(dns_keepalive(a.b, n, dns_answer_opt(a.b, n, QEND)), -1);
 	{
 		struct raw_reply r = raw_parse(a.b, n);
 		CHECK(r.ok && r.options == 2 && r.ede_code == 3, "stripped answer: %d options",
@@ -1557,6 +1656,87 @@ test_rr_next(void)
 	CHECK_EQ_INT(dns_name_end(a.b, QEND + 1, QEND), -1);
 }
 
+/* --- dns_pad_query: keepalive and padding added, the client's own ones
+ * dropped, a multiple of 128 bytes; on failure the query is untouched. */
+
+/* An EDNS query whose OPT carries the given option bytes. */
+static void
+make_opt_query(struct msg *m, const void *options, unsigned opt_len)
+{
+	make_query(m, 0x0e0e, 1);
+	put_opt_rr(m, 1232, 0, options, opt_len);
+}
+
+static void
+test_pad_query(void)
+{
+	/* A cookie (10, 8 bytes), the client's padding (12, 3 bytes), and a
+	 * keepalive (11, empty). */
+	static const uint8_t opts[] = {
+		0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8,
+		0, 12, 0, 3, 0, 0, 0,
+		0, 11, 0, 0,
+	};
+	struct msg q;
+	struct dns_query_info qi;
+	size_t n, rd = QEND + 11;
+
+	make_opt_query(&q, opts, sizeof opts);
+	CHECK_VERDICT(&q, &qi, DNS_FORWARD, "EDNS query with options");
+	n = dns_pad_query(q.b, q.len, sizeof q.b, qi.opt_off);
+	CHECK_EQ_INT(n, DNS_PAD_BLOCK);
+	CHECK(dns_check_query(q.b, n, &qi) == DNS_FORWARD, "padded query does not parse");
+	CHECK(memcmp(q.b + rd, opts, 12) == 0, "the cookie was not kept first");
+	CHECK_EQ_INT(dns_get16(q.b + rd + 12), DNS_OPT_KEEPALIVE);
+	CHECK_EQ_INT(dns_get16(q.b + rd + 14), 0);
+	CHECK_EQ_INT(dns_get16(q.b + rd + 16), DNS_OPT_PADDING);
+	CHECK_EQ_INT(dns_get16(q.b + rd + 18), n - (rd + 20));
+	CHECK_EQ_INT(dns_get16(q.b + QEND + 9), n - rd);
+
+	/* No room for the padding: 0, nothing changed. */
+	make_opt_query(&q, opts, sizeof opts);
+	{
+		struct msg before = q;
+
+		CHECK_EQ_INT(dns_pad_query(q.b, q.len, DNS_PAD_BLOCK - 1, qi.opt_off), 0);
+		CHECK(memcmp(q.b, before.b, q.len) == 0, "query changed without room to pad");
+	}
+}
+
+/* An option list that stops parsing after options the proxy drops: the
+ * query must come back exactly as it was (it used to be compacted first,
+ * and then forwarded altered). */
+static void
+test_pad_query_malformed_untouched(void)
+{
+	/* Each: an option the proxy drops, one it keeps (so it would move),
+	 * then the fault. */
+	static const uint8_t bad[][16] = {
+		/* padding, a cookie, then an option running past the record */
+		{ 0, 12, 0, 2, 0, 0, 0, 10, 0, 2, 7, 7, 0, 8, 0, 9 },
+		/* keepalive, an empty option, then half an option header */
+		{ 0, 11, 0, 0, 0, 10, 0, 0, 0, 3 },
+		/* padding, a cookie, then a header cut after three bytes */
+		{ 0, 12, 0, 1, 0, 0, 10, 0, 1, 5, 0, 8, 0 },
+	};
+	static const unsigned bad_len[] = { 16, 10, 13 };
+	size_t i;
+
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct msg q, before;
+		struct dns_query_info qi;
+		size_t n;
+
+		make_opt_query(&q, bad[i], bad_len[i]);
+		CHECK_VERDICT(&q, &qi, DNS_FORWARD, "query with a bad option list");
+		before = q;
+		n = dns_pad_query(q.b, q.len, sizeof q.b, qi.opt_off);
+		CHECK(n == 0, "case %zu: padded a malformed option list (%zu)", i, n);
+		CHECK(memcmp(q.b, before.b, sizeof q.b) == 0,
+		    "case %zu: a failed dns_pad_query changed the query", i);
+	}
+}
+
 const struct unit_test dns_tests[] = {
 	{ "dns_query_good_a", test_query_good_a },
 	{ "dns_query_edns_size", test_query_edns_size },
@@ -1578,6 +1758,8 @@ const struct unit_test dns_tests[] = {
 	{ "dns_match_question", test_match_question },
 	{ "dns_match_bounds", test_match_bounds },
 	{ "dns_match_empty_question", test_match_empty_question },
+	{ "dns_match_bits", test_match_bits },
+	{ "dns_answer_opt", test_answer_opt },
 	{ "dns_error_reply", test_error_reply },
 	{ "dns_error_no_question", test_error_no_question },
 	{ "dns_error_edns", test_error_edns },
@@ -1596,5 +1778,7 @@ const struct unit_test dns_tests[] = {
 	{ "dns_strip_answer_leaves", test_strip_answer_leaves },
 	{ "dns_strip_query_cookie", test_strip_query_cookie },
 	{ "dns_rr_next", test_rr_next },
+	{ "dns_pad_query", test_pad_query },
+	{ "dns_pad_query_malformed_untouched", test_pad_query_malformed_untouched },
 	{ NULL, NULL },
 };
