@@ -1102,6 +1102,27 @@ conf_load(struct conf *conf, int argc, char **argv, conf_getenv_fn get_env,
 	return conf_finish(conf, err, errlen) == 0 ? CONF_OK : CONF_ERROR;
 }
 
+/* Settings derived from others, and those capped by others: at the end of
+ * conf_finish, and again after a reload kept a running value. */
+static void
+settle_limits(struct conf *conf)
+{
+	/* A client's share: a quarter of the table unless given, and never
+	 * more than the whole (a forwarder asking for everyone may have it). */
+	if (conf->max_inflight_per_client == 0)
+		conf->max_inflight_per_client = conf->max_inflight / INFLIGHT_CLIENT_SHARE;
+	if (conf->max_inflight_per_client == 0)
+		conf->max_inflight_per_client = 1;
+	if (conf->max_inflight_per_client > conf->max_inflight)
+		conf->max_inflight_per_client = conf->max_inflight;
+	if (conf->max_tcp_per_client > conf->max_tcp_clients)
+		conf->max_tcp_per_client = conf->max_tcp_clients;
+	if (conf->connect_timeout_ms > conf->timeout_ms) {
+		/* A connection that takes longer than a query may wait is no use. */
+		conf->connect_timeout_ms = conf->timeout_ms;
+	}
+}
+
 int
 conf_finish(struct conf *conf, char *err, size_t errlen)
 {
@@ -1132,20 +1153,7 @@ conf_finish(struct conf *conf, char *err, size_t errlen)
 	 * one: 1.1.1.1 and 1.0.0.1 give the same answers. */
 	if (conf->retry_servfail == -1)
 		conf->retry_servfail = select_providers(conf->ns, (unsigned)conf->ns_count, NULL) >= 2;
-	/* A client's share: a quarter of the table unless given, and never
-	 * more than the whole (a forwarder asking for everyone may have it). */
-	if (conf->max_inflight_per_client == 0)
-		conf->max_inflight_per_client = conf->max_inflight / INFLIGHT_CLIENT_SHARE;
-	if (conf->max_inflight_per_client == 0)
-		conf->max_inflight_per_client = 1;
-	if (conf->max_inflight_per_client > conf->max_inflight)
-		conf->max_inflight_per_client = conf->max_inflight;
-	if (conf->max_tcp_per_client > conf->max_tcp_clients)
-		conf->max_tcp_per_client = conf->max_tcp_clients;
-	if (conf->connect_timeout_ms > conf->timeout_ms) {
-		/* A connection that takes longer than a query may wait is no use. */
-		conf->connect_timeout_ms = conf->timeout_ms;
-	}
+	settle_limits(conf);
 	if (conf->cache_kib != 0 && conf->cache_kib < CACHE_MIN_KIB) {
 		errf(err, errlen, "--cache-size: %u KiB holds too few answers: 0 (off) or %d to %d",
 		    conf->cache_kib, CACHE_MIN_KIB, MAX_CACHE_KIB);
@@ -1251,4 +1259,187 @@ conf_print(const struct conf *conf, FILE *out)
 		}
 	}
 	print_presets(out, "# presets (-n NAME, NAME-v6):");
+}
+
+/* Reloading (SIGHUP). Options whose value is bound into what start-up
+ * made: a socket (listen, port, udp, tcp, metrics), a file opened as root
+ * (logfile, time-file), the process (user, chroot), memory reserved
+ * (pool-size, max-inflight, max-tcp-clients, cache-size) or trust anchors
+ * read before a chroot (ca-file). Every other option takes effect at once. */
+static const char *const restart_options[] = {
+	"listen", "port", "udp", "tcp", "logfile", "pool-size", "user", "chroot", "ca-file",
+	"time-file", "max-inflight", "max-tcp-clients", "metrics", "cache-size",
+};
+static const char *const live_options[] = {
+	"nameserver", "pin", "allow", "allow-transfer", "verbose", "debug", "stats",
+	"stats-interval", "timeout", "connect-timeout", "idle-timeout", "tcp-idle-timeout",
+	"transfer-timeout", "max-tcp-per-client", "max-inflight-per-client", "max-udp-size",
+	"batch-window", "log-queries", "strategy", "retry-servfail", "cache-min-ttl",
+	"cache-max-ttl", "stale-answer-timeout", "stale-max",
+};
+
+static int
+listed(const char *name, const char *const *list, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(name, list[i]) == 0)
+			return 1;
+	return 0;
+}
+
+int
+conf_reload_class(const char *option)
+{
+	if (listed(option, restart_options, sizeof(restart_options) / sizeof(restart_options[0])))
+		return CONF_RELOAD_RESTART;
+	if (listed(option, live_options, sizeof(live_options) / sizeof(live_options[0])))
+		return CONF_RELOAD_LIVE;
+	return -1;
+}
+
+static int
+acl_list_equal(const struct acl_entry *a, int na, const struct acl_entry *b, int nb)
+{
+	char ta[64], tb[64];
+	int i;
+
+	if (na != nb)
+		return 0;
+	for (i = 0; i < na; i++) {
+		acl_format(&a[i], ta, sizeof(ta));
+		acl_format(&b[i], tb, sizeof(tb));
+		if (strcmp(ta, tb) != 0)
+			return 0;
+	}
+	return 1;
+}
+
+/* Does option o have the same value in a and b? By the kind of its setter,
+ * as conf_print shows it. */
+static int
+option_equal(const struct option_def *o, const struct conf *a, const struct conf *b)
+{
+	const char *fa = (const char *)a + o->offset, *fb = (const char *)b + o->offset;
+	int i;
+
+	if (o->set == set_uint || o->set == set_seconds || o->set == set_strategy)
+		return *(const unsigned *)(const void *)fa == *(const unsigned *)(const void *)fb;
+	if (o->set == set_flag)
+		return *(const int *)(const void *)fa == *(const int *)(const void *)fb;
+	if (o->set == set_path || o->set == set_user)
+		return strcmp(fa, fb) == 0;
+	if (o->set == set_metrics)
+		return a->metrics.addrlen == b->metrics.addrlen &&
+		    (a->metrics.addrlen == 0 || strcmp(a->metrics.text, b->metrics.text) == 0);
+	if (o->set == set_nameserver) {
+		if (a->ns_count != b->ns_count)
+			return 0;
+		for (i = 0; i < a->ns_count; i++)
+			if (strcmp(a->ns[i].text, b->ns[i].text) != 0)
+				return 0;
+		return 1;
+	}
+	if (o->set == set_listen) {
+		if (a->listen_count != b->listen_count)
+			return 0;
+		for (i = 0; i < a->listen_count; i++)
+			if (strcmp(a->listen[i].text, b->listen[i].text) != 0)
+				return 0;
+		return 1;
+	}
+	if (o->set == set_pin) {
+		if (a->pin_count != b->pin_count)
+			return 0;
+		for (i = 0; i < a->pin_count; i++)
+			if (strcmp(a->pins[i].text, b->pins[i].text) != 0)
+				return 0;
+		return 1;
+	}
+	if (o->set == set_allow)
+		return acl_list_equal(a->allow, a->allow_count, b->allow, b->allow_count);
+	if (o->set == set_allow_transfer)
+		return acl_list_equal(a->allow_transfer, a->allow_transfer_count,
+		    b->allow_transfer, b->allow_transfer_count);
+	return 0; /* a setter this does not know: call it changed */
+}
+
+/* Append name to the ", "-separated list in buf (truncated to fit). */
+static void
+add_name(char *buf, size_t len, const char *name)
+{
+	size_t n = strlen(buf);
+
+	if (n + 1 < len)
+		snprintf(buf + n, len - n, "%s%s", n > 0 ? ", " : "", name);
+}
+
+int
+conf_reload_diff(const struct conf *run, const struct conf *next, unsigned ns_reserved,
+    struct conf_reload *r, char *err, size_t errlen)
+{
+	size_t i;
+
+	memset(r, 0, sizeof(*r));
+	/* Each nameserver's connections were reserved at start-up. */
+	if ((unsigned)next->ns_count > ns_reserved) {
+		errf(err, errlen, "--nameserver: %d nameservers, but start-up reserved "
+		    "connections for %u (restart to add more)", next->ns_count, ns_reserved);
+		return -1;
+	}
+	for (i = 0; i < N_OPTIONS; i++) {
+		const struct option_def *o = &options[i];
+
+		if (o->kind == ARG_ACTION || option_equal(o, run, next))
+			continue;
+		/* An option no list names needs a restart: the safe side. */
+		if (conf_reload_class(o->name) == CONF_RELOAD_LIVE) {
+			add_name(r->changed, sizeof(r->changed), o->name);
+			r->nchanged++;
+		} else {
+			add_name(r->restart, sizeof(r->restart), o->name);
+			r->nrestart++;
+		}
+	}
+	return 0;
+}
+
+void
+conf_reload_keep(struct conf *next, const struct conf *run)
+{
+	size_t i, per_client = 0;
+
+	for (i = 0; i < N_OPTIONS; i++) {
+		const struct option_def *o = &options[i];
+		size_t size;
+
+		if (strcmp(o->name, "max-inflight-per-client") == 0)
+			per_client = i;
+		if (o->kind == ARG_ACTION || conf_reload_class(o->name) == CONF_RELOAD_LIVE)
+			continue;
+		if (o->set == set_uint || o->set == set_seconds || o->set == set_strategy)
+			size = sizeof(unsigned);
+		else if (o->set == set_flag)
+			size = sizeof(int);
+		else if (o->set == set_path)
+			size = CONF_PATH_MAX;
+		else if (o->set == set_user)
+			size = sizeof(run->user);
+		else if (o->set == set_metrics) {
+			next->metrics = run->metrics;
+			continue;
+		} else if (o->set == set_listen) {
+			memcpy(next->listen, run->listen, sizeof(next->listen));
+			next->listen_count = run->listen_count;
+			continue;
+		} else {
+			continue; /* the lists above are all live */
+		}
+		memcpy((char *)next + o->offset, (const char *)run + o->offset, size);
+	}
+	/* A share derived from a kept table size is derived again. */
+	if (next->source[per_client] == CONF_SRC_DEFAULT)
+		next->max_inflight_per_client = 0;
+	settle_limits(next);
 }

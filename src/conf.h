@@ -114,4 +114,28 @@ void conf_print(const struct conf *conf, FILE *out);
 int conf_parse_nameserver(const char *spec, struct conf_nameserver *ns,
     char *err, size_t errlen);
 
+/* Reloading the configuration (SIGHUP): the new settings are read by
+ * conf_load as at start-up, then compared with those running. */
+enum conf_reload_class { CONF_RELOAD_LIVE, CONF_RELOAD_RESTART };
+
+/* Whether a change of option (its long name) takes effect at once or needs
+ * a restart; -1 for a name that is not an option with a value. */
+int conf_reload_class(const char *option);
+
+struct conf_reload {
+	char changed[256];  /* options changed that apply at once, ", "-separated */
+	char restart[256];  /* options changed that need a restart */
+	unsigned nchanged, nrestart;
+};
+
+/* Compare the running settings with next: which options changed, and which
+ * of those need a restart (the running value is kept: conf_reload_keep).
+ * -1 with err set (naming the option) when next cannot be applied at all:
+ * more nameservers than start-up reserved connections for (ns_reserved). */
+int conf_reload_diff(const struct conf *run, const struct conf *next, unsigned ns_reserved,
+    struct conf_reload *r, char *err, size_t errlen);
+/* Give next the running value of every option that needs a restart (and
+ * derive again what depends on them), so next can replace run whole. */
+void conf_reload_keep(struct conf *next, const struct conf *run);
+
 #endif

@@ -1452,6 +1452,177 @@ test_transfer_options(void)
 	}
 }
 
+/* --- Reload (SIGHUP): what changed, what needs a restart. */
+
+/* Every option with a value is classed: live or restart. An option added
+ * without a class would be treated as needing a restart; say so here. */
+static void
+test_reload_classes(void)
+{
+	static struct run r;
+	const char *p;
+	unsigned n = 0;
+
+	run(&r, NULL, "--help", NULL);
+	CHECK(r.rc == CONF_EXIT, "--help: rc %d", r.rc);
+	/* Option lines start with at most 6 blanks and a dash; help text
+	 * carried over to the next line starts further right. */
+	for (p = r.out; *p != '\0'; p = strchr(p, '\n') != NULL ? strchr(p, '\n') + 1 : "") {
+		char name[64];
+		size_t blanks = strspn(p, " "), len;
+		const char *dash;
+
+		if (blanks > 6 || p[blanks] != '-' || (dash = strstr(p, "--")) == NULL)
+			continue;
+		len = strcspn(dash + 2, " \n");
+		if (len >= sizeof name)
+			continue;
+		memcpy(name, dash + 2, len);
+		name[len] = '\0';
+		if (strcmp(name, "config") == 0 || strcmp(name, "check") == 0 ||
+		    strcmp(name, "help") == 0 || strcmp(name, "version") == 0) {
+			CHECK_EQ_INT(conf_reload_class(name), -1);
+			continue;
+		}
+		CHECK(conf_reload_class(name) >= 0, "--%s: neither live nor restart on reload", name);
+		n++;
+	}
+	CHECK(n >= 30, "only %u options found in --help", n);
+	CHECK_EQ_INT(conf_reload_class("port"), CONF_RELOAD_RESTART);
+	CHECK_EQ_INT(conf_reload_class("nameserver"), CONF_RELOAD_LIVE);
+	CHECK_EQ_INT(conf_reload_class("no-such-option"), -1);
+}
+
+static void
+test_reload_diff(void)
+{
+	static struct run a, b;
+	struct conf_reload rl;
+	char err[CONF_ERR_MAX];
+
+	run(&a, NULL, "-n", "192.0.2.1:853:a.example", "-n", "192.0.2.2:853:b.example", NULL);
+	CHECK_OK(&a);
+	run(&b, NULL, "-n", "192.0.2.1:853:a.example", "-n", "192.0.2.2:853:b.example", NULL);
+	CHECK_OK(&b);
+	CHECK_EQ_INT(conf_reload_diff(&a.conf, &b.conf, 2, &rl, err, sizeof err), 0);
+	CHECK(rl.nchanged == 0 && rl.nrestart == 0, "same settings: changed \"%s\" restart \"%s\"",
+	    rl.changed, rl.restart);
+
+	/* What the issue lists as applied at once. */
+	run(&b, NULL, "-n", "192.0.2.2:853:b.example", "--allow", "10.0.0.0/8", "-d",
+	    "--strategy", "order", "--cache-max-ttl", "600", "-s", "--pin",
+	    "b.example=sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", NULL);
+	CHECK_OK(&b);
+	CHECK_EQ_INT(conf_reload_diff(&a.conf, &b.conf, 2, &rl, err, sizeof err), 0);
+	CHECK(strcmp(rl.changed, "nameserver, pin, allow, debug, stats, strategy, "
+	    "retry-servfail, cache-max-ttl") == 0, "changed \"%s\"", rl.changed);
+	CHECK(rl.nrestart == 0, "restart \"%s\"", rl.restart);
+
+	/* The order of the nameservers is a change (--strategy order). */
+	run(&b, NULL, "-n", "192.0.2.2:853:b.example", "-n", "192.0.2.1:853:a.example", NULL);
+	CHECK_EQ_INT(conf_reload_diff(&a.conf, &b.conf, 2, &rl, err, sizeof err), 0);
+	CHECK(strcmp(rl.changed, "nameserver") == 0, "changed \"%s\"", rl.changed);
+
+	/* What the issue lists as needing a restart. */
+	run(&b, NULL, "-n", "192.0.2.1:853:a.example", "-n", "192.0.2.2:853:b.example",
+	    "-a", "127.0.0.2", "-p", "5353", "--user", "nobody", "--chroot", "/var/empty",
+	    "--max-inflight", "64", "--max-tcp-clients", "8", "--pool-size", "1",
+	    "--cache-size", "0", "--metrics", "127.0.0.1:9153", "-t", NULL);
+	CHECK_OK(&b);
+	CHECK_EQ_INT(conf_reload_diff(&a.conf, &b.conf, 2, &rl, err, sizeof err), 0);
+	CHECK(strcmp(rl.restart, "listen, port, udp, pool-size, user, chroot, max-inflight, "
+	    "max-tcp-clients, metrics, cache-size") == 0, "restart \"%s\"", rl.restart);
+	CHECK_EQ_INT(rl.nrestart, 10);
+	/* The shares follow the smaller tables (derived, so changed too). */
+	CHECK(strcmp(rl.changed, "max-tcp-per-client, max-inflight-per-client") == 0,
+	    "changed \"%s\"", rl.changed);
+
+	/* More nameservers than start-up made room for: not applied at all. */
+	run(&b, NULL, "-n", "192.0.2.1:853:a.example", "-n", "192.0.2.2:853:b.example",
+	    "-n", "192.0.2.3:853:c.example", NULL);
+	CHECK_OK(&b);
+	err[0] = '\0';
+	CHECK_EQ_INT(conf_reload_diff(&a.conf, &b.conf, 2, &rl, err, sizeof err), -1);
+	CHECK(strstr(err, "--nameserver") != NULL && strstr(err, "restart") != NULL,
+	    "error \"%s\"", err);
+	/* Fewer is fine, and back up to what was reserved too. */
+	CHECK_EQ_INT(conf_reload_diff(&a.conf, &b.conf, 3, &rl, err, sizeof err), 0);
+}
+
+/* conf_reload_keep: the restart options keep their running values, the rest
+ * is the new file's; what was derived from a kept value is derived again. */
+static void
+test_reload_keep(void)
+{
+	static struct run a, b;
+	struct conf_reload rl;
+	char err[CONF_ERR_MAX];
+
+	run(&a, NULL, "-p", "5300", "--max-inflight", "400", "--user", "nobody", NULL);
+	CHECK_OK(&a);
+	CHECK_EQ_INT(a.conf.max_inflight_per_client, 100);
+	run(&b, NULL, "-p", "5301", "--max-inflight", "4000", "-a", "127.0.0.2", "-v",
+	    "-n", "192.0.2.9:853:z.example", "--max-tcp-clients", "20", "--max-tcp-per-client", "10",
+	    NULL);
+	CHECK_OK(&b);
+	conf_reload_keep(&b.conf, &a.conf);
+	CHECK_EQ_INT(b.conf.port, 5300);
+	CHECK_EQ_INT(b.conf.max_inflight, 400);
+	CHECK_EQ_INT(b.conf.max_inflight_per_client, 100);
+	CHECK_EQ_INT(b.conf.max_tcp_clients, a.conf.max_tcp_clients);
+	CHECK_EQ_INT(b.conf.max_tcp_per_client, 10);
+	CHECK(strcmp(b.conf.user, "nobody") == 0, "user \"%s\"", b.conf.user);
+	CHECK(b.conf.listen_count == 1 && strcmp(b.conf.listen[0].text, "127.0.0.1") == 0,
+	    "listen %d %s", b.conf.listen_count, b.conf.listen[0].text);
+	CHECK_EQ_INT(port_of(&b.conf.listen[0].addr), 5300);
+	CHECK(b.conf.ns_count == 1 && strcmp(b.conf.ns[0].text, "192.0.2.9:853:z.example") == 0,
+	    "nameserver not taken from the new settings");
+	CHECK_EQ_INT(b.conf.verbose, 1);
+	/* Kept: nothing left that needs a restart. */
+	CHECK_EQ_INT(conf_reload_diff(&a.conf, &b.conf, 3, &rl, err, sizeof err), 0);
+	CHECK(rl.nrestart == 0, "restart \"%s\" after conf_reload_keep", rl.restart);
+
+	/* A share given explicitly stays, capped by the kept table. */
+	run(&b, NULL, "-p", "5300", "--max-inflight", "4000", "--max-inflight-per-client", "2000",
+	    NULL);
+	CHECK_OK(&b);
+	conf_reload_keep(&b.conf, &a.conf);
+	CHECK_EQ_INT(b.conf.max_inflight_per_client, 400);
+}
+
+/* SIGHUP reads the file again with the same command line and environment:
+ * the file's new values apply, the command line still wins. */
+static void
+test_reload_file(void)
+{
+	static const struct env_var env[] = { { "STRATEGY", "round-robin" }, { NULL, NULL } };
+	static struct run a, b;
+	struct conf_reload rl;
+	char err[CONF_ERR_MAX];
+	char path[] = "/tmp/test_conf_XXXXXX";
+	FILE *f;
+
+	if (write_temp(path, "nameserver 192.0.2.1:853:a.example\nport 5300\nstrategy order\n") != 0)
+		return;
+	run(&a, env, "-c", path, "-v", NULL);
+	CHECK_OK(&a);
+	if ((f = fopen(path, "w")) == NULL) {
+		CHECK(0, "fopen %s: %s", path, strerror(errno));
+		unlink(path);
+		return;
+	}
+	fputs("nameserver 192.0.2.2:853:b.example\nport 5301\nverbose no\nstrategy fastest\n", f);
+	fclose(f);
+	run(&b, env, "-c", path, "-v", NULL);
+	CHECK_OK(&b);
+	unlink(path);
+	CHECK_EQ_INT(conf_reload_diff(&a.conf, &b.conf, 1, &rl, err, sizeof err), 0);
+	CHECK(strcmp(rl.changed, "nameserver") == 0, "changed \"%s\"", rl.changed);
+	CHECK(strcmp(rl.restart, "port") == 0, "restart \"%s\"", rl.restart);
+	CHECK_EQ_INT(b.conf.verbose, 1);
+	CHECK_EQ_INT(b.conf.strategy, SELECT_ROUND_ROBIN);
+}
+
 const struct unit_test conf_tests[] = {
 	{ "conf_nameserver_ipv4", test_nameserver_ipv4 },
 	{ "conf_nameserver_ipv6", test_nameserver_ipv6 },
@@ -1486,5 +1657,9 @@ const struct unit_test conf_tests[] = {
 	{ "conf_metrics_address", test_metrics_address },
 	{ "conf_operation_options", test_operation_options },
 	{ "conf_retry_servfail_default", test_retry_servfail_default },
+	{ "conf_reload_classes", test_reload_classes },
+	{ "conf_reload_diff", test_reload_diff },
+	{ "conf_reload_keep", test_reload_keep },
+	{ "conf_reload_file", test_reload_file },
 	{ NULL, NULL },
 };
