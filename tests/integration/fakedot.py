@@ -33,6 +33,11 @@ Answers echo the query's RD and CD bits, and an OPT record with its DO bit
 when the query had one. --keepalive UNITS adds an edns-tcp-keepalive option
 (RFC 7828, units of 100 ms) to every answer.
 
+--rcode N answers with that rcode (2 SERVFAIL, 5 REFUSED, ...) and no
+answer record, in every mode that answers. In slow mode, --delay-file FILE
+holds the delay in milliseconds, read again for each query (N when the file
+is missing), so a test can change a server's speed while it runs.
+
 In any mode, --drop NAME never answers a query whose name contains NAME
 (as resolvers do with a drop rule), and --close-on NAME closes the
 connection (TLS close_notify) on reading a query whose name contains NAME,
@@ -40,7 +45,9 @@ answering nothing more on it (a drop rule that resets, or a query that
 crashes the resolver).
 
 The log (one line per event) lets tests count connections and queries:
-  "conn N", "query N id=I conn=C len=L opts=11,12 name=a.test", "closed N".
+  "conn N", "query N id=I conn=C len=L opts=11,12 name=a.test", "closed N";
+  "accept N t=SECONDS" when a TCP connection is accepted, and "handshake
+  failed N t=SECONDS ..." (t: CLOCK_MONOTONIC, to time a client's retries).
 """
 import argparse
 import os
@@ -117,6 +124,9 @@ def query_bits(msg):
     return (struct.unpack(">H", msg[2:4])[0] & 0x0110, None if ttl is None else ttl & 0x8000)
 
 
+RCODE = 0
+
+
 def answer_for(query, mode, keepalive=None, addr=(192, 0, 2, 53)):
     qid = query[:2]
     qend = question_end(query)
@@ -127,13 +137,16 @@ def answer_for(query, mode, keepalive=None, addr=(192, 0, 2, 53)):
         qid = struct.pack(">H", (struct.unpack(">H", qid)[0] + 1) & 0xFFFF)
     # RD and CD as asked (RFC 1035, RFC 4035), DO in an OPT if it had one.
     bits, do = query_bits(query)
-    flags = 0x8080 | bits
+    flags = 0x8080 | bits | RCODE
     rr = b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 60, 4) + bytes(addr)
+    ancount = 1
+    if RCODE != 0:
+        rr, ancount = b"", 0
     options = b"" if keepalive is None else struct.pack(">HHH", 11, 2, keepalive)
     if do is None and keepalive is None:
-        return qid + struct.pack(">HHHHH", flags, 1, 1, 0, 0) + question + rr
+        return qid + struct.pack(">HHHHH", flags, 1, ancount, 0, 0) + question + rr
     opt = b"\x00" + struct.pack(">HHIH", 41, 1232, do or 0, len(options)) + options
-    return qid + struct.pack(">HHHHH", flags, 1, 1, 0, 1) + question + rr + opt
+    return qid + struct.pack(">HHHHH", flags, 1, ancount, 0, 1) + question + rr + opt
 
 
 class BioConn:
@@ -222,7 +235,18 @@ class BioConn:
         self.sock.close()
 
 
-def serve_slow(conn, cid, delay_ms, keepalive):
+def current_delay(delay_ms, delay_file):
+    """The delay in seconds: delay_file's number when it has one."""
+    if delay_file:
+        try:
+            with open(delay_file) as f:
+                return int(f.read().strip()) / 1000.0
+        except (OSError, ValueError):
+            pass
+    return delay_ms / 1000.0
+
+
+def serve_slow(conn, cid, delay_ms, keepalive, delay_file):
     """Answer each query delay_ms after it arrived, from one thread (an
     SSLObject is not to be shared between threads)."""
     conn.sock.settimeout(0.01)
@@ -247,7 +271,7 @@ def serve_slow(conn, cid, delay_ms, keepalive):
                     qname(query)))
                 # The root's records are "cached": answered at once, as a
                 # real resolver does while another name recurses slowly.
-                delay = 0 if query[12:13] == b"\x00" else delay_ms / 1000.0
+                delay = 0 if query[12:13] == b"\x00" else current_delay(delay_ms, delay_file)
                 pending.append((time.monotonic() + delay, answer_for(query, "ok", keepalive)))
     except (OSError, ssl.SSLError, EOFError):
         pass
@@ -318,22 +342,22 @@ def serve(conn, cid, mode, n, keepalive, drop, close_on):
             pass
 
 
-def handle(ctx, raw, cid, mode, n, keepalive, drop, close_on):
+def handle(ctx, raw, cid, mode, n, keepalive, drop, close_on, delay_file):
     try:
         conn = BioConn(ctx, raw)
     except (OSError, ssl.SSLError, EOFError) as e:
-        log("handshake failed %d %s" % (cid, e))
+        log("handshake failed %d t=%.3f %s" % (cid, time.monotonic(), e))
         raw.close()
         return
     log("conn %d" % cid)
     if mode == "slow":
-        serve_slow(conn, cid, n, keepalive)
+        serve_slow(conn, cid, n, keepalive, delay_file)
     else:
         serve(conn, cid, mode, n, keepalive, drop, close_on)
 
 
 def main():
-    global LOG
+    global LOG, RCODE
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--cert", required=True)
@@ -344,7 +368,10 @@ def main():
     ap.add_argument("--keepalive", type=int, default=None)
     ap.add_argument("--drop", default=None)
     ap.add_argument("--close-on", default=None)
+    ap.add_argument("--rcode", type=int, default=0)
+    ap.add_argument("--delay-file", default=None)
     args = ap.parse_args()
+    RCODE = args.rcode & 0xF
     LOG = sys.stdout if args.log == "-" else open(args.log, "a")
 
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -357,8 +384,10 @@ def main():
     while True:
         raw, _ = srv.accept()
         cid = bump("conn")
+        log("accept %d t=%.3f" % (cid, time.monotonic()))
         threading.Thread(target=handle, args=(ctx, raw, cid, args.mode, args.n, args.keepalive,
-                                              args.drop, args.close_on), daemon=True).start()
+                                              args.drop, args.close_on, args.delay_file),
+                         daemon=True).start()
 
 
 if __name__ == "__main__":
