@@ -10,6 +10,7 @@
 #   dtp_check ARGS...   run the proxy's own --check on ARGS, log its complaint
 #   dtp_dnsmasq_apply   point dnsmasq at the proxy (backup of its settings first)
 #   dtp_dnsmasq_restore put dnsmasq's own settings back
+#   dtp_signum NAME     a signal's number, for procd_send_signal
 #   dtp_hotplug ACTION INTERFACE   the iface hotplug handler
 #
 # busybox ash: POSIX sh plus `local`.
@@ -362,16 +363,33 @@ dtp_dnsmasq_restore() {
 	dtp_dnsmasq_restart
 }
 
+# A signal's number on this system for procd_send_signal, whose older
+# versions take numbers only (USR2 is 12 on ARM and x86, 17 on MIPS):
+# busybox's `kill -l NAME` gives it; elsewhere the name itself.
+dtp_signum() { # NAME
+	local n
+	n=$(kill -l "$1" 2>/dev/null)
+	case "$n" in
+		'' | *[!0-9]*) echo "$1" ;;
+		*) echo "$n" ;;
+	esac
+}
+
 # iface hotplug: on ifup of a WAN interface (main.wan_interface, default
-# 'wan'), restart a running, enabled proxy so its pooled upstream connections
-# are rebuilt at once rather than found dead one by one. The restart keeps
-# the dnsmasq settings as they are (see stop_service).
+# 'wan'), have a running, enabled proxy drop its pooled upstream connections
+# and forget its back-off (SIGUSR2, through `/etc/init.d/dns-tls-proxy
+# reset`): connections made over the old link are replaced at once and
+# nameservers that failed while the link was down are tried again, with no
+# restart, so dnsmasq never sees the proxy go away and no query in flight is
+# lost. main.reset_on_wan_up turns it off (main.restart_on_wan_up, its name
+# before, is still read).
 dtp_hotplug() { # ACTION INTERFACE
-	local action="$1" iface="$2" restart wan
+	local action="$1" iface="$2" reset wan
 	[ "$action" = ifup ] || return 0
 	config_load "$DTP_NAME"
-	config_get_bool restart main restart_on_wan_up 1
-	[ "$restart" = 1 ] || return 0
+	config_get_bool reset main restart_on_wan_up 1
+	config_get_bool reset main reset_on_wan_up "$reset"
+	[ "$reset" = 1 ] || return 0
 	config_get wan main wan_interface wan
 	case " $wan " in
 		*" $iface "*) ;;
@@ -379,6 +397,6 @@ dtp_hotplug() { # ACTION INTERFACE
 	esac
 	dtp_initd enabled || return 0
 	dtp_initd running || return 0
-	dtp_log info "$iface is up: restarting to rebuild the upstream connections"
-	dtp_initd restart
+	dtp_log info "$iface is up: resetting the upstream connections"
+	dtp_initd reset
 }

@@ -125,6 +125,16 @@ procd_append_param() { rec "procd_append_param $*"; }
 procd_add_reload_trigger() { rec "procd_add_reload_trigger $*"; }
 procd_add_interface_trigger() { rec "procd_add_interface_trigger $*"; }
 procd_kill() { rec "procd_kill $*"; }
+# SERVICE INSTANCE SIGNAL: recorded by name, so a number (busybox ash gives
+# one) and a name (dash) read the same.
+procd_send_signal() {
+	local sig="$3"
+	case "$sig" in
+		*[!0-9]*) ;;
+		*) sig=$(kill -l "$sig") ;;
+	esac
+	rec "procd_send_signal $1 $2 $sig"
+}
 procd_running() { [ "${FAKE_RUNNING:-1}" = 1 ]; }
 
 # --- logger, dnsmasq, the service itself ------------------------------------
@@ -268,6 +278,7 @@ rc() { # ACTION: as `/etc/init.d/dns-tls-proxy ACTION`
 		reload)
 			if type reload_service >/dev/null 2>&1; then reload_service; else start; fi
 			;;
+		reset) reset ;;
 		check)
 			local out rc=0
 			out=$(check 2>&1) || rc=$?
