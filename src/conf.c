@@ -1443,3 +1443,18 @@ conf_reload_keep(struct conf *next, const struct conf *run)
 		next->max_inflight_per_client = 0;
 	settle_limits(next);
 }
+
+int
+conf_reload(struct conf *next, const struct conf *run, int argc, char **argv,
+    conf_getenv_fn get_env, unsigned ns_reserved, struct conf_reload *r, char *err, size_t errlen)
+{
+	memset(r, 0, sizeof(*r));
+	/* The command line had no --help nor --version, or the process would
+	 * not be running: nothing is printed. */
+	if (conf_load(next, argc, argv, get_env, stdout, err, errlen) != CONF_OK)
+		return -1;
+	if (conf_reload_diff(run, next, ns_reserved, r, err, errlen) != 0)
+		return -1;
+	conf_reload_keep(next, run);
+	return 0;
+}

@@ -137,5 +137,11 @@ int conf_reload_diff(const struct conf *run, const struct conf *next, unsigned n
 /* Give next the running value of every option that needs a restart (and
  * derive again what depends on them), so next can replace run whole. */
 void conf_reload_keep(struct conf *next, const struct conf *run);
+/* All of it: read the settings again from the same command line,
+ * environment and --config file into next, compare them with run, keep
+ * run's values of the restart options. -1 with err set (one line, as at
+ * start-up) when the new settings are bad: run stays in force whole. */
+int conf_reload(struct conf *next, const struct conf *run, int argc, char **argv,
+    conf_getenv_fn get_env, unsigned ns_reserved, struct conf_reload *r, char *err, size_t errlen);
 
 #endif

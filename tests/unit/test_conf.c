@@ -1623,6 +1623,65 @@ test_reload_file(void)
 	CHECK_EQ_INT(b.conf.strategy, SELECT_ROUND_ROBIN);
 }
 
+/* conf_reload: the whole of it, with the errors a SIGHUP logs. */
+static void
+test_reload_whole(void)
+{
+	static const struct env_var env[] = { { "STRATEGY", "order" }, { NULL, NULL } };
+	static struct run a;
+	static struct conf next;
+	struct conf_reload rl;
+	char err[CONF_ERR_MAX];
+	char path[] = "/tmp/test_conf_XXXXXX";
+	char *argv[] = { "dns-tls-proxy", "-c", path, "-v", NULL };
+	FILE *f;
+
+	if (write_temp(path, "nameserver 192.0.2.1:853:a.example\nport 5300\n") != 0)
+		return;
+	run(&a, env, "-c", path, "-v", NULL);
+	CHECK_OK(&a);
+
+	/* A good file: changes applied, the port kept and named. */
+	if ((f = fopen(path, "w")) == NULL) {
+		CHECK(0, "fopen %s: %s", path, strerror(errno));
+		unlink(path);
+		return;
+	}
+	fputs("nameserver 192.0.2.2:853:b.example\nport 5301\nallow 10.0.0.0/8\n", f);
+	fclose(f);
+	fake_env = env;
+	CHECK_EQ_INT(conf_reload(&next, &a.conf, 4, argv, fake_getenv, 1, &rl, err, sizeof err), 0);
+	CHECK(strcmp(rl.changed, "nameserver, allow") == 0, "changed \"%s\"", rl.changed);
+	CHECK(strcmp(rl.restart, "port") == 0, "restart \"%s\"", rl.restart);
+	CHECK_EQ_INT(next.port, 5300);
+	CHECK_EQ_INT(port_of(&next.listen[0].addr), 5300);
+	CHECK_EQ_INT(next.strategy, SELECT_ORDER);
+	CHECK(strcmp(next.ns[0].name, "b.example") == 0, "nameserver %s", next.ns[0].name);
+
+	/* A bad file: the start-up error, file:line: option. */
+	if ((f = fopen(path, "w")) != NULL) {
+		fputs("port 5300\nnameserver nonsense\n", f);
+		fclose(f);
+	}
+	err[0] = '\0';
+	CHECK_EQ_INT(conf_reload(&next, &a.conf, 4, argv, fake_getenv, 1, &rl, err, sizeof err), -1);
+	CHECK(strstr(err, ":2: nameserver: ") != NULL, "error \"%s\"", err);
+
+	/* Too many nameservers. */
+	if ((f = fopen(path, "w")) != NULL) {
+		fputs("nameserver 192.0.2.1:853:a.example,192.0.2.2:853:b.example\n", f);
+		fclose(f);
+	}
+	CHECK_EQ_INT(conf_reload(&next, &a.conf, 4, argv, fake_getenv, 1, &rl, err, sizeof err), -1);
+	CHECK(strstr(err, "--nameserver") != NULL, "error \"%s\"", err);
+
+	/* The file gone. */
+	unlink(path);
+	CHECK_EQ_INT(conf_reload(&next, &a.conf, 4, argv, fake_getenv, 1, &rl, err, sizeof err), -1);
+	CHECK(strstr(err, "cannot open") != NULL, "error \"%s\"", err);
+	fake_env = no_env;
+}
+
 const struct unit_test conf_tests[] = {
 	{ "conf_nameserver_ipv4", test_nameserver_ipv4 },
 	{ "conf_nameserver_ipv6", test_nameserver_ipv6 },
@@ -1661,5 +1720,6 @@ const struct unit_test conf_tests[] = {
 	{ "conf_reload_diff", test_reload_diff },
 	{ "conf_reload_keep", test_reload_keep },
 	{ "conf_reload_file", test_reload_file },
+	{ "conf_reload_whole", test_reload_whole },
 	{ NULL, NULL },
 };
