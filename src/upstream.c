@@ -13,12 +13,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "client.h"
 #include "dns.h"
 #include "frame.h"
 #include "log.h"
 #include "loop.h"
 #include "port.h"
+#include "query.h"
 #include "stats.h"
 #include "tls.h"
 #include "upstream.h"
@@ -90,7 +90,6 @@ static struct nameserver nameservers[MAX_NAMESERVERS];
 static unsigned ns_count;
 static struct upstream_conn *conns;
 static unsigned conn_count;
-static struct pq_list waiting;   /* queries with no connection yet, FIFO */
 static unsigned char *conn_block; /* TLS buffers and answer assembly, all connections */
 static uint8_t *id_block;        /* every connection's ID map, zeroed (calloc) */
 static const br_x509_trust_anchor *anchors;
@@ -268,27 +267,23 @@ requeue_all(struct upstream_conn *c, uint64_t now, int blame)
 		pq_list_remove(blamed);
 		pq_hash_del(blamed);
 		if (++blamed->resends >= 2) {
-			stats.lost_twice++;
 			failed++;
-			client_fail(blamed, DNS_RCODE_SERVFAIL, now);
-			pq_free(blamed);
+			query_done(blamed, QUERY_LOST, NULL, 0, 0, now);
 		} else {
 			requeued++;
-			pq_list_push_front(&waiting, blamed);
+			query_requeue(blamed);
 		}
 	}
 	/* The rest in the order written, the unwritten after them. */
 	while ((pq = c->sendq.tail) != NULL) {
-		pq_list_remove(pq);
 		pq_hash_del(pq);
 		requeued++;
-		pq_list_push_front(&waiting, pq);
+		query_requeue(pq);
 	}
 	while ((pq = c->sent.tail) != NULL) {
-		pq_list_remove(pq);
 		pq_hash_del(pq);
 		requeued++;
-		pq_list_push_front(&waiting, pq);
+		query_requeue(pq);
 	}
 	return failed;
 }
@@ -472,8 +467,9 @@ handle_answer(struct upstream_conn *c, uint8_t *msg, size_t len, uint64_t now)
 		if (keepalive >= 0 && (uint64_t)keepalive * 100000 < c->idle_us)
 			c->idle_us = (uint64_t)keepalive * 100000;
 	}
-	client_answer(pq, msg, len, qend, now);
-	pq_free(pq);
+	pq_list_remove(pq);
+	pq_hash_del(pq);
+	query_done(pq, QUERY_ANSWERED, msg, len, qend, now);
 	if (conn_load(c) == 0)
 		c->idle_since = now;
 	return 0;
@@ -922,15 +918,12 @@ assign(struct upstream_conn *c, struct pending_query *pq, uint64_t now)
 
 	pq->key = (uint32_t)c->index << 16 | id;
 	dns_put16(pq->query, id);
-	pq_list_remove(pq);
 	if (pq_hash_add(pq) != 0) {
 		/* The arena is sized so that this cannot happen. */
-		client_fail(pq, DNS_RCODE_SERVFAIL, now);
-		pq_free(pq);
+		query_done(pq, QUERY_FAILED, NULL, 0, 0, now);
 		return;
 	}
-	pq->conn = c->index;
-	pq_list_push(&c->sendq, pq);
+	query_assign(pq, &c->sendq, c->index);
 }
 
 /* Give every waiting query a connection, or fail them all fast when no
@@ -944,34 +937,25 @@ dispatch(uint64_t now)
 
 	/* Connections are opened for queries, never ahead of them: an idle
 	 * proxy holds none open. */
-	if (waiting.head == NULL)
+	if (query_waiting() == NULL)
 		return;
-	while ((pq = waiting.head) != NULL && (c = pick_conn()) != NULL)
+	while ((pq = query_waiting()) != NULL && (c = pick_conn()) != NULL)
 		assign(c, pq, now);
-	if (grow_pool(now) || waiting.head == NULL)
+	if (grow_pool(now) || query_waiting() == NULL)
 		return;
-	while ((pq = waiting.head) != NULL) {
-		stats.fast_fail++;
-		client_fail(pq, DNS_RCODE_SERVFAIL, now);
-		pq_free(pq);
-	}
+	while ((pq = query_waiting()) != NULL)
+		query_done(pq, QUERY_UNREACHABLE, NULL, 0, 0, now);
 }
 
 void
-up_submit(struct pending_query *pq)
-{
-	pq_list_push(&waiting, pq);
-}
-
-void
-up_forget(struct pending_query *pq, int timed_out, uint64_t now)
+up_forget(struct pending_query *pq, enum query_end how, uint64_t now)
 {
 	struct upstream_conn *c;
 
 	if (pq->conn < 0)
 		return;
 	c = &conns[pq->conn];
-	if (timed_out) {
+	if (how == QUERY_EXPIRED) {
 		/* A nameserver that takes the whole deadline (or answers with
 		 * the wrong ID or question) loses its place to the others. */
 		c->ns->st.timeouts++;

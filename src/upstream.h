@@ -11,20 +11,18 @@
 #include <bearssl.h>
 
 #include "conf.h"
-#include "pending.h"
+#include "query.h"
 
 /* Reserve every connection and buffer. Start-up only; -1 on no memory. */
 int up_init(const struct conf *conf, const br_x509_trust_anchor *tas, size_t ntas);
 /* Bytes up_init reserves for this configuration (the debug memory plan). */
 size_t up_memory(const struct conf *conf);
 
-/* Take a new query (its bytes and question already in pq). It waits for a
- * connection and is sent at the end of the turn. */
-void up_submit(struct pending_query *pq);
-/* Before a query's slot is freed on timeout: account for it. */
-void up_forget(struct pending_query *pq, int timed_out, uint64_t now);
+/* query.c's hook (query_forget_fn): pq ends (expired, or the process
+ * leaving) while a connection holds it: account for it, take it off. */
+void up_forget(struct pending_query *pq, enum query_end how, uint64_t now);
 
-/* Once a turn before polling: place waiting queries, write queued queries,
+/* Once a turn before polling: place waiting queries (query_waiting), write queued queries,
  * run timers, and register poll interest and deadlines. */
 void up_prepare(uint64_t now);
 
