@@ -22,11 +22,11 @@
 #include "dns.h"
 #include "log.h"
 #include "loop.h"
+#include "nameserver.h"
 #include "pending.h"
 #include "port.h"
 #include "query.h"
 #include "stats.h"
-#include "upstream.h"
 #include "version.h"
 
 static volatile sig_atomic_t got_term, got_hup, got_usr1;
@@ -150,7 +150,7 @@ static void
 log_memory_plan(const struct conf *conf)
 {
 	size_t pq = pq_memory(conf->max_inflight);
-	size_t up = up_memory(conf);
+	size_t up = ns_memory(conf);
 	size_t cl = client_memory(conf);
 
 	log_debug("memory: pending queries %zu KiB (%u slots of %zu bytes + id hash)",
@@ -236,8 +236,8 @@ main(int argc, char **argv)
 	loop_fds = 1 + client_max_fds(&conf) + (unsigned)conf.ns_count * conf.pool_size;
 	check_fd_limit(&conf, loop_fds);
 	setup_signals();
-	query_init(&conf, up_forget);
-	if (pq_init(conf.max_inflight) != 0 || up_init(&conf, tas, ntas) != 0 ||
+	query_init(&conf, ns_forget);
+	if (pq_init(conf.max_inflight) != 0 || ns_init(&conf, tas, ntas) != 0 ||
 	    loop_init(loop_fds) != 0)
 		fatalx("out of memory reserving buffers (see --max-inflight, --max-tcp-clients, --pool-size)");
 	loop_set_window(conf.batch_window_us);
@@ -287,8 +287,8 @@ main(int argc, char **argv)
 			log_warn("--time-file: cannot write %s", conf.time_file);
 		loop_begin(now);
 		query_expire(now);
-		up_prepare(now);
-		/* After up_prepare: answers it delivered may wait to be written. */
+		ns_prepare(now);
+		/* After ns_prepare: answers it delivered may wait to be written. */
 		client_prepare(now);
 		if (next_stats != 0)
 			loop_deadline(next_stats);
@@ -302,7 +302,7 @@ main(int argc, char **argv)
 	now = port_now_us();
 	query_end_all(now);
 	client_flush_all(now);
-	up_shutdown();
+	ns_shutdown();
 	if (conf.time_file[0] != '\0' && clock_save((int64_t)time(NULL), 1) != 0)
 		log_warn("--time-file: cannot write %s", conf.time_file);
 	if (conf.stats)

@@ -7,10 +7,10 @@
  * The slot (pending.h) carries its origin (where the answer goes) and its
  * completion (the function every end goes through). Dependencies point
  * here and nowhere else: client.c makes queries and supplies their
- * completion; upstream.c (and its connections) takes WAITING queries,
- * sends them and ends them with an answer or a failure; query.c calls
- * neither, except through the completion in the slot and the one upstream
- * hook given to query_init. No include cycle.
+ * completion; nameserver.c takes WAITING queries to a connection and
+ * conn.c sends them and ends them with an answer or a failure; query.c
+ * calls neither, except through the completion in the slot and the one
+ * upstream hook given to query_init (ns_forget). No include cycle.
  *
  * Where the next pieces hook in (each without reaching around this file):
  *  - Cache (issue 15): a lookup in query_start, before the query is made
@@ -24,7 +24,7 @@
  *    and the slot lives on until the upstream answers or it expires; its
  *    final query_done then only updates the cache.
  *  - A second try on another provider after SERVFAIL (select_retry, issue
- *    17): upstream decides in its answer path and calls query_requeue
+ *    17): conn.c decides in its answer path and calls query_requeue
  *    instead of query_done; the slot keeps its deadline.
  *  - Query log line and latency sample (qlog.c, stats_hist_add): in
  *    query_done, once per query, from q->start_us and the end's kind
