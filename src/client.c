@@ -232,6 +232,8 @@ refuse(const struct origin *o, const uint8_t *msg, size_t len, const struct dns_
 	(*counter)++;
 	if (rcode == DNS_RCODE_SERVFAIL)
 		stats.servfail++;
+	query_note(o->transport == PQ_UDP ? o->sa : &o->c->peer.sa, o->transport == PQ_TCP, msg, len,
+	    rcode, now, now);
 	reply_error(o, msg, len, qi, rcode, why, now);
 }
 
@@ -376,6 +378,10 @@ handle_query(const struct origin *o, const uint8_t *msg, size_t len, uint64_t no
 	} else {
 		pq->tcp_client = (uint32_t)(o->c - clients);
 		pq->tcp_gen = o->c->gen;
+		/* The peer, for the query log. */
+		pq->addr = o->c->peer;
+		pq->addrlen = o->c->peer.sa.sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+		    sizeof(struct sockaddr_in);
 		o->c->inflight++;
 	}
 	query_start(pq, now);

@@ -22,12 +22,16 @@
 #include "dns.h"
 #include "log.h"
 #include "loop.h"
+#include "metrics.h"
 #include "nameserver.h"
 #include "pending.h"
 #include "port.h"
 #include "query.h"
 #include "stats.h"
 #include "version.h"
+
+/* Where the metrics endpoint gets the figures beyond struct stats. */
+static const struct metrics_sources metrics_src = { ns_metrics, NULL };
 
 static volatile sig_atomic_t got_term, got_hup, got_usr1;
 static int signal_pipe[2] = { -1, -1 };
@@ -233,16 +237,19 @@ main(int argc, char **argv)
 			log_warnx("--time-file: %s", err);
 	}
 
-	loop_fds = 1 + client_max_fds(&conf) + (unsigned)conf.ns_count * conf.pool_size;
+	loop_fds = 1 + client_max_fds(&conf) + (unsigned)conf.ns_count * conf.pool_size +
+	    metrics_max_fds(&conf);
 	check_fd_limit(&conf, loop_fds);
 	setup_signals();
 	query_init(&conf, ns_forget);
+	query_set_log(conf.log_queries, ns_conn_name);
 	if (pq_init(conf.max_inflight) != 0 || ns_init(&conf, tas, ntas) != 0 ||
 	    loop_init(loop_fds) != 0)
 		fatalx("out of memory reserving buffers (see --max-inflight, --max-tcp-clients, --pool-size)");
 	loop_set_window(conf.batch_window_us);
-	if (client_init(&conf, err, sizeof(err)) != 0)
+	if (client_init(&conf, err, sizeof(err)) != 0 || metrics_init(&conf, err, sizeof(err)) != 0)
 		fatalx("%s", err);
+	metrics_set_sources(&metrics_src);
 	drop_privileges(&conf);
 	log_memory_plan(&conf);
 
@@ -290,6 +297,7 @@ main(int argc, char **argv)
 		ns_prepare(now);
 		/* After ns_prepare: answers it delivered may wait to be written. */
 		client_prepare(now);
+		metrics_prepare(now);
 		if (next_stats != 0)
 			loop_deadline(next_stats);
 		if (shutdown_by != 0)
@@ -303,6 +311,7 @@ main(int argc, char **argv)
 	query_end_all(now);
 	client_flush_all(now);
 	ns_shutdown();
+	metrics_stop();
 	if (conf.time_file[0] != '\0' && clock_save((int64_t)time(NULL), 1) != 0)
 		log_warn("--time-file: cannot write %s", conf.time_file);
 	if (conf.stats)

@@ -3,11 +3,13 @@
  * rest after failures, which nameserver and which of its connections a
  * waiting query goes to, when a connection is opened, and the probing of
  * a resting nameserver. One connection's life is conn.c's. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "loop.h"
 #include "nameserver.h"
 #include "port.h"
@@ -413,4 +415,49 @@ ns_log_stats(void)
 		    (unsigned long long)ns->st.bad_answers, inflight, open,
 		    ns->srtt_us / 1000.0, ns_resting(ns, port_now_us()) ? " / resting" : "");
 	}
+}
+
+/* The metrics endpoint's source (metrics_sources.nameservers): each
+ * nameserver's counters and state, in the configured order. */
+unsigned
+ns_metrics(struct metrics_ns *out, unsigned max, uint64_t now)
+{
+	unsigned i, j, n = ns_count < max ? ns_count : max;
+
+	for (i = 0; i < n; i++) {
+		const struct nameserver *ns = &nameservers[i];
+		struct metrics_ns *m = &out[i];
+		int ready = 0, opening = 0;
+
+		memset(m, 0, sizeof(*m));
+		snprintf(m->name, sizeof(m->name), "%s", ns->cf->text);
+		for (j = 0; j < conf->pool_size; j++) {
+			enum conn_state st = ns->pool[j].state;
+
+			if (st != CONN_IDLE)
+				m->connections++;
+			ready |= st == CONN_READY;
+			opening |= st == CONN_CONNECTING || st == CONN_HANDSHAKING;
+			m->inflight += conn_load(&ns->pool[j]);
+		}
+		m->state = ready ? METRICS_NS_UP : ns_resting(ns, now) ? METRICS_NS_RESTING :
+		    opening ? METRICS_NS_CONNECTING : METRICS_NS_IDLE;
+		m->queries = ns->st.queries;
+		m->answers = ns->st.answers;
+		m->failures = ns->st.failures;
+		m->auth_failures = ns->st.auth_failures;
+		m->timeouts = ns->st.timeouts;
+		m->reconnects = ns->st.reconnects;
+		m->handshakes = ns->st.handshakes;
+		m->resumed = ns->st.resumed;
+		m->bad_answers = ns->st.bad_answers;
+		m->srtt_us = ns->srtt_us;
+	}
+	return n;
+}
+
+const char *
+ns_conn_name(int conn)
+{
+	return conn >= 0 && (unsigned)conn < conn_count ? conns[conn].ns->cf->text : NULL;
 }

@@ -52,6 +52,13 @@ void ns_prepare(uint64_t now);
 /* Close every connection (at exit). */
 void ns_shutdown(void);
 
+/* The metrics endpoint's nameserver figures (metrics_sources). */
+struct metrics_ns;
+unsigned ns_metrics(struct metrics_ns *out, unsigned max, uint64_t now);
+
+/* The nameserver behind connection conn (query_namer_fn), or NULL. */
+const char *ns_conn_name(int conn);
+
 /* Log one stats line per nameserver. */
 void ns_log_stats(void);
 

@@ -64,6 +64,8 @@ struct pending_query {
 	uint64_t deadline_us;     /* SERVFAIL after this */
 	uint64_t sent_us;         /* written to the upstream connection */
 	int conn;                 /* upstream connection index, -1 when unassigned */
+	int last_conn;            /* the connection it was last given to (an answer
+	                           * came from there: the query log names it) */
 	uint16_t client_id;       /* the client's ID; query[0..1] holds the upstream ID */
 	uint16_t qlen, qend;      /* query length and end of its question */
 	uint16_t udp_size;        /* largest answer the client takes over UDP */

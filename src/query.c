@@ -3,13 +3,56 @@
  * end (answered, failed, expired), each through query_done. The slots and
  * their lists are pending.c's; the waiting queue and the deadlines are
  * run from here. */
+#include "dns.h"
+#include "log.h"
 #include "loop.h"
+#include "qlog.h"
 #include "query.h"
 #include "stats.h"
 
 static unsigned timeout_ms;
 static query_forget_fn *upstream_forget;
 static struct pq_list waiting;   /* queries with no connection yet, FIFO */
+static int log_queries;
+static query_namer_fn *namer;
+
+void
+query_set_log(int enabled, query_namer_fn *fn)
+{
+	log_queries = enabled;
+	namer = fn;
+}
+
+/* One reply's answer time in the histogram and, with --log-queries, its
+ * line. nameserver: who answered, NULL for a reply made here. */
+static void
+note(const struct sockaddr *client, int tcp, const uint8_t *query, size_t len, int rcode,
+    uint64_t start_us, const char *nameserver, uint64_t now)
+{
+	char line[QLOG_LINE_MAX];
+	struct qlog_entry e;
+
+	stats_hist_add(&stats.latency, now - start_us);
+	if (!log_queries)
+		return;
+	e.client = client;
+	e.tcp = tcp;
+	e.query = query;
+	e.query_len = len;
+	e.rcode = rcode;
+	e.time_us = now - start_us;
+	e.source = nameserver != NULL ? QLOG_NAMESERVER : QLOG_PROXY;
+	e.nameserver = nameserver;
+	qlog_format(line, sizeof(line), &e);
+	log_query("%s", line);
+}
+
+void
+query_note(const struct sockaddr *client, int tcp, const uint8_t *query, size_t len, int rcode,
+    uint64_t start_us, uint64_t now)
+{
+	note(client, tcp, query, len, rcode, start_us, NULL, now);
+}
 
 void
 query_init(const struct conf *conf, query_forget_fn *forget)
@@ -58,6 +101,7 @@ query_assign(struct pending_query *q, struct pq_list *sendq, int conn)
 {
 	pq_list_remove(q);
 	q->conn = conn;
+	q->last_conn = conn;
 	q->state = QUERY_SENT;
 	pq_list_push(sendq, q);
 }
@@ -105,6 +149,10 @@ query_done(struct pending_query *q, enum query_end how, uint8_t *msg, size_t len
 	case QUERY_SHUTDOWN:
 		break;
 	}
+	if (q->state != QUERY_REPLIED && q->transport != PQ_NONE)
+		note(q->addrlen != 0 ? &q->addr.sa : NULL, q->transport == PQ_TCP, q->query, q->qlen,
+		    how == QUERY_ANSWERED ? dns_rcode(msg) : DNS_RCODE_SERVFAIL, q->start_us,
+		    how == QUERY_ANSWERED && namer != NULL ? namer(q->last_conn) : NULL, now);
 	if (q->state != QUERY_REPLIED)
 		q->done(q, how, msg, len, qend, now);
 	pq_free(q);

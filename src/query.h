@@ -39,6 +39,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "conf.h"
 #include "pending.h"
@@ -86,6 +87,16 @@ void query_done(struct pending_query *q, enum query_end how, uint8_t *msg, size_
  * and the origin becomes PQ_NONE, so the final query_done answers no one. */
 void query_reply(struct pending_query *q, enum query_end how, uint8_t *msg, size_t len,
     uint16_t qend, uint64_t now);
+
+/* The query log (--log-queries): on or off, and the upstream's way to name
+ * the nameserver behind a connection (its "IP:PORT:NAME"). */
+typedef const char *query_namer_fn(int conn);
+void query_set_log(int enabled, query_namer_fn *namer);
+/* A reply the proxy made without a slot (FORMERR, REFUSED, a full table):
+ * counted in the answer-time histogram and logged like a query's end.
+ * client: its address (NULL when not known); query: as the client sent it. */
+void query_note(const struct sockaddr *client, int tcp, const uint8_t *query, size_t len,
+    int rcode, uint64_t start_us, uint64_t now);
 
 /* Once a turn: queries whose deadline passed end QUERY_EXPIRED (the
  * deadline list is a FIFO, its head the next due); the next deadline is

@@ -1,7 +1,5 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# PENDING: named .sh.pending so run.sh leaves it out until issue 17 part 2
-# wires the feature in (it fails until then); run it by hand with bash.
 # The query log (--log-queries): one line per query, whatever the log level,
 # with the client, protocol, name, type, rcode, time and where the answer
 # came from (the nameserver, or the proxy for the replies it makes). A name

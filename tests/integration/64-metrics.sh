@@ -1,7 +1,5 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# PENDING: named .sh.pending so run.sh leaves it out until issue 17 part 2
-# wires the feature in (it fails until then); run it by hand with bash.
 # The metrics endpoint (--metrics ADDR:PORT): GET /metrics in the Prometheus
 # text format (promtool check metrics), GET /stats.json with the same
 # figures, HEAD; every bad request a 4xx and a closed connection; abusive
