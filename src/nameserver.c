@@ -90,6 +90,10 @@ ns_rest(struct nameserver *ns, uint64_t now)
 	ns->fails++;
 	ns->last_fail = now;
 	ns->rest_until = now + rest * 1000;
+	/* A failure is as good as a probe: the next one (when every
+	 * nameserver rests) waits PROBE_INTERVAL_MS from here, not from the
+	 * last probe, or it would follow this failure within a millisecond. */
+	last_probe = now;
 }
 
 /* Lost with queries on it before a single answer: a server that takes
@@ -117,10 +121,23 @@ ns_loss_rests(uint32_t received, unsigned moved, enum conn_loss loss, int first_
 	return rests;
 }
 
+/* " (N more failure lines held back)", or "" when none were. */
+static const char *
+held_back(unsigned skipped, char *buf, size_t len)
+{
+	if (skipped == 0)
+		return "";
+	snprintf(buf, len, " (%u more failures since the last line)", skipped);
+	return buf;
+}
+
 void
 ns_lost(struct nameserver *ns, const struct upstream_conn *c, enum conn_loss loss,
     const char *why, unsigned moved, uint64_t now)
 {
+	char more[64];
+	unsigned skipped;
+
 	if (c->state == CONN_READY) {
 		ns->st.reconnects++;
 		if (ns_loss_rests(c->received, moved, loss, c->first_suspect, &ns->lost_unanswered)) {
@@ -130,13 +147,19 @@ ns_lost(struct nameserver *ns, const struct upstream_conn *c, enum conn_loss los
 	} else if (loss == LOSS_AUTH) {
 		ns->st.auth_failures++;
 		ns->have_session = 0;
-		log_error("upstream: AUTHENTICATION FAILED ns=%s conn=%u reason=\"%s\": "
-		    "no query was sent on this connection", ns->cf->text, c->index, why);
+		/* While it lasts, one line a minute (issue 17: no log floods
+		 * while the WAN is down or a certificate is wrong). */
+		if (log_quiet_failure(&ns->quiet, now, &skipped))
+			log_error("upstream: AUTHENTICATION FAILED ns=%s conn=%u reason=\"%s\": "
+			    "no query was sent on this connection%s", ns->cf->text, c->index, why,
+			    held_back(skipped, more, sizeof(more)));
 		ns_rest(ns, now);
 	} else {
 		ns->st.failures++;
-		log_warnx("upstream: cannot reach ns=%s conn=%u state=%s reason=\"%s\"",
-		    ns->cf->text, c->index, conn_state_name(c->state), why);
+		if (log_quiet_failure(&ns->quiet, now, &skipped))
+			log_warnx("upstream: cannot reach ns=%s conn=%u state=%s reason=\"%s\"%s",
+			    ns->cf->text, c->index, conn_state_name(c->state), why,
+			    held_back(skipped, more, sizeof(more)));
 		ns_rest(ns, now);
 	}
 }
@@ -144,6 +167,12 @@ ns_lost(struct nameserver *ns, const struct upstream_conn *c, enum conn_loss los
 void
 ns_connected(struct nameserver *ns, const br_ssl_session_parameters *session, int resumed)
 {
+	unsigned failures;
+	uint64_t down_us, now = port_now_us();
+
+	if (log_quiet_recovered(&ns->quiet, now, &failures, &down_us))
+		log_warnx("upstream: ns=%s works again (%u failures in %.1f s)", ns->cf->text,
+		    failures, down_us / 1e6);
 	ns->st.handshakes++;
 	ns->st.resumed += (uint64_t)resumed;
 	ns->fails = 0;

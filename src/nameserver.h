@@ -13,6 +13,7 @@
 
 #include "conf.h"
 #include "conn.h"
+#include "log.h"
 #include "query.h"
 #include "tls.h"
 
@@ -29,6 +30,7 @@ struct nameserver {
 	size_t npins;
 	br_ssl_session_parameters session; /* to resume on the next connection */
 	int have_session;
+	struct log_quiet quiet;      /* its failure lines while it is down */
 	struct up_ns_stats {
 		uint64_t queries, answers, timeouts, failures, auth_failures;
 		uint64_t reconnects, handshakes, resumed, bad_answers;

@@ -1,7 +1,5 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# PENDING: named .sh.pending so run.sh leaves it out until issue 17 part 2
-# wires the feature in (it fails until then); run it by hand with bash.
 # While the upstream is down the proxy stays quiet and patient: a failed
 # connection is tried again at most once a second (not straight after the
 # first failure), a certificate failure is not retried at once (it cannot
