@@ -767,6 +767,16 @@ conn_shutdown(struct upstream_conn *c, uint64_t now)
 	}
 }
 
+int
+conn_drop(struct upstream_conn *c, uint64_t now)
+{
+	if (c->state == CONN_IDLE)
+		return 0;
+	requeue_all(c, now, 0);
+	conn_reset(c);
+	return 1;
+}
+
 unsigned
 conn_take_requeued(void)
 {

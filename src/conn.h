@@ -102,6 +102,10 @@ void conn_timers(struct upstream_conn *c, uint64_t now);
 void conn_prepare(struct upstream_conn *c, uint64_t now);
 /* At exit: best-effort close_notify, queries put back, closed. */
 void conn_shutdown(struct upstream_conn *c, uint64_t now);
+/* The network changed (SIGUSR2): close at once, without a word to the
+ * server, its queries put back unblamed to go out on a new connection.
+ * 1 when it was open. */
+int conn_drop(struct upstream_conn *c, uint64_t now);
 /* Queries put back by lost connections since the last call (then 0). */
 unsigned conn_take_requeued(void);
 

@@ -33,7 +33,7 @@
 /* Where the metrics endpoint gets the figures beyond struct stats. */
 static const struct metrics_sources metrics_src = { ns_metrics, NULL };
 
-static volatile sig_atomic_t got_term, got_hup, got_usr1;
+static volatile sig_atomic_t got_term, got_hup, got_usr1, got_usr2;
 static int signal_pipe[2] = { -1, -1 };
 
 static void
@@ -47,6 +47,8 @@ on_signal(int sig)
 		got_hup = 1;
 	else if (sig == SIGUSR1)
 		got_usr1 = 1;
+	else if (sig == SIGUSR2)
+		got_usr2 = 1;
 	/* Wake poll(); a full pipe already holds a wake-up. */
 	if (write(signal_pipe[1], "", 1) < 0)
 		errno = saved;
@@ -89,6 +91,7 @@ setup_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGUSR2, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 }
@@ -278,6 +281,10 @@ main(int argc, char **argv)
 		if (got_usr1) {
 			got_usr1 = 0;
 			stats_log(now);
+		}
+		if (got_usr2) {
+			got_usr2 = 0;
+			ns_reset(now);
 		}
 		if (got_term && shutdown_by == 0) {
 			log_info("stopping: finishing %u queries in flight", pq_in_use());

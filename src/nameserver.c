@@ -490,3 +490,25 @@ ns_conn_name(int conn)
 {
 	return conn >= 0 && (unsigned)conn < conn_count ? conns[conn].ns->cf->text : NULL;
 }
+
+void
+ns_reset(uint64_t now)
+{
+	unsigned i, closed = 0, rested = 0;
+
+	for (i = 0; i < conn_count; i++)
+		closed += (unsigned)conn_drop(&conns[i], now);
+	for (i = 0; i < ns_count; i++) {
+		struct nameserver *ns = &nameservers[i];
+
+		rested += ns->fails != 0 || ns_resting(ns, now);
+		ns->fails = 0;
+		ns->rest_until = 0;
+		ns->lost_unanswered = 0;
+	}
+	last_probe = 0;
+	log_info("reset: closed %u upstream connections, cleared the back-off of %u nameservers; "
+	    "%u queries go out again", closed, rested, conn_take_requeued());
+	/* The queries put back go out on new connections this turn. */
+	loop_deadline(now);
+}

@@ -51,6 +51,10 @@ void ns_forget(struct pending_query *pq, enum query_end how, uint64_t now);
  * deadlines. */
 void ns_prepare(uint64_t now);
 
+/* The network changed (SIGUSR2): close every connection, its queries
+ * sent again on new ones, and forget every nameserver's back-off. */
+void ns_reset(uint64_t now);
+
 /* Close every connection (at exit). */
 void ns_shutdown(void);
 
