@@ -187,6 +187,35 @@ log_clock_floor(void)
 	    t < clock_floor() ? ": the system clock is below it" : "");
 }
 
+/* SIGHUP with --config: read the settings again and apply what can change
+ * while running; a bad file changes nothing. ns_reserved: the nameservers
+ * start-up reserved connections for. */
+static void
+reload(struct conf *conf, int argc, char **argv, unsigned ns_reserved, uint64_t now)
+{
+	static struct conf next; /* large: not on the stack */
+	struct conf_reload r;
+	char err[CONF_ERR_MAX];
+	unsigned changed;
+
+	if (conf_reload(&next, conf, argc, argv, env_get, ns_reserved, &r, err, sizeof(err)) != 0) {
+		log_error("reload: %s; the running configuration stays", err);
+		return;
+	}
+	if (r.nrestart != 0)
+		log_warnx("reload: %s %s a restart to change; running with the old %s", r.restart,
+		    r.nrestart == 1 ? "needs" : "need", r.nrestart == 1 ? "value" : "values");
+	changed = ns_reload_begin(&next, now);
+	*conf = next;
+	ns_reload_end(changed, now);
+	log_level = conf->debug ? LOG_LEVEL_DEBUG : conf->verbose ? LOG_LEVEL_INFO : LOG_LEVEL_WARN;
+	query_set_timeout(conf->timeout_ms);
+	query_set_log(conf->log_queries, ns_conn_name);
+	loop_set_window(conf->batch_window_us);
+	log_info("configuration reloaded from %s: %s%s", conf->config_file,
+	    r.nchanged != 0 ? "changed " : "nothing changed", r.changed);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -196,7 +225,7 @@ main(int argc, char **argv)
 	br_x509_trust_anchor *loaded = NULL;
 	size_t ntas = ca_bundle_count, nloaded = 0;
 	uint64_t now, next_stats = 0, shutdown_by = 0;
-	unsigned loop_fds;
+	unsigned loop_fds, ns_reserved;
 	int i;
 
 	switch (conf_load(&conf, argc, argv, env_get, stdout, err, sizeof(err))) {
@@ -244,6 +273,7 @@ main(int argc, char **argv)
 	    metrics_max_fds(&conf);
 	check_fd_limit(&conf, loop_fds);
 	setup_signals();
+	ns_reserved = (unsigned)conf.ns_count;
 	query_init(&conf, ns_forget);
 	query_set_log(conf.log_queries, ns_conn_name);
 	if (pq_init(conf.max_inflight) != 0 || ns_init(&conf, tas, ntas) != 0 ||
@@ -277,6 +307,15 @@ main(int argc, char **argv)
 				log_warn("cannot reopen the log file %s", conf.logfile);
 			else
 				log_info("log file reopened");
+			if (conf.config_file[0] != '\0') {
+				int had_stats = conf.stats;
+
+				reload(&conf, argc, argv, ns_reserved, now);
+				if (conf.stats && !had_stats)
+					next_stats = now + (uint64_t)conf.stats_interval_s * 1000000;
+				else if (!conf.stats)
+					next_stats = 0;
+			}
 		}
 		if (got_usr1) {
 			got_usr1 = 0;

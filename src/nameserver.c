@@ -512,3 +512,65 @@ ns_reset(uint64_t now)
 	/* The queries put back go out on new connections this turn. */
 	loop_deadline(now);
 }
+
+/* The pins of ns's certificate name, from the settings. */
+static void
+ns_set_pins(struct nameserver *ns)
+{
+	int j;
+
+	ns->npins = 0;
+	for (j = 0; j < conf->pin_count; j++)
+		if (strcasecmp(conf->pins[j].name, ns->cf->name) == 0 && ns->npins < MAX_PINS)
+			ns->pins[ns->npins++] = conf->pins[j].key;
+}
+
+_Static_assert(MAX_NAMESERVERS <= 32, "ns_reload_begin's mask holds 32 slots");
+
+unsigned
+ns_reload_begin(const struct conf *next, uint64_t now)
+{
+	unsigned i, j, changed = 0, closed = 0;
+
+	for (i = 0; i < ns_count; i++) {
+		struct nameserver *ns = &nameservers[i];
+
+		if ((int)i < next->ns_count && strcmp(ns->cf->text, next->ns[i].text) == 0)
+			continue;
+		changed |= 1u << i;
+		for (j = 0; j < conf->pool_size; j++)
+			closed += (unsigned)conn_drop(&ns->pool[j], now);
+	}
+	for (; i < (unsigned)next->ns_count; i++)
+		changed |= 1u << i;
+	if (closed != 0)
+		log_info("reload: closed %u connections to nameservers changed or removed; "
+		    "%u queries go out again", closed, conn_take_requeued());
+	return changed;
+}
+
+void
+ns_reload_end(unsigned changed, uint64_t now)
+{
+	unsigned i;
+
+	ns_count = (unsigned)conf->ns_count;
+	for (i = 0; i < ns_count; i++) {
+		struct nameserver *ns = &nameservers[i];
+
+		if (changed & (1u << i)) {
+			/* A new nameserver in this slot: nothing of the old one's. */
+			ns->fails = 0;
+			ns->lost_unanswered = 0;
+			ns->rest_until = ns->last_fail = 0;
+			ns->srtt_us = 0;
+			ns->have_session = 0;
+			memset(&ns->st, 0, sizeof(ns->st));
+			memset(&ns->quiet, 0, sizeof(ns->quiet));
+		}
+		ns->cf = &conf->ns[i];
+		ns_set_pins(ns);
+	}
+	/* Queries put back go out this turn. */
+	loop_deadline(now);
+}

@@ -55,6 +55,13 @@ void ns_prepare(uint64_t now);
  * sent again on new ones, and forget every nameserver's back-off. */
 void ns_reset(uint64_t now);
 
+/* A reload (SIGHUP) with new settings next: the nameserver slots whose
+ * nameserver changes or goes lose their connections (queries sent again
+ * to the others); returns them as a bit mask for ns_reload_end, called
+ * once the running settings are next's. Pins are taken again for all. */
+unsigned ns_reload_begin(const struct conf *next, uint64_t now);
+void ns_reload_end(unsigned changed, uint64_t now);
+
 /* Close every connection (at exit). */
 void ns_shutdown(void);
 

@@ -23,6 +23,12 @@ query_set_log(int enabled, query_namer_fn *fn)
 	namer = fn;
 }
 
+void
+query_set_timeout(unsigned ms)
+{
+	timeout_ms = ms;
+}
+
 /* One reply's answer time in the histogram and, with --log-queries, its
  * line. nameserver: who answered, NULL for a reply made here. */
 static void

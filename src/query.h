@@ -92,6 +92,8 @@ void query_reply(struct pending_query *q, enum query_end how, uint8_t *msg, size
  * the nameserver behind a connection (its "IP:PORT:NAME"). */
 typedef const char *query_namer_fn(int conn);
 void query_set_log(int enabled, query_namer_fn *namer);
+/* A new --timeout (a reload): for the queries admitted from now on. */
+void query_set_timeout(unsigned ms);
 /* A reply the proxy made without a slot (FORMERR, REFUSED, a full table):
  * counted in the answer-time histogram and logged like a query's end.
  * client: its address (NULL when not known); query: as the client sent it. */

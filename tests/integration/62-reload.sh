@@ -1,7 +1,5 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# PENDING: named .sh.pending so run.sh leaves it out until issue 17 part 2
-# wires the feature in (it fails until then); run it by hand with bash.
 # SIGHUP reloads the --config file without closing the listeners: new
 # nameservers, ACLs and log level apply at once; a query in flight on a
 # nameserver the new file removes is sent again to the others and answered
