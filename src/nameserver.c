@@ -14,6 +14,7 @@
 #include "nameserver.h"
 #include "port.h"
 #include "query.h"
+#include "select.h"
 #include "stats.h"
 
 static const struct conf *conf;
@@ -24,6 +25,23 @@ static unsigned conn_count;
 static unsigned char *conn_block; /* TLS buffers and answer assembly, all connections */
 static uint8_t *id_block;        /* every connection's ID map, zeroed (calloc) */
 static uint64_t last_probe;
+/* Resolver choice (select.c): each nameserver as selection sees it. */
+static struct select_ns sel[MAX_NAMESERVERS];
+static struct select_state sel_state;
+static int last_pick = -1;       /* the nameserver the last query went to */
+
+/* Which nameservers are one provider (their certificate name): a
+ * SERVFAIL is asked again only of another. */
+static void
+set_providers(void)
+{
+	uint8_t provider[MAX_NAMESERVERS];
+	unsigned i;
+
+	select_providers(conf->ns, ns_count, provider);
+	for (i = 0; i < ns_count; i++)
+		sel[i].provider = provider[i];
+}
 
 size_t
 ns_memory(const struct conf *cf)
@@ -70,6 +88,7 @@ ns_init(const struct conf *cf, const br_x509_trust_anchor *tas, size_t ntas)
 			if (strcasecmp(cf->pins[j].name, ns->cf->name) == 0 && ns->npins < MAX_PINS)
 				ns->pins[ns->npins++] = cf->pins[j].key;
 	}
+	set_providers();
 	return 0;
 }
 
@@ -184,12 +203,12 @@ ns_connected(struct nameserver *ns, const br_ssl_session_parameters *session, in
 void
 ns_sample(struct nameserver *ns, uint64_t rtt)
 {
-	if (rtt > 60000000u)
-		rtt = 60000000u;
-	if (ns->srtt_us == 0)
-		ns->srtt_us = (uint32_t)rtt;
-	else
-		ns->srtt_us = (uint32_t)(((uint64_t)ns->srtt_us * 7 + rtt) / 8);
+	struct select_ns *v = &sel[ns - nameservers];
+
+	/* A sample after a long gap counts for half (select.c): a nameserver
+	 * measured again after a while is followed at once. */
+	select_sample(v, rtt, port_now_us());
+	ns->srtt_us = v->srtt_us;
 }
 
 static int
@@ -261,27 +280,32 @@ ns_ready_conn(struct nameserver *ns)
 	return i < 0 ? NULL : &ns->pool[i];
 }
 
-/* Selection: among nameservers, prefer the lowest smoothed answer time
- * (unmeasured ones first, so each is tried), ties to the order given. */
-static int
-ns_better(const struct nameserver *a, const struct nameserver *b)
+/* The view select.c chooses from: who has a ready connection with room,
+ * who may be connected to (not resting). */
+static void
+fill_view(uint64_t now)
 {
-	return b == NULL || a->srtt_us < b->srtt_us;
-}
-
-static struct upstream_conn *
-pick_conn(void)
-{
-	struct upstream_conn *best = NULL;
 	unsigned i;
 
+	sel_state.strategy = (enum select_strategy)conf->strategy;
 	for (i = 0; i < ns_count; i++) {
-		struct upstream_conn *c = ns_ready_conn(&nameservers[i]);
-
-		if (c != NULL && (best == NULL || ns_better(c->ns, best->ns)))
-			best = c;
+		sel[i].ready = ns_ready_conn(&nameservers[i]) != NULL;
+		sel[i].usable = !ns_resting(&nameservers[i], now);
 	}
-	return best;
+}
+
+/* The connection the next query goes to, by --strategy (select_pick). */
+static struct upstream_conn *
+pick_conn(uint64_t now)
+{
+	int i;
+
+	fill_view(now);
+	i = select_pick(&sel_state, sel, ns_count, now);
+	if (i < 0)
+		return NULL;
+	last_pick = i;
+	return ns_ready_conn(&nameservers[i]);
 }
 
 /* Open connections where they are wanted: to the preferred nameserver when
@@ -302,7 +326,7 @@ grow_pool(uint64_t now)
 	for (attempt = 0; attempt <= ns_count; attempt++) {
 		struct nameserver *target = NULL, *oldest = NULL;
 		struct upstream_conn *spare = NULL;
-		int hopeful = 0, setting_up = 0;
+		int hopeful = 0, setting_up = 0, want;
 
 		for (i = 0; i < ns_count; i++) {
 			struct nameserver *ns = &nameservers[i];
@@ -318,11 +342,18 @@ grow_pool(uint64_t now)
 						hopeful = 1;
 				}
 			}
-			if (!ns_resting(ns, now) && ns_better(ns, target))
-				target = ns;
 			if (oldest == NULL || ns->last_fail < oldest->last_fail)
 				oldest = ns;
 		}
+		/* The strategy's choice if every usable nameserver had a ready
+		 * connection, when it has none; else the one queries go to, when
+		 * its connections are busy enough to spread load. */
+		fill_view(now);
+		want = select_want(&sel_state, sel, ns_count, now);
+		if (want >= 0)
+			target = &nameservers[want];
+		else if (last_pick >= 0 && (unsigned)last_pick < ns_count && sel[last_pick].usable)
+			target = &nameservers[last_pick];
 		if (target != NULL) {
 			if (ns_wants_conn(target->pool, conf->pool_size))
 				spare = ns_free_conn(target);
@@ -364,7 +395,7 @@ dispatch(uint64_t now)
 	 * proxy holds none open. */
 	if (query_waiting() == NULL)
 		return;
-	while ((pq = query_waiting()) != NULL && (c = pick_conn()) != NULL)
+	while ((pq = query_waiting()) != NULL && (c = pick_conn(now)) != NULL)
 		assign(c, pq, now);
 	if (grow_pool(now) || query_waiting() == NULL)
 		return;
@@ -567,10 +598,13 @@ ns_reload_end(unsigned changed, uint64_t now)
 			ns->have_session = 0;
 			memset(&ns->st, 0, sizeof(ns->st));
 			memset(&ns->quiet, 0, sizeof(ns->quiet));
+			memset(&sel[i], 0, sizeof(sel[i]));
 		}
 		ns->cf = &conf->ns[i];
 		ns_set_pins(ns);
 	}
+	set_providers();
+	last_pick = -1;
 	/* Queries put back go out this turn. */
 	loop_deadline(now);
 }

@@ -1,7 +1,5 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# PENDING: named .sh.pending so run.sh leaves it out until issue 17 part 2
-# wires the feature in (it fails until then); run it by hand with bash.
 # Resolver choice keeps learning (--strategy). fastest: two nameservers of
 # different speeds, most queries go to the fast one while the other still
 # gets an occasional query; they swap speeds mid-run and the choice
