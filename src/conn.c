@@ -329,7 +329,9 @@ handle_answer(struct upstream_conn *c, uint8_t *msg, size_t len, uint64_t now)
 	}
 	pq_list_remove(pq);
 	pq_hash_del(pq);
-	query_done(pq, QUERY_ANSWERED, msg, len, qend, now);
+	/* A SERVFAIL or REFUSED may go to another provider instead. */
+	if (!ns_retry(c->ns, pq, msg, now))
+		query_done(pq, QUERY_ANSWERED, msg, len, qend, now);
 	if (conn_load(c) == 0)
 		c->idle_since = now;
 	return 0;

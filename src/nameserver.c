@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "dns.h"
 #include "log.h"
 #include "metrics.h"
 #include "loop.h"
@@ -607,4 +608,39 @@ ns_reload_end(unsigned changed, uint64_t now)
 	last_pick = -1;
 	/* Queries put back go out this turn. */
 	loop_deadline(now);
+}
+
+int
+ns_retry(struct nameserver *from, struct pending_query *pq, const uint8_t *msg, uint64_t now)
+{
+	struct nameserver *ns;
+	struct upstream_conn *c;
+	unsigned i;
+	int to;
+
+	if (!conf->retry_servfail || pq->retries > 0)
+		return 0;
+	fill_view(now);
+	to = select_retry(&sel_state, sel, ns_count, (unsigned)(from - nameservers), dns_rcode(msg),
+	    pq->retries, conf->retry_servfail, now, pq->deadline_us);
+	if (to < 0)
+		return 0;
+	ns = &nameservers[to];
+	/* A ready connection; else one being set up (the query waits on its
+	 * send queue); else a new one. */
+	c = ns_ready_conn(ns);
+	for (i = 0; c == NULL && i < conf->pool_size; i++)
+		if (ns->pool[i].state == CONN_CONNECTING || ns->pool[i].state == CONN_HANDSHAKING)
+			c = &ns->pool[i];
+	if (c == NULL && (c = ns_free_conn(ns)) != NULL) {
+		conn_open(c, now);
+		if (c->state == CONN_IDLE)
+			c = NULL;
+	}
+	if (c == NULL || conn_assign(c, pq) != 0)
+		return 0;
+	pq->retries++;
+	log_debug("upstream: rcode %d from ns=%s; asking ns=%s", dns_rcode(msg), from->cf->text,
+	    ns->cf->text);
+	return 1;
 }

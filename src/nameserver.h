@@ -86,6 +86,11 @@ void ns_lost(struct nameserver *ns, const struct upstream_conn *c, enum conn_los
     const char *why, unsigned moved, uint64_t now);
 /* No new connection for a while (back-off). */
 void ns_rest(struct nameserver *ns, uint64_t now);
+/* pq's answer msg from nameserver from is a SERVFAIL or REFUSED that
+ * --retry-servfail asks again of another provider: 1 when pq was put on a
+ * connection to it (the answer is not delivered), 0 to deliver it. */
+int ns_retry(struct nameserver *from, struct pending_query *pq, const uint8_t *msg,
+    uint64_t now);
 /* An answer time sample (an answer, or the penalty for a timeout). */
 void ns_sample(struct nameserver *ns, uint64_t rtt_us);
 

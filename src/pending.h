@@ -74,6 +74,8 @@ struct pending_query {
 	uint8_t client_edns;
 	uint8_t query_do;         /* its DO bit, which the answer must echo */
 	uint8_t listener;         /* UDP: which socket it came in on */
+	uint8_t retries;          /* times asked again of another provider after a
+	                           * SERVFAIL or REFUSED (--retry-servfail) */
 	uint8_t resends;          /* times blamed for a lost upstream connection (the
 	                           * oldest unanswered on it) and sent again */
 	socklen_t addrlen;        /* UDP client address */

@@ -1,7 +1,5 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# PENDING: named .sh.pending so run.sh leaves it out until issue 17 part 2
-# wires the feature in (it fails until then); run it by hand with bash.
 # --retry-servfail: a SERVFAIL or REFUSED answer from one provider is asked
 # once of another provider within the deadline; on by default with two
 # providers (certificate names) or more; off with --retry-servfail=no; never
