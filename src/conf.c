@@ -148,7 +148,8 @@ static const struct option_def options[] = {
 	{ "stale-max", 0, "STALE_MAX", ARG_VALUE, set_uint, F(stale_max_s), 0, MAX_CACHE_TTL, "SECONDS",
 	  "give answers up to this long past expiry; 0: never (default " STR(DEF_STALE_MAX_S) ")" },
 	{ "config", 'c', NULL, ARG_ACTION, NULL, 0, 0, 0, "FILE",
-	  "read options from FILE: one \"option value\" per line, # comments" },
+	  "read options from FILE: one \"option value\" per line, # comments;\n"
+	  "SIGHUP reads it again" },
 	{ "check", 0, NULL, ARG_ACTION, NULL, 0, 0, 0, NULL,
 	  "check the configuration, print the effective settings and exit" },
 	{ "help", 'h', NULL, ARG_ACTION, NULL, 0, 0, 0, NULL, "print this help and exit" },

@@ -110,10 +110,6 @@ ns_rest(struct nameserver *ns, uint64_t now)
 	ns->fails++;
 	ns->last_fail = now;
 	ns->rest_until = now + rest * 1000;
-	/* A failure is as good as a probe: the next one (when every
-	 * nameserver rests) waits PROBE_INTERVAL_MS from here, not from the
-	 * last probe, or it would follow this failure within a millisecond. */
-	last_probe = now;
 }
 
 /* Lost with queries on it before a single answer: a server that takes
@@ -174,6 +170,7 @@ ns_lost(struct nameserver *ns, const struct upstream_conn *c, enum conn_loss los
 			    "no query was sent on this connection%s", ns->cf->text, c->index, why,
 			    held_back(skipped, more, sizeof(more)));
 		ns_rest(ns, now);
+		last_probe = now;
 	} else {
 		ns->st.failures++;
 		if (log_quiet_failure(&ns->quiet, now, &skipped))
@@ -181,6 +178,12 @@ ns_lost(struct nameserver *ns, const struct upstream_conn *c, enum conn_loss los
 			    ns->cf->text, c->index, conn_state_name(c->state), why,
 			    held_back(skipped, more, sizeof(more)));
 		ns_rest(ns, now);
+		/* A failed connect or handshake is as good as a probe: the next
+		 * one (when every nameserver rests) waits PROBE_INTERVAL_MS from
+		 * here, or it would follow this failure within a millisecond. A
+		 * lost connection that rests the nameserver is probed at once, as
+		 * before: the server may well answer a new connection. */
+		last_probe = now;
 	}
 }
 
@@ -614,24 +617,26 @@ int
 ns_retry(struct nameserver *from, struct pending_query *pq, const uint8_t *msg, uint64_t now)
 {
 	struct nameserver *ns;
-	struct upstream_conn *c;
+	struct upstream_conn *c, *pool;
 	unsigned i;
-	int to;
+	int to, ready;
 
 	if (!conf->retry_servfail || pq->retries > 0)
 		return 0;
 	fill_view(now);
 	to = select_retry(&sel_state, sel, ns_count, (unsigned)(from - nameservers), dns_rcode(msg),
 	    pq->retries, conf->retry_servfail, now, pq->deadline_us);
-	if (to < 0)
+	if (to < 0 || nameservers[to].pool == NULL)
 		return 0;
 	ns = &nameservers[to];
 	/* A ready connection; else one being set up (the query waits on its
 	 * send queue); else a new one. */
-	c = ns_ready_conn(ns);
+	pool = ns->pool;
+	ready = ns_choose_conn(pool, conf->pool_size);
+	c = ready >= 0 ? &pool[ready] : NULL;
 	for (i = 0; c == NULL && i < conf->pool_size; i++)
-		if (ns->pool[i].state == CONN_CONNECTING || ns->pool[i].state == CONN_HANDSHAKING)
-			c = &ns->pool[i];
+		if (pool[i].state == CONN_CONNECTING || pool[i].state == CONN_HANDSHAKING)
+			c = &pool[i];
 	if (c == NULL && (c = ns_free_conn(ns)) != NULL) {
 		conn_open(c, now);
 		if (c->state == CONN_IDLE)
