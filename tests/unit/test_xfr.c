@@ -562,6 +562,67 @@ test_xfr_bad_soa(void)
 	CHECK_STEP(&x, &m, XFR_ERROR);
 }
 
+/* --- xfr_admit: every kind, both transports, in and outside the list. */
+static void
+test_xfr_admit(void)
+{
+	int udp, allowed;
+
+	for (udp = 0; udp <= 1; udp++)
+		for (allowed = 0; allowed <= 1; allowed++)
+			CHECK_EQ_INT(xfr_admit(XFR_NONE, udp, allowed), XFR_ADMIT_QUERY);
+	for (udp = 0; udp <= 1; udp++) {
+		/* Outside the list: REFUSED, however it came and whatever it is. */
+		CHECK_EQ_INT(xfr_admit(XFR_AXFR, udp, 0), XFR_ADMIT_REFUSED);
+		CHECK_EQ_INT(xfr_admit(XFR_IXFR, udp, 0), XFR_ADMIT_REFUSED);
+		CHECK_EQ_INT(xfr_admit(XFR_BAD, udp, 0), XFR_ADMIT_REFUSED);
+		CHECK_EQ_INT(xfr_admit(XFR_BAD, udp, 1), XFR_ADMIT_FORMERR);
+	}
+	CHECK_EQ_INT(xfr_admit(XFR_AXFR, 1, 1), XFR_ADMIT_TC);
+	CHECK_EQ_INT(xfr_admit(XFR_IXFR, 1, 1), XFR_ADMIT_TC);
+	CHECK_EQ_INT(xfr_admit(XFR_AXFR, 0, 1), XFR_ADMIT_RELAY);
+	CHECK_EQ_INT(xfr_admit(XFR_IXFR, 0, 1), XFR_ADMIT_RELAY);
+}
+
+/* --- xfr_flow: read on exactly while a largest framed message fits. */
+static void
+test_xfr_flow(void)
+{
+	const size_t big = 2 + DNS_MSG_MAX, cap = 8192 + big;
+
+	CHECK_EQ_INT(xfr_flow(0, cap), XFR_FLOW_TAKE);
+	CHECK_EQ_INT(xfr_flow(8192, cap), XFR_FLOW_TAKE);
+	CHECK_EQ_INT(xfr_flow(8193, cap), XFR_FLOW_PAUSE);
+	CHECK_EQ_INT(xfr_flow(cap, cap), XFR_FLOW_PAUSE);
+	/* Nonsense (more queued than the buffer holds) pauses, never wraps. */
+	CHECK_EQ_INT(xfr_flow(cap + 1, cap), XFR_FLOW_PAUSE);
+	CHECK_EQ_INT(xfr_flow(0, big), XFR_FLOW_TAKE);
+	CHECK_EQ_INT(xfr_flow(1, big), XFR_FLOW_PAUSE);
+	CHECK_EQ_INT(xfr_flow(0, big - 1), XFR_FLOW_PAUSE);
+	CHECK_EQ_INT(xfr_flow(0, 0), XFR_FLOW_PAUSE);
+}
+
+/* --- xfr_deadline: whose silence counts, from when. */
+static void
+test_xfr_deadline(void)
+{
+	const uint64_t s = 1000000; /* one second in microseconds */
+
+	/* Reading: --transfer-timeout after the upstream's last message. */
+	CHECK_EQ_INT(xfr_deadline(100 * s, 90 * s, 0, 30000, 10000), 130 * s);
+	/* ... or after the client last read, when that is later: time spent
+	 * paused for the client is not the upstream's silence. */
+	CHECK_EQ_INT(xfr_deadline(100 * s, 150 * s, 0, 30000, 10000), 180 * s);
+	/* Paused: the client's idle timeout from its last read, whatever the
+	 * upstream did. */
+	CHECK_EQ_INT(xfr_deadline(100 * s, 90 * s, 1, 30000, 10000), 100 * s);
+	CHECK_EQ_INT(xfr_deadline(200 * s, 90 * s, 1, 30000, 10000), 100 * s);
+	/* The largest timeouts the options take do not overflow. */
+	CHECK_EQ_INT(xfr_deadline(0, 0, 0, 3600000, 0), 3600 * s);
+	CHECK(xfr_deadline(UINT64_C(1) << 62, 0, 0, 3600000, 0) > UINT64_C(1) << 62,
+	    "a deadline from a late clock stays after it");
+}
+
 const struct unit_test xfr_tests[] = {
 	{ "xfr_classify", test_classify },
 	{ "xfr_axfr_one_message", test_axfr_one_message },
@@ -573,5 +634,8 @@ const struct unit_test xfr_tests[] = {
 	{ "xfr_ixfr_out_of_sequence", test_ixfr_out_of_sequence },
 	{ "xfr_ixfr_axfr_form", test_ixfr_axfr_form },
 	{ "xfr_bad_soa", test_xfr_bad_soa },
+	{ "xfr_admit", test_xfr_admit },
+	{ "xfr_flow", test_xfr_flow },
+	{ "xfr_deadline", test_xfr_deadline },
 	{ NULL, NULL },
 };
