@@ -202,6 +202,22 @@ fail:
 	return XFR_ERROR;
 }
 
+enum xfr_step
+xfr_relay(struct xfr_state *x, uint8_t *msg, size_t *len, uint16_t client_id)
+{
+	enum xfr_step st = xfr_feed(x, msg, *len);
+	uint16_t qend;
+
+	if (st == XFR_ERROR)
+		return st;
+	/* xfr_feed checked it; this only finds the end of the question. */
+	if (dns_check_answer(msg, *len, &qend) != 0)
+		return XFR_ERROR;
+	*len = dns_strip_answer_opt(msg, *len, qend);
+	dns_put16(msg, client_id);
+	return st;
+}
+
 struct xfr_counters xfr_counters;
 
 enum xfr_admit

@@ -60,6 +60,12 @@ int xfr_start(struct xfr_state *x, const uint8_t *query, size_t len,
  * further message is an ERROR. Work is bounded by len. */
 enum xfr_step xfr_feed(struct xfr_state *x, const uint8_t *msg, size_t len);
 
+/* One message of the response on its way to the client: xfr_feed, then,
+ * unless that says ERROR, the hop-by-hop EDNS options of the TLS hop are
+ * stripped (dns_strip_answer_opt) and the client's ID written. *len is
+ * updated (it only shrinks). Returns what xfr_feed said. */
+enum xfr_step xfr_relay(struct xfr_state *x, uint8_t *msg, size_t *len, uint16_t client_id);
+
 /* What to do with a query, given its kind (xfr_classify), whether it came
  * over UDP and whether its client is in --allow-transfer. */
 enum xfr_admit {

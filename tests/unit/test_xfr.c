@@ -562,6 +562,72 @@ test_xfr_bad_soa(void)
 	CHECK_STEP(&x, &m, XFR_ERROR);
 }
 
+/* An OPT record in the additional section with Padding (4 bytes) and
+ * edns-tcp-keepalive (5 s): the options of the TLS hop. */
+static void
+add_hop_opt(struct msg *m)
+{
+	put8(m, 0);
+	put16(m, 41);
+	put16(m, 4096);
+	put32(m, 0);
+	put16(m, 4 + 4 + 4 + 2);
+	put16(m, 12); /* Padding */
+	put16(m, 4);
+	put32(m, 0);
+	put16(m, 11); /* edns-tcp-keepalive */
+	put16(m, 2);
+	put16(m, 50);
+	bump(m, 3);
+}
+
+/* --- xfr_relay: each message fed, stripped of the hop's EDNS options and
+ * given the client's ID; a broken one left as it is. */
+static void
+test_xfr_relay(void)
+{
+	struct xfr_state x;
+	struct msg m;
+	size_t len, opt;
+
+	begin(&x, DNS_TYPE_AXFR, 0);
+	start(&m, 0x84, 0, 1, DNS_TYPE_AXFR);
+	add_soa(&m, 1, 5);
+	add_a(&m, 1);
+	opt = m.len;
+	add_hop_opt(&m);
+	len = m.len;
+	CHECK_EQ_INT(xfr_relay(&x, m.b, &len, 0xbeef), XFR_MORE);
+	CHECK_EQ_INT(len, opt + 11); /* an empty OPT is left */
+	CHECK_EQ_INT(dns_get16(m.b), 0xbeef);
+	CHECK_EQ_INT(dns_get16(m.b + 10), 1);
+	CHECK_EQ_INT(dns_get16(m.b + opt + 9), 0);
+	/* The last message, without question or OPT: only the ID changes. */
+	start(&m, 0x84, 0, 0, 0);
+	add_a(&m, 2);
+	add_soa(&m, 1, 5);
+	len = m.len;
+	CHECK_EQ_INT(xfr_relay(&x, m.b, &len, 0xbeef), XFR_DONE);
+	CHECK_EQ_INT(len, m.len);
+	CHECK_EQ_INT(dns_get16(m.b), 0xbeef);
+	/* After the end: ERROR, and the message is not touched. */
+	len = m.len;
+	dns_put16(m.b, 0x5a5a);
+	CHECK_EQ_INT(xfr_relay(&x, m.b, &len, 0xbeef), XFR_ERROR);
+	CHECK_EQ_INT(dns_get16(m.b), 0x5a5a);
+	CHECK_EQ_INT(len, m.len);
+	/* The single-SOA IXFR answer, ended by its OPT. */
+	begin(&x, DNS_TYPE_IXFR, 9);
+	start(&m, 0x84, 0, 1, DNS_TYPE_IXFR);
+	add_soa(&m, 1, 9);
+	opt = m.len;
+	add_hop_opt(&m);
+	len = m.len;
+	CHECK_EQ_INT(xfr_relay(&x, m.b, &len, 7), XFR_DONE);
+	CHECK_EQ_INT(len, opt + 11);
+	CHECK_EQ_INT(dns_get16(m.b), 7);
+}
+
 /* --- xfr_admit: every kind, both transports, in and outside the list. */
 static void
 test_xfr_admit(void)
@@ -634,6 +700,7 @@ const struct unit_test xfr_tests[] = {
 	{ "xfr_ixfr_out_of_sequence", test_ixfr_out_of_sequence },
 	{ "xfr_ixfr_axfr_form", test_ixfr_axfr_form },
 	{ "xfr_bad_soa", test_xfr_bad_soa },
+	{ "xfr_relay", test_xfr_relay },
 	{ "xfr_admit", test_xfr_admit },
 	{ "xfr_flow", test_xfr_flow },
 	{ "xfr_deadline", test_xfr_deadline },
