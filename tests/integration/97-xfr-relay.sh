@@ -81,7 +81,7 @@ t_log "AXFR of $want records in $msgs messages: direct over TLS $direct_ms ms, t
 # it too, but say little when they reject a message).
 out=$("$XC" xfr "$P_PORT" big.test)
 t_assert_eq "$out" "rcode=0 ede=-1 messages=$msgs records=$want bytes=$(
-    "$XC" xfr "$(t_named_port)" big.test | sed -n 's/.* bytes=\([0-9]*\) .*/\1/p') ids=ok complete=1" \
+    "$XC" xfr "$(t_named_port)" big.test | sed -n 's/.* bytes=\([0-9]*\) .*/\1/p') ids=ok complete=1 end=done" \
     "raw client: every message with its ID and question, as many bytes as named sends over TCP"
 t_assert_eq "$(p_stat transfers completed)" 3 "stats: three transfers completed"
 t_assert_eq "$(p_stat transfers messages)" $((3 * msgs)) "stats: every message counted"
@@ -100,7 +100,7 @@ kdig @127.0.0.1 -p "$P_PORT" +tcp ixfr=2 ixfr.test >"$T/ixfr-2.txt"
 t_assert_eq "$(t_named_records "$T/ixfr-2.txt")" "$(soa 2)" "IXFR from the current serial: the single SOA"
 t_assert_eq "$("$XC" xfr "$P_PORT" ixfr.test --serial 2)" \
     "rcode=0 ede=-1 messages=1 records=1 bytes=$("$XC" xfr "$(t_named_port)" ixfr.test --serial 2 |
-        sed -n 's/.* bytes=\([0-9]*\) .*/\1/p') ids=ok complete=1" \
+        sed -n 's/.* bytes=\([0-9]*\) .*/\1/p') ids=ok complete=1 end=done" \
     "raw client: the up-to-date answer is one message, with its ID"
 kdig @127.0.0.1 -p "$P_PORT" +tcp ixfr=4294967295 ixfr.test >"$T/ixfr-axfr.txt"
 t_named_records "$T/ixfr-axfr.txt" >"$T/ixfr-axfr.rr"
@@ -150,6 +150,25 @@ t_wait_exit "$xfr_pid" 120 || t_fail "the stalled transfer did not finish once i
 t_assert_match "$(tail -n 1 "$T/stalled.log")" "^rcode=0 ede=-1 messages=$msgs records=$want .* ids=ok complete=1" \
     "the stalled client, reading again, gets the whole zone"
 
+# --- A client that stops reading for good is closed as any TCP client that
+# does not read its answers (--tcp-idle-timeout, 10 s), and its transfer
+# with it.
+failed_before=$(p_stat transfers failed)
+t_spawn deaf "$XC" xfr "$P_PORT" big.test --rcvbuf 8192 --stall-after 2 \
+    --stall-file "$T/deaf-stalled" --go-file "$T/deaf-go" --timeout 90
+deaf_pid=$T_PID
+t_wait_until 30 "the second transfer client to stall" test -e "$T/deaf-stalled" ||
+    t_fail "the second transfer client never got 2 messages"
+t_wait_until 40 "the proxy to close the client that does not read" \
+    bash -c "(( \$(kill -USR1 $P_PID; sleep 0.3; grep -- '--- Stats of transfers' '$P_LOG' | tail -n 1 |
+        sed -n 's/.* failed \([0-9]*\).*/\1/p') > $failed_before ))" ||
+    t_fail "a transfer client that stopped reading was not closed"
+t_pass "a transfer client that stopped reading was closed, its transfer counted failed"
+touch "$T/deaf-go"
+t_wait_exit "$deaf_pid" 60 || t_fail "the closed client did not see the end of its connection"
+t_assert_match "$(tail -n 1 "$T/deaf.log")" "complete=0 end=eof$" "... it reads what was sent, then the connection's end"
+t_assert_eq "$(p_dig +short h1.big.test +norec)" 10.0.0.1 "ordinary queries answered after it"
+
 # --- A real secondary, whose primary is the proxy over plain DNS.
 t_named_update ixfr.test "update add new2.ixfr.test 300 A 192.0.2.201"
 S_PORT=$(t_free_port)
@@ -185,3 +204,27 @@ else
     t_assert_le $((hwm - rss_start)) "$budget" \
         "the transfers raised the proxy's peak RSS by at most the footprint budget ($budget KiB)"
 fi
+
+# --- A primary gone silent mid-transfer, and a stream that goes wrong:
+# faults named does not make on demand, so a fake DoT server (fakedot.py)
+# sends an AXFR's first message, then nothing (xfr-stall), or then a
+# message for another zone (xfr-broken).
+t_kill "$P_PID"
+t_make_pki "$T" dot.test
+for mode in xfr-stall xfr-broken; do
+    p_fake "$mode" 0
+    P_PORT=$(t_free_port)
+    p_start "proxy-$mode" -p "$P_PORT" -n "127.0.0.1:$F_PORT:dot.test" --ca-file "$T/ca.pem" \
+        --allow-transfer 127.0.0.1/32 --transfer-timeout 1
+    t_wait_dns 127.0.0.1 "$P_PORT" udp || t_fail "the proxy ($mode) does not answer"
+    start=$(t_now_us)
+    out=$("$XC" xfr "$P_PORT" zone.test --timeout 60)
+    took=$(t_elapsed_ms "$start")
+    t_assert_match "$out" "^rcode=0 ede=-1 messages=1 records=2 .* complete=0 end=eof$" \
+        "$mode: the client gets the first message, then the connection closes"
+    t_assert_eq "$(p_stat transfers failed)" 1 "$mode: the transfer counted failed"
+    t_assert_eq "$(p_stat transfers messages)" 1 "$mode: one message relayed"
+    t_log "$mode: the client saw the end after $took ms (--transfer-timeout 1)"
+    t_assert_eq "$(p_dig +short a.test)" 192.0.2.53 "$mode: ordinary queries answered after it"
+    t_kill "$P_PID"
+done

@@ -8,7 +8,10 @@ dnspython needed: the bytes are built and read here).
       the end of the transfer (AXFR: the SOA that opened it comes again).
       Every message must carry the query's ID, QR and the question (when it
       has one). Prints one line:
-        rcode=R ede=E messages=M records=N bytes=B ids=ok complete=1|0
+        rcode=R ede=E messages=M records=N bytes=B ids=ok complete=1|0 end=E
+      where end is done (complete), rcode (an error RCODE), eof (the server
+      closed the connection first) or timeout (10 s without a byte, or the
+      --timeout bound).
       --source IP        bind to IP first (a client outside --allow-transfer)
       --stall-after N    after N messages, create --stall-file and read nothing
                          more until --go-file exists (the transfer is then
@@ -138,16 +141,21 @@ def xfr(args):
     s.sendall(struct.pack(">H", len(query)) + query)
     messages = records = nbytes = 0
     ids_ok, complete, rcode, ede, first, soas = True, 0, -1, -1, None, 0
+    end = "timeout"
     while time.monotonic() < deadline:
         if stall_after and messages == stall_after:
             open(stall_file, "w").close()
             while not os.path.exists(go_file) and time.monotonic() < deadline:
                 time.sleep(0.02)
-        head = recv_exact(s, 2)
-        if head is None:
+        try:
+            head = recv_exact(s, 2)
+            msg = None if head is None else recv_exact(s, struct.unpack(">H", head)[0])
+        except socket.timeout:
             break
-        msg = recv_exact(s, struct.unpack(">H", head)[0])
+        except ConnectionResetError:
+            msg = None
         if msg is None:
+            end = "eof"
             break
         messages += 1
         nbytes += len(msg)
@@ -157,6 +165,7 @@ def xfr(args):
         rcode = flags & 0xF
         ede = m_ede if m_ede >= 0 else ede
         if rcode != 0:
+            end = "rcode"
             break
         for rtype, off, rdlen in answers:
             records += 1
@@ -175,10 +184,11 @@ def xfr(args):
                 # (the new version's is the first again), and the last.
                 complete = 1
         if complete:
+            end = "done"
             break
     s.close()
-    print("rcode=%d ede=%d messages=%d records=%d bytes=%d ids=%s complete=%d" % (
-        rcode, ede, messages, records, nbytes, "ok" if ids_ok else "WRONG", complete))
+    print("rcode=%d ede=%d messages=%d records=%d bytes=%d ids=%s complete=%d end=%s" % (
+        rcode, ede, messages, records, nbytes, "ok" if ids_ok else "WRONG", complete, end))
 
 
 def udp(args):
