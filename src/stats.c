@@ -3,8 +3,8 @@
  * #requests N / qps Q / avg_time Tms"), followed by error counters and one
  * line per nameserver. */
 #include "log.h"
+#include "nameserver.h"
 #include "stats.h"
-#include "upstream.h"
 #include "xfr.h"
 
 struct stats stats;
@@ -104,7 +104,7 @@ stats_log(uint64_t now)
 	    (unsigned long long)xfr_counters.failed, (unsigned long long)xfr_counters.refused,
 	    (unsigned long long)xfr_counters.truncated, (unsigned long long)xfr_counters.busy,
 	    (unsigned long long)xfr_counters.messages, (unsigned long long)xfr_counters.bytes);
-	up_log_stats();
+	ns_log_stats();
 	last = stats;
 	last_us = now;
 }
