@@ -186,6 +186,12 @@
  * dig while they run. One more gets SERVFAIL, and a secondary tries again
  * at its SOA retry interval (RFC 1035 §4.3.5). */
 #define XFR_MAX_ACTIVE 4
+/* The kernel's send buffer of a transfer's client socket. Linux grows an
+ * unset one up to tcp_wmem's 4 MiB: a client that stops reading would
+ * park most of a zone in kernel memory, a router's scarcest. 64 KiB (the
+ * kernel doubles it) and the client's 72 KiB output buffer keep a LAN
+ * transfer at full speed, and back-pressure then reaches the primary. */
+#define XFR_CLIENT_SNDBUF 65536
 #define DEF_STATS_INTERVAL_S 60
 /* Back-off for a nameserver that failed to connect or handshake: doubles from
  * the base to the cap, so a resolver that comes back is used again within
