@@ -399,12 +399,14 @@ handle_query(const struct origin *o, const uint8_t *msg, size_t len, uint64_t no
 	memcpy(pq->query, msg, len);
 	pq->qlen = (uint16_t)len;
 	if (qi.has_edns) {
-		/* Pad to hide the query's length (RFC 7830, RFC 8467), and ask the
+		/* The client's cookie was made for the proxy, not the upstream
+		 * (RFC 7873; TLS gives this hop what cookies give UDP). Pad to
+		 * hide the query's length (RFC 7830, RFC 8467), and ask the
 		 * server how long it keeps idle connections (RFC 7828). */
-		size_t padded = dns_pad_query(pq->query, len, pq->query_cap, qi.opt_off);
+		size_t stripped = dns_strip_query_cookie(pq->query, len, qi.opt_off);
+		size_t padded = dns_pad_query(pq->query, stripped, pq->query_cap, qi.opt_off);
 
-		if (padded != 0)
-			pq->qlen = (uint16_t)padded;
+		pq->qlen = (uint16_t)(padded != 0 ? padded : stripped);
 	}
 	pq->qend = qi.qend;
 	pq->client_id = qi.id;
@@ -475,6 +477,11 @@ client_answer(struct pending_query *pq, uint8_t *msg, size_t len, uint16_t qend,
 	if (!origin_of(pq, &o))
 		return;
 	dns_put16(msg, pq->client_id);
+	/* The TLS hop's EDNS options (Padding, keepalive, the server's
+	 * cookie) are not the client's, and must not decide truncation: a
+	 * 1055-byte answer padded to 1404 would come back TC to a client
+	 * offering 1232. */
+	len = dns_strip_answer_opt(msg, len, qend);
 	if (pq->transport == PQ_UDP && len > pq->udp_size) {
 		/* RFC 1035 §4.2.1 / RFC 6891 §7: too big for the client's UDP
 		 * size, so send TC and let it retry over TCP. */
