@@ -265,7 +265,7 @@ conn_fail(struct upstream_conn *c, enum conn_loss loss, const char *why, uint64_
 	conn_reset(c);
 }
 
-/* RFC 9103 §7.1: zone transfers over TLS offer the ALPN token "dot"; BIND
+/* RFC 9103: zone transfers over TLS offer the ALPN token "dot"; BIND
  * answers a transfer on a connection without it with SERVFAIL. */
 static const char *alpn_dot[] = { "dot" };
 
