@@ -201,3 +201,59 @@ fail:
 	x->phase = PH_FAILED;
 	return XFR_ERROR;
 }
+
+enum xfr_step
+xfr_relay(struct xfr_state *x, uint8_t *msg, size_t *len, uint16_t client_id)
+{
+	enum xfr_step st = xfr_feed(x, msg, *len);
+	uint16_t qend;
+
+	if (st == XFR_ERROR)
+		return st;
+	/* xfr_feed checked it; this only finds the end of the question. */
+	if (dns_check_answer(msg, *len, &qend) != 0)
+		return XFR_ERROR;
+	*len = dns_strip_answer_opt(msg, *len, qend);
+	dns_put16(msg, client_id);
+	return st;
+}
+
+struct xfr_counters xfr_counters;
+
+enum xfr_admit
+xfr_admit(enum xfr_kind kind, int over_udp, int allowed)
+{
+	if (kind == XFR_NONE)
+		return XFR_ADMIT_QUERY;
+	/* Refused first: a client outside the list learns nothing more, not
+	 * even whether its query was well formed. */
+	if (!allowed)
+		return XFR_ADMIT_REFUSED;
+	if (kind == XFR_BAD)
+		return XFR_ADMIT_FORMERR;
+	/* RFC 5936 §4.1: AXFR needs TCP. RFC 1995 §2 would let an IXFR answer
+	 * come over UDP when it fits, but the upstream hears it over TLS and
+	 * may answer in several messages, which one datagram cannot carry:
+	 * TC, and the client asks again over TCP. */
+	if (over_udp)
+		return XFR_ADMIT_TC;
+	return XFR_ADMIT_RELAY;
+}
+
+enum xfr_flow
+xfr_flow(size_t queued, size_t cap)
+{
+	return queued <= cap && cap - queued >= 2 + (size_t)DNS_MSG_MAX ? XFR_FLOW_TAKE : XFR_FLOW_PAUSE;
+}
+
+uint64_t
+xfr_deadline(uint64_t last_upstream_us, uint64_t last_client_us, int paused,
+    unsigned transfer_idle_ms, unsigned client_idle_ms)
+{
+	uint64_t from;
+
+	if (paused)
+		return last_client_us + (uint64_t)client_idle_ms * 1000;
+	from = last_upstream_us > last_client_us ? last_upstream_us : last_client_us;
+	return from + (uint64_t)transfer_idle_ms * 1000;
+}
