@@ -20,7 +20,9 @@
 #   make static-bearssl       only build the static build's BearSSL
 #
 # TINY=1 adds -DDTP_TINY (the reduced build for small routers) and builds in
-# its own tree. Debian packages, beside those of the default build (ca_gen
+# its own tree. It also leaves out the optional features in TINY_WITHOUT
+# (src/feature.h: the metrics endpoint and the zone-transfer relay), which
+# any build can leave out the same way: make CPPFLAGS+=-DDTP_NO_METRICS. Debian packages, beside those of the default build (ca_gen
 # still uses the host's libbearssl-dev): xz-utils; musl-tools for static;
 # gcc-<triplet> and libc6-dev-<arch>-cross for cross; qemu-user for
 # cross-test; footprint and cross-test also use the integration tests'
@@ -58,8 +60,9 @@ ROUTER_HOSTCC := $(HOSTCC)
 # (qemu-user on an x86_64 kernel).
 # Link-time optimisation across our code and BearSSL (4.5 KiB; gcc-ar keeps
 # the archive's LTO symbols visible), in one partition (a little smaller).
+TINY_WITHOUT ?= -DDTP_NO_METRICS -DDTP_NO_XFR
 ROUTER_OPT := -Os -flto -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables \
-              -fno-unwind-tables -D_FILE_OFFSET_BITS=64 $(if $(TINY),-DDTP_TINY)
+              -fno-unwind-tables -D_FILE_OFFSET_BITS=64 $(if $(TINY),-DDTP_TINY $(TINY_WITHOUT))
 ROUTER_LD := -static -flto -flto-partition=one -Os -Wl,--gc-sections -Wl,--build-id=none -Wl,-z,norelro \
              -Wl,-z,noseparate-code -Wl,-z,common-page-size=64
 ROUTER_SUFFIX := $(if $(TINY),-tiny)

@@ -16,6 +16,7 @@
 
 #include "clock.h"
 #include "conf.h"
+#include "feature.h"
 #include "preset.h"
 #include "select.h"
 #include "version.h"
@@ -548,6 +549,10 @@ static int
 set_allow_transfer(struct conf *conf, const struct option_def *o, const char *v, char *err, size_t errlen)
 {
 	(void)o;
+	if (!FEATURE_XFR) {
+		errf(err, errlen, FEATURE_MISSING, "zone-transfer relay", "DTP_NO_XFR");
+		return -1;
+	}
 	return for_each_item(conf, v, err, errlen, add_allow_transfer);
 }
 
@@ -683,6 +688,10 @@ set_metrics(struct conf *conf, const struct option_def *o, const char *v, char *
 	unsigned long port;
 
 	(void)o;
+	if (!FEATURE_METRICS) {
+		errf(err, errlen, FEATURE_MISSING, "metrics endpoint", "DTP_NO_METRICS");
+		return -1;
+	}
 	if (v[0] == '[') {
 		const char *close = strchr(v, ']');
 
@@ -1046,9 +1055,9 @@ cli_option(const struct option_def *o, const char *value, void *arg)
 
 			/* The floor, for people and for tests that make certificates
 			 * around it (tests/integration/lib.sh). */
-			fprintf(st->out, "dns-tls-proxy %s\nclock floor: %lld (%s, the build time)\n",
+			fprintf(st->out, "dns-tls-proxy %s\nclock floor: %lld (%s, the build time)\n%s\n",
 			    DNS_TLS_PROXY_VERSION, (long long)clock_build_time,
-			    clock_format(clock_build_time, when));
+			    clock_format(clock_build_time, when), FEATURE_LINE);
 			st->exit_now = 1;
 		} else if (strcmp(o->name, "check") == 0) {
 			st->conf->check = 1;

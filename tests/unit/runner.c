@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "feature.h"
 #include "unit.h"
 
 extern const struct unit_test acl_tests[], ca_tests[], cache_tests[], clock_tests[], conf_tests[],
@@ -18,6 +19,29 @@ static const struct unit_test *const tables[] = {
 	loop_tests, metrics_tests, pending_tests, query_tests, qlog_tests, select_tests, source_tests, stats_tests, tls_tests,
 	x509_tests, xfr_tests,
 };
+
+/* Tables of an optional feature that this build may lack (src/feature.h):
+ * skipped, with a line saying so, when it does. */
+static const struct {
+	const struct unit_test *table;
+	int built;
+	const char *why;
+} optional[] = {
+	{ metrics_tests, FEATURE_METRICS, "built with DTP_NO_METRICS" },
+	{ xfr_tests, FEATURE_XFR, "built with DTP_NO_XFR" },
+};
+
+/* NULL when the tests of table t can run, else why not. */
+static const char *
+lacking(const struct unit_test *table)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(optional) / sizeof(optional[0]); i++)
+		if (optional[i].table == table && !optional[i].built)
+			return optional[i].why;
+	return NULL;
+}
 
 int unit_failures;
 static const char *current;
@@ -69,6 +93,10 @@ main(int argc, char **argv)
 			}
 			if (!wanted(u->name, argc, argv))
 				continue;
+			if (lacking(tables[t]) != NULL) {
+				printf("skip %s: %s\n", u->name, lacking(tables[t]));
+				continue;
+			}
 			current = u->name;
 			u->fn();
 			ran++;
