@@ -16,6 +16,7 @@
 
 #include "clock.h"
 #include "conf.h"
+#include "feature.h"
 #include "preset.h"
 #include "select.h"
 #include "version.h"
@@ -852,8 +853,9 @@ test_help_version(void)
 	CHECK_EQ_INT(r.rc, CONF_EXIT);
 	CHECK(strncmp(r.out, "usage:", 6) == 0, "-h printed \"%.40s\"", r.out);
 
-	snprintf(want, sizeof want, "dns-tls-proxy %s\nclock floor: %lld (%s, the build time)\n",
-	    DNS_TLS_PROXY_VERSION, (long long)clock_build_time, clock_format(clock_build_time, when));
+	snprintf(want, sizeof want, "dns-tls-proxy %s\nclock floor: %lld (%s, the build time)\n%s\n",
+	    DNS_TLS_PROXY_VERSION, (long long)clock_build_time, clock_format(clock_build_time, when),
+	    FEATURE_LINE);
 	run(&r, NULL, "--version", NULL);
 	CHECK_EQ_INT(r.rc, CONF_EXIT);
 	CHECK(strcmp(r.out, want) == 0, "--version printed \"%s\"", r.out);
