@@ -13,6 +13,7 @@
  * compare in RFC 1982 arithmetic. */
 #include <string.h>
 
+#include "feature.h"
 #include "xfr.h"
 
 #define FLAG_QR 0x80 /* byte 2 */
@@ -28,13 +29,6 @@ enum phase {
 	PH_END,       /* complete: nothing may follow */
 	PH_FAILED,    /* broken, or fed after the end */
 };
-
-/* RFC 1982 §3.2: a is newer than b. */
-static int
-serial_gt(uint32_t a, uint32_t b)
-{
-	return a != b && (uint32_t)(a - b) < UINT32_C(0x80000000);
-}
 
 /* The SERIAL of an SOA record: after MNAME and RNAME (compressed names
  * allowed), the first of five 32-bit fields that end the RDATA. */
@@ -81,6 +75,15 @@ xfr_classify(const uint8_t *query, size_t len, const struct dns_query_info *qi, 
 			return soa_serial(query, len, &rr, serial) == 0 ? XFR_IXFR : XFR_BAD;
 	}
 	return XFR_BAD;
+}
+
+#if FEATURE_XFR
+
+/* RFC 1982 §3.2: a is newer than b. */
+static int
+serial_gt(uint32_t a, uint32_t b)
+{
+	return a != b && (uint32_t)(a - b) < UINT32_C(0x80000000);
 }
 
 int
@@ -218,6 +221,37 @@ xfr_relay(struct xfr_state *x, uint8_t *msg, size_t *len, uint16_t client_id)
 	return st;
 }
 
+#else /* !FEATURE_XFR: a build without the relay (DTP_NO_XFR). conf.c
+       * refuses --allow-transfer, so every transfer query is refused
+       * (xfr_classify above still tells it from others) and none starts. */
+
+int
+xfr_start(struct xfr_state *x, const uint8_t *query, size_t len, const struct dns_query_info *qi)
+{
+	(void)query, (void)len, (void)qi;
+	memset(x, 0, sizeof(*x));
+	return -1;
+}
+
+enum xfr_step
+xfr_feed(struct xfr_state *x, const uint8_t *msg, size_t len)
+{
+	(void)x, (void)msg, (void)len;
+	return XFR_ERROR;
+}
+
+
+enum xfr_step
+xfr_relay(struct xfr_state *x, uint8_t *msg, size_t *len, uint16_t client_id)
+{
+	(void)x, (void)msg, (void)len, (void)client_id;
+	return XFR_ERROR;
+}
+
+#endif
+
+/* Admission, flow and deadline: pure decisions, in every build (without the
+ * relay, conf.c refuses --allow-transfer, so xfr_admit only ever refuses). */
 struct xfr_counters xfr_counters;
 
 enum xfr_admit
