@@ -153,6 +153,9 @@ query_done(struct pending_query *q, enum query_end how, uint8_t *msg, size_t len
 	case QUERY_ANSWERED:
 	case QUERY_FAILED:
 	case QUERY_SHUTDOWN:
+	case QUERY_PART:
+	case QUERY_BROKEN:
+	case QUERY_BUSY:
 		break;
 	}
 	if (q->state != QUERY_REPLIED && q->transport != PQ_NONE)
@@ -162,6 +165,33 @@ query_done(struct pending_query *q, enum query_end how, uint8_t *msg, size_t len
 	if (q->state != QUERY_REPLIED)
 		q->done(q, how, msg, len, qend, now);
 	pq_free(q);
+}
+
+void
+query_stream(struct pending_query *q, query_room_fn *room)
+{
+	q->room = room;
+}
+
+void
+query_streaming(struct pending_query *q)
+{
+	pq_no_deadline(q);
+}
+
+void
+query_part(struct pending_query *q, uint8_t *msg, size_t len, uint64_t now)
+{
+	if (q->state != QUERY_REPLIED)
+		q->done(q, QUERY_PART, msg, len, 0, now);
+}
+
+int
+query_room(const struct pending_query *q, size_t *queued, size_t *cap)
+{
+	if (q->room == NULL || q->state == QUERY_REPLIED)
+		return -1;
+	return q->room(q, queued, cap);
 }
 
 /* RFC 8906: silence is not an answer. */
