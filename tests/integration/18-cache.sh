@@ -25,13 +25,16 @@ if [[ ${DTP_PENDING:-0} != 1 ]]; then
     echo "SKIP: PENDING: the cache is not in the query path yet (issue 15 part 2); DTP_PENDING=1 runs it" >&2
     exit 77
 fi
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=proxy.sh
 . "$(dirname "$0")/proxy.sh"
 t_init cache
 
 # The zone: an SOA for test. (negative answers carry it; its minimum, 4 s,
 # is how long they are kept), names with short TTLs for prefetch (20 s: the
 # last 10 % is a 2 s window) and serve-stale (3 s), a CNAME.
+# shellcheck disable=SC2034 # read by t_start_unbound
 T_UNBOUND_EXTRA=$'log-queries: yes
 local-data: "test. 3600 IN SOA ns.test. hostmaster.test. 1 3600 600 86400 4"
 local-data: "pf.test. 20 IN A 192.0.2.20"
@@ -210,7 +213,7 @@ t_assert_eq "$(p_dig sb.test +short)" 192.0.2.5 "sb.test (TTL 3) answered"
 
 # --- Serve-stale with the upstream stopped: every nameserver fails, so the
 # stale answer comes at once, not after --stale-answer-timeout.
-t_stop_unbound
+t_stop_unbound "$T"
 P_PID=$PA P_LOG=$PA_LOG P_PORT=$PA_PORT
 out=$(p_dig st.test +time=12)
 t_assert_eq "$(p_status "$out") $(section_field ANSWER 5 "$out")" "NOERROR 192.0.2.3" \
@@ -235,7 +238,7 @@ t_kill "$PB"
 # --- Serve-stale with the upstream hung: connected, silent (SIGSTOP). The
 # stale answer comes once --stale-answer-timeout (1.8 s) is over, long before
 # --timeout (10 s) would give SERVFAIL.
-t_restart_unbound
+t_restart_unbound "$T"
 P_PID=$PA P_LOG=$PA_LOG P_PORT=$PA_PORT
 a_answers() { [[ $(p_dig a.test +dnssec +cdflag +short) == 192.0.2.1 ]]; }
 t_wait_until 15 "the proxy answering again" a_answers || t_fail "no answer after the upstream came back"
