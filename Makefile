@@ -47,9 +47,9 @@ BEARSSL_LIBS ?= -Wl,-Bstatic -lbearssl -Wl,-Bdynamic
 HOST_BEARSSL_LIBS ?= -Wl,-Bstatic -lbearssl -Wl,-Bdynamic
 LDLIBS   += $(BEARSSL_LIBS)
 
-SRC      := src/acl.c src/ca.c src/cache.c src/client.c src/clock.c src/conf.c src/dns.c src/frame.c src/log.c src/loop.c \
-            src/metrics.c src/qlog.c src/select.c src/preset.c src/x509.c \
-            src/pending.c src/source.c src/stats.c src/tls.c src/upstream.c src/xfr.c port/common.c port/$(PORT).c
+SRC      := src/acl.c src/ca.c src/cache.c src/client.c src/clock.c src/conf.c src/conn.c src/dns.c src/frame.c src/log.c src/loop.c \
+            src/metrics.c src/nameserver.c src/qlog.c src/select.c src/preset.c src/x509.c \
+            src/pending.c src/query.c src/source.c src/stats.c src/tls.c src/xfr.c port/common.c port/$(PORT).c
 OBJ      := $(SRC:%.c=$(BUILD)/%.o) $(BUILD)/ca_bundle.o
 CERTS    := $(sort $(wildcard certs/*.pem))
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))

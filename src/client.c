@@ -18,9 +18,9 @@
 #include "log.h"
 #include "loop.h"
 #include "port.h"
+#include "query.h"
 #include "source.h"
 #include "stats.h"
-#include "upstream.h"
 
 /* Room for the back-pressure threshold plus one largest answer. */
 #define TCP_OUT_SIZE (TCP_CLIENT_OUT_HIGH + 2 + DNS_MSG_MAX)
@@ -84,6 +84,7 @@ static struct log_limit tcp_client_log, acl_tcp_log;
 static struct log_limit client_log = { 0, 0, LOG_CLIENT_LIMIT_MS };
 
 static void tcp_close(struct client_tcp *c);
+static query_done_fn client_done;
 
 static void
 addr_text(const union pq_addr *a, char *buf, size_t len)
@@ -221,6 +222,19 @@ listener_stats_of(int transport)
 	return transport == PQ_UDP ? &stats.udp : &stats.tcp;
 }
 
+/* A query the proxy answers itself at admission: count the reply (and why,
+ * in *counter; SERVFAIL in stats.servfail too) and send it. */
+static void
+refuse(const struct origin *o, const uint8_t *msg, size_t len, const struct dns_query_info *qi,
+    uint64_t *counter, int rcode, enum dns_why why, uint64_t now)
+{
+	listener_stats_of(o->transport)->answered++;
+	(*counter)++;
+	if (rcode == DNS_RCODE_SERVFAIL)
+		stats.servfail++;
+	reply_error(o, msg, len, qi, rcode, why, now);
+}
+
 /* pq no longer counts against its client's share. */
 static void
 release_source(struct pending_query *pq)
@@ -280,15 +294,11 @@ handle_query(const struct origin *o, const uint8_t *msg, size_t len, uint64_t no
 		return;
 	case DNS_FORMERR:
 		ls->requests++;
-		ls->answered++;
-		stats.formerr++;
-		reply_error(o, msg, len, &qi, DNS_RCODE_FORMERR, DNS_WHY_NONE, now);
+		refuse(o, msg, len, &qi, &stats.formerr, DNS_RCODE_FORMERR, DNS_WHY_NONE, now);
 		return;
 	case DNS_NOTIMP:
 		ls->requests++;
-		ls->answered++;
-		stats.notimp++;
-		reply_error(o, msg, len, &qi, DNS_RCODE_NOTIMP, DNS_WHY_NONE, now);
+		refuse(o, msg, len, &qi, &stats.notimp, DNS_RCODE_NOTIMP, DNS_WHY_NONE, now);
 		return;
 	case DNS_FORWARD:
 		break;
@@ -297,25 +307,18 @@ handle_query(const struct origin *o, const uint8_t *msg, size_t len, uint64_t no
 	if (o->denied) {
 		/* Not forwarded: an open forwarder is an amplification tool. The
 		 * reply is no bigger than the query. */
-		ls->answered++;
-		stats.acl_refused++;
 		if (log_ratelimit(&acl_log, &skipped))
 			log_info("client: refused a query from outside --allow (and %u more)", skipped);
-		reply_error(o, msg, len, &qi, DNS_RCODE_REFUSED, DNS_WHY_DENIED, now);
+		refuse(o, msg, len, &qi, &stats.acl_refused, DNS_RCODE_REFUSED, DNS_WHY_DENIED, now);
 		return;
 	}
 	if (len > DNS_QUERY_MAX) {
-		ls->answered++;
-		stats.refused++;
-		reply_error(o, msg, len, &qi, DNS_RCODE_REFUSED, DNS_WHY_TOO_BIG, now);
+		refuse(o, msg, len, &qi, &stats.refused, DNS_RCODE_REFUSED, DNS_WHY_TOO_BIG, now);
 		return;
 	}
-	pq = pq_alloc(now, conf->timeout_ms);
+	pq = query_new((uint8_t)o->transport, client_done, now);
 	if (pq != NULL && over_client_share(o, pq)) {
-		pq_free(pq);
-		ls->answered++;
-		stats.client_limit++;
-		stats.servfail++;
+		query_drop(pq);
 		if (log_ratelimit(&client_log, &skipped)) {
 			char peer[64];
 
@@ -325,17 +328,14 @@ handle_query(const struct origin *o, const uint8_t *msg, size_t len, uint64_t no
 			    "answering SERVFAIL (and %u more)", peer, conf->max_inflight_per_client,
 			    skipped);
 		}
-		reply_error(o, msg, len, &qi, DNS_RCODE_SERVFAIL, DNS_WHY_BUSY, now);
+		refuse(o, msg, len, &qi, &stats.client_limit, DNS_RCODE_SERVFAIL, DNS_WHY_BUSY, now);
 		return;
 	}
 	if (pq == NULL) {
-		ls->answered++;
-		stats.table_full++;
-		stats.servfail++;
 		if (log_ratelimit(&full_log, &skipped))
 			log_warnx("client: every pending slot is busy (max-inflight %u); "
 			    "answering SERVFAIL (and %u more)", conf->max_inflight, skipped);
-		reply_error(o, msg, len, &qi, DNS_RCODE_SERVFAIL, DNS_WHY_BUSY, now);
+		refuse(o, msg, len, &qi, &stats.table_full, DNS_RCODE_SERVFAIL, DNS_WHY_BUSY, now);
 		return;
 	}
 	/* Room for the query once padded: 8 bytes of option headers, rounded
@@ -343,14 +343,11 @@ handle_query(const struct origin *o, const uint8_t *msg, size_t len, uint64_t no
 	need = qi.has_edns ? (len + 8 + DNS_PAD_BLOCK - 1) / DNS_PAD_BLOCK * DNS_PAD_BLOCK : len;
 	if (pq_reserve(pq, need) != 0) {
 		release_source(pq);
-		pq_free(pq);
-		ls->answered++;
-		stats.table_full++;
-		stats.servfail++;
+		query_drop(pq);
 		if (log_ratelimit(&full_log, &skipped))
 			log_warnx("client: every buffer for large queries is busy; "
 			    "answering SERVFAIL (and %u more)", skipped);
-		reply_error(o, msg, len, &qi, DNS_RCODE_SERVFAIL, DNS_WHY_BUSY, now);
+		refuse(o, msg, len, &qi, &stats.table_full, DNS_RCODE_SERVFAIL, DNS_WHY_BUSY, now);
 		return;
 	}
 	memcpy(pq->query, msg, len);
@@ -371,7 +368,6 @@ handle_query(const struct origin *o, const uint8_t *msg, size_t len, uint64_t no
 	pq->udp_size = qi.udp_size < conf->max_udp_size ? qi.udp_size : (uint16_t)conf->max_udp_size;
 	pq->client_edns = qi.has_edns;
 	pq->query_do = qi.dnssec_ok;
-	pq->transport = (uint8_t)o->transport;
 	if (o->transport == PQ_UDP) {
 		pq->listener = (uint8_t)(o->l - listeners);
 		memcpy(&pq->addr, o->sa, o->addrlen);
@@ -382,7 +378,7 @@ handle_query(const struct origin *o, const uint8_t *msg, size_t len, uint64_t no
 		pq->tcp_gen = o->c->gen;
 		o->c->inflight++;
 	}
-	up_submit(pq);
+	query_start(pq, now);
 }
 
 /* The origin of a pending query, or 0 when its TCP client has gone. */
@@ -415,7 +411,9 @@ account(struct pending_query *pq, uint64_t now)
 	release_source(pq);
 }
 
-void
+/* Send the upstream answer msg (qend: end of its question) for pq, with
+ * the client's own ID written into it. */
+static void
 client_answer(struct pending_query *pq, uint8_t *msg, size_t len, uint16_t qend, uint64_t now)
 {
 	struct origin o;
@@ -438,16 +436,17 @@ client_answer(struct pending_query *pq, uint8_t *msg, size_t len, uint16_t qend,
 	send_reply(&o, msg, len, now);
 }
 
-void
-client_fail(struct pending_query *pq, int rcode, uint64_t now)
+/* Answer pq with SERVFAIL made by the proxy. */
+static void
+client_fail(struct pending_query *pq, uint64_t now)
 {
 	struct dns_query_info qi;
 	struct origin o;
 	enum dns_why why;
+	int rcode = DNS_RCODE_SERVFAIL;
 
 	account(pq, now);
-	if (rcode == DNS_RCODE_SERVFAIL)
-		stats.servfail++;
+	stats.servfail++;
 	if (!origin_of(pq, &o))
 		return;
 	memset(&qi, 0, sizeof(qi));
@@ -457,9 +456,7 @@ client_fail(struct pending_query *pq, int rcode, uint64_t now)
 	qi.udp_size = pq->udp_size;
 	/* Why, for the Extended DNS Error (RFC 8914): stopping; the deadline
 	 * passed; or failed before it, when no upstream could be reached. */
-	if (rcode != DNS_RCODE_SERVFAIL)
-		why = DNS_WHY_NONE;
-	else if (!listening)
+	if (!listening)
 		why = DNS_WHY_SHUTDOWN;
 	else if (now >= pq->deadline_us)
 		why = DNS_WHY_TIMEOUT;
@@ -467,6 +464,17 @@ client_fail(struct pending_query *pq, int rcode, uint64_t now)
 		why = DNS_WHY_UNREACHABLE;
 	log_debug("client: error reply id=%u rcode=%d", pq->client_id, rcode);
 	reply_error(&o, pq->query, pq->qlen, &qi, rcode, why, now);
+}
+
+/* The completion of every query a client asked (query_done_fn). */
+static void
+client_done(struct pending_query *pq, enum query_end how, uint8_t *msg, size_t len,
+    uint16_t qend, uint64_t now)
+{
+	if (how == QUERY_ANSWERED)
+		client_answer(pq, msg, len, qend, now);
+	else
+		client_fail(pq, now);
 }
 
 static void
@@ -575,10 +583,8 @@ tcp_parse(struct client_tcp *c, uint64_t now)
 			memset(&qi, 0, sizeof(qi));
 			qi.id = dns_get16(c->in + used + 2);
 			stats.tcp.requests++;
-			stats.tcp.answered++;
-			stats.refused++;
-			reply_error(&o, c->in + used + 2, DNS_HEADER_LEN, &qi, DNS_RCODE_REFUSED,
-			    DNS_WHY_TOO_BIG, now);
+			refuse(&o, c->in + used + 2, DNS_HEADER_LEN, &qi, &stats.refused,
+			    DNS_RCODE_REFUSED, DNS_WHY_TOO_BIG, now);
 			used += 2;
 			c->skip = mlen;
 			continue;

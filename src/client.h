@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Client side: the UDP and TCP listeners, TCP client connections, turning
- * each well-formed query into a pending query, and sending replies back
- * (with the client's own ID, truncated for UDP when too big). */
+ * each well-formed query into a query (query_new, query_start), and, as
+ * the completion of each, sending replies back (with the client's own ID,
+ * truncated for UDP when too big). */
 #ifndef CLIENT_H
 #define CLIENT_H
 
@@ -21,13 +22,6 @@ unsigned client_max_fds(const struct conf *conf);
 /* Once a turn before polling: flush answers to TCP clients, parse queries
  * already buffered, close idle clients, register poll interest. */
 void client_prepare(uint64_t now);
-
-/* Send the upstream answer msg (qend: end of its question) for pq. msg is
- * modified (the client's ID is written into it). */
-void client_answer(struct pending_query *pq, uint8_t *msg, size_t len, uint16_t qend,
-    uint64_t now);
-/* Answer pq with an error made by the proxy (SERVFAIL on timeout...). */
-void client_fail(struct pending_query *pq, int rcode, uint64_t now);
 
 /* Stop taking new queries (shutdown): close the listeners. */
 void client_stop_listening(void);

@@ -22,10 +22,11 @@
 #include "dns.h"
 #include "log.h"
 #include "loop.h"
+#include "nameserver.h"
 #include "pending.h"
 #include "port.h"
+#include "query.h"
 #include "stats.h"
-#include "upstream.h"
 #include "version.h"
 
 static volatile sig_atomic_t got_term, got_hup, got_usr1;
@@ -94,23 +95,6 @@ env_get(const char *name)
 	return getenv(name);
 }
 
-/* Queries whose deadline passed get SERVFAIL (RFC 8906: silence is not an
- * answer). The deadline list is a FIFO, so its head is the next one due. */
-static void
-expire_queries(uint64_t now)
-{
-	struct pending_query *pq;
-
-	while ((pq = pq_oldest()) != NULL && pq->deadline_us <= now) {
-		stats.timeouts++;
-		up_forget(pq, 1, now);
-		client_fail(pq, DNS_RCODE_SERVFAIL, now);
-		pq_free(pq);
-	}
-	if (pq != NULL)
-		loop_deadline(pq->deadline_us);
-}
-
 /* After binding: chroot if asked, then become --user. A process asked to
  * drop root that cannot does not go on as root. */
 static void
@@ -166,7 +150,7 @@ static void
 log_memory_plan(const struct conf *conf)
 {
 	size_t pq = pq_memory(conf->max_inflight);
-	size_t up = up_memory(conf);
+	size_t up = ns_memory(conf);
 	size_t cl = client_memory(conf);
 
 	log_debug("memory: pending queries %zu KiB (%u slots of %zu bytes + id hash)",
@@ -202,7 +186,6 @@ main(int argc, char **argv)
 	static struct conf conf;
 	char err[CONF_ERR_MAX];
 	const br_x509_trust_anchor *tas = ca_bundle;
-	struct pending_query *pq;
 	br_x509_trust_anchor *loaded = NULL;
 	size_t ntas = ca_bundle_count, nloaded = 0;
 	uint64_t now, next_stats = 0, shutdown_by = 0;
@@ -253,7 +236,8 @@ main(int argc, char **argv)
 	loop_fds = 1 + client_max_fds(&conf) + (unsigned)conf.ns_count * conf.pool_size;
 	check_fd_limit(&conf, loop_fds);
 	setup_signals();
-	if (pq_init(conf.max_inflight) != 0 || up_init(&conf, tas, ntas) != 0 ||
+	query_init(&conf, ns_forget);
+	if (pq_init(conf.max_inflight) != 0 || ns_init(&conf, tas, ntas) != 0 ||
 	    loop_init(loop_fds) != 0)
 		fatalx("out of memory reserving buffers (see --max-inflight, --max-tcp-clients, --pool-size)");
 	loop_set_window(conf.batch_window_us);
@@ -302,9 +286,9 @@ main(int argc, char **argv)
 		if (conf.time_file[0] != '\0' && clock_save((int64_t)time(NULL), 0) != 0)
 			log_warn("--time-file: cannot write %s", conf.time_file);
 		loop_begin(now);
-		expire_queries(now);
-		up_prepare(now);
-		/* After up_prepare: answers it delivered may wait to be written. */
+		query_expire(now);
+		ns_prepare(now);
+		/* After ns_prepare: answers it delivered may wait to be written. */
 		client_prepare(now);
 		if (next_stats != 0)
 			loop_deadline(next_stats);
@@ -316,13 +300,9 @@ main(int argc, char **argv)
 	/* The grace time is over: whatever is still in flight gets SERVFAIL
 	 * rather than silence. */
 	now = port_now_us();
-	while ((pq = pq_oldest()) != NULL) {
-		up_forget(pq, 0, now);
-		client_fail(pq, DNS_RCODE_SERVFAIL, now);
-		pq_free(pq);
-	}
+	query_end_all(now);
 	client_flush_all(now);
-	up_shutdown();
+	ns_shutdown();
 	if (conf.time_file[0] != '\0' && clock_save((int64_t)time(NULL), 1) != 0)
 		log_warn("--time-file: cannot write %s", conf.time_file);
 	if (conf.stats)

@@ -6,6 +6,7 @@
 #define PENDING_H
 
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <uthash.h>
 
@@ -25,7 +26,27 @@ struct pq_link {
 	struct pending_query *prev, *next;
 };
 
-enum pq_transport { PQ_UDP, PQ_TCP };
+/* A query's origin: where its answer goes. PQ_NONE: one of the proxy's
+ * own (no client to answer). */
+enum pq_transport { PQ_UDP, PQ_TCP, PQ_NONE };
+
+/* How a query ended (query.h owns a query's life; the slot holds its
+ * completion, so the types live here). */
+enum query_end {
+	QUERY_ANSWERED,    /* an upstream answer: msg/len hold it */
+	QUERY_EXPIRED,     /* its deadline passed: SERVFAIL (RFC 8906) */
+	QUERY_UNREACHABLE, /* no nameserver could be reached: SERVFAIL at once */
+	QUERY_LOST,        /* blamed twice for a lost upstream connection: SERVFAIL */
+	QUERY_FAILED,      /* some other failure of ours: SERVFAIL */
+	QUERY_SHUTDOWN,    /* still in flight when the grace time ran out: SERVFAIL */
+};
+
+/* The completion in a slot: deliver the end to the origin. msg is the
+ * answer for QUERY_ANSWERED (writable: the client's ID goes in), NULL
+ * otherwise; qend is the end of its question. Runs once per origin, before
+ * the slot is freed, with the query off every upstream list. */
+typedef void query_done_fn(struct pending_query *q, enum query_end how, uint8_t *msg,
+    size_t len, uint16_t qend, uint64_t now);
 
 union pq_addr {
 	struct sockaddr sa;
@@ -46,7 +67,8 @@ struct pending_query {
 	uint16_t client_id;       /* the client's ID; query[0..1] holds the upstream ID */
 	uint16_t qlen, qend;      /* query length and end of its question */
 	uint16_t udp_size;        /* largest answer the client takes over UDP */
-	uint8_t transport;        /* enum pq_transport */
+	uint8_t transport;        /* enum pq_transport: the origin */
+	uint8_t state;            /* enum query_state (query.h) */
 	uint8_t client_edns;
 	uint8_t query_do;         /* its DO bit, which the answer must echo */
 	uint8_t listener;         /* UDP: which socket it came in on */
@@ -57,6 +79,7 @@ struct pending_query {
 	struct port_local local;  /* UDP: the address it was sent to, to answer from */
 	uint32_t tcp_client, tcp_gen; /* TCP: client slot and its generation */
 	int source;               /* its client's counters (source.c), or -1 */
+	query_done_fn *done;      /* its completion, set by query_new */
 	uint8_t *query;           /* the query as sent upstream: inline_query or a large buffer */
 	uint16_t query_cap;       /* bytes query can hold */
 	uint8_t inline_query[DNS_QUERY_INLINE];

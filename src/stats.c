@@ -3,8 +3,8 @@
  * #requests N / qps Q / avg_time Tms"), followed by error counters and one
  * line per nameserver. */
 #include "log.h"
+#include "nameserver.h"
 #include "stats.h"
-#include "upstream.h"
 
 struct stats stats;
 
@@ -97,7 +97,7 @@ stats_log(uint64_t now)
 	    (unsigned long long)stats.unmatched, (unsigned long long)stats.send_errors,
 	    (unsigned long long)stats.lost_twice, (unsigned long long)stats.client_limit,
 	    (unsigned long long)stats.tcp_client_limit, (unsigned long long)stats.tcp_evicted);
-	up_log_stats();
+	ns_log_stats();
 	last = stats;
 	last_us = now;
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Counters for the stats lines: totals and per listener (requests, qps,
  * average time, as the original tool logged them), and what went wrong.
- * Per-nameserver counters live with the nameservers (upstream.c). */
+ * Per-nameserver counters live with the nameservers (nameserver.c). */
 #ifndef STATS_H
 #define STATS_H
 

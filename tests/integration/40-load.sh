@@ -69,7 +69,8 @@ rate() {
 }
 for w in 0 10000; do
     t_kill "$P_PID"
-    p_start "proxy-w$w" -p "$P_PORT" -n "$NS" --ca-file "$T/ca.pem" --pool-size "$POOL" --batch-window "$w"
+    p_start "proxy-w$w" -p "$P_PORT" -n "$NS" --ca-file "$T/ca.pem" --pool-size "$POOL" --batch-window "$w" \
+        --max-inflight-per-client 512 --max-tcp-per-client 64
     t_wait_dns 127.0.0.1 "$P_PORT" || t_fail "proxy (--batch-window $w) not answering"
     rate udp "--batch-window $w"
     rate tcp "--batch-window $w"

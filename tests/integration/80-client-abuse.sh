@@ -61,14 +61,24 @@ t_assert_eq "$(abuse zero "$P_PORT")" closed "zero length prefix: connection clo
 t_assert_match "$(abuse silent "$P_PORT")" '^closed (1\.[4-9]|2\.[0-2])' "length prefix then nothing: closed at the 1.5 s idle timeout"
 t_assert_match "$(abuse slowloris "$P_PORT" 6)" '^closed (1\.[4-9]|2\.[0-4])' "one byte at a time: closed at the 1.5 s idle timeout"
 
+# "Quickly" is against this machine's own pace: the slowest of 10 queries
+# (UDP and TCP) with nobody abusing, times 3, at least 500 ms. A stalled
+# loop takes seconds (dig's +time=2 fails first); a loaded test machine
+# only slows dig's own start-up. (A UDP and a TCP query timed together: twice.)
+WORST=0
+ask_while 5 base "normal UDP client before any abuse"
+ask_while 5 tbase "normal TCP client before any abuse" +tcp
+QUICK=$((WORST * 3 > 500 ? WORST * 3 : 500))
+t_log "baseline: slowest of 10 queries ${WORST} ms; 'quickly' is at most ${QUICK} ms"
+
 # 1000 idle connections while a normal client keeps asking.
-abuse idle "$P_PORT" 1000 4 >"$T/idle.out" &
+abuse idle "$P_PORT" 1000 4 >"$T/idle.out" 2>"$T/idle.err" &
 IDLE=$!
 WORST=0
 ask_while 15 n "normal UDP client during the flood"
-t_assert_le "$WORST" 500 "normal UDP client answered quickly during 1000 idle TCP connections (worst ms)"
+t_assert_le "$WORST" "$QUICK" "normal UDP client answered quickly during 1000 idle TCP connections (worst ms)"
 wait "$IDLE"
-out=$(cat "$T/idle.out")
+out=$(cat "$T/idle.out" "$T/idle.err")
 t_assert_match "$out" 'opened=1000 closed_at_once=984 closed_later=16 still_open=0' \
     "1000 idle connections from one client: 16 slots held (--max-tcp-per-client) then timed out, the rest closed at once"
 t_assert_le 984 "$(p_stat errors tcp_client_limit)" "connections over the limit counted"
@@ -79,7 +89,7 @@ abuse noread "$P_PORT" 3000 6 >"$T/noread.out" &
 NOREAD=$!
 WORST=0
 ask_while 10 r "normal TCP client beside a non-reader" +tcp
-t_assert_le "$WORST" 500 "normal TCP client answered quickly beside a client that does not read (worst ms)"
+t_assert_le "$WORST" "$QUICK" "normal TCP client answered quickly beside a client that does not read (worst ms)"
 wait "$NOREAD"
 t_wait_until 5 "the non-reading client closed" bash -c "kill -USR1 $P_PID; sleep 0.2; grep -- '--- Stats of errors' '$P_LOG' | tail -n 1 | grep -q 'tcp_slow [1-9]'" ||
     t_fail "the non-reading client was not closed"
@@ -103,7 +113,7 @@ for i in $(seq 1 10); do
     ms=$(t_elapsed_ms "$start")
     ((ms > worst)) && worst=$ms
 done
-t_assert_le "$worst" 500 "normal UDP and TCP clients answered quickly beside a client flooding dropped messages (worst ms)"
+t_assert_le "$worst" $((QUICK * 2)) "normal UDP and TCP clients answered quickly beside a client flooding dropped messages (worst ms)"
 wait "$FLOOD"
 t_assert_match "$(cat "$T/flood.out")" '^closes=[1-9][0-9]* first=(1\.[4-9]|2\.[0-9])' \
     "a client sending only dropped messages: closed at the 1.5 s idle timeout"

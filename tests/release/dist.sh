@@ -19,7 +19,7 @@ fail() {
 	echo "dist: FAIL: $*"
 	exit 1
 }
-cleanmake() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make "$@"; }
+cleanmake() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u SOURCE_DATE_EPOCH make "$@"; }
 cd "$ROOT"
 [[ -e .git ]] || fail "not a git checkout"
 ct=$(git log -1 --format=%ct HEAD)

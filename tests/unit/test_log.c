@@ -11,7 +11,7 @@
 static void
 test_ratelimit(void)
 {
-	struct log_limit l = { 0, 0 };
+	struct log_limit l = { 0, 0, 0 };
 	unsigned skipped = 99;
 
 	CHECK_EQ_INT(log_ratelimit_at(&l, T0, &skipped), 1);

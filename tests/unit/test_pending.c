@@ -3,8 +3,8 @@
  * free), the deadline FIFO, the intrusive queue lists, and the ID hash with
  * its arena (which must empty whenever the hash does, so fill/empty cycles
  * never run it out). pending.c keeps module globals and pq_init may run
- * once per process, so every test starts from setup() and gives back every
- * slot it took. */
+ * once per process, so every test starts from unit_pq_setup() and gives
+ * back every slot it took. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,9 +15,10 @@
 
 #define SLOTS 300
 
-/* pq_init(SLOTS) on first use; then check the table is empty. */
-static int
-setup(void)
+/* pq_init(SLOTS) on first use (once per process: test_query.c shares
+ * it); then check the table is empty. */
+int
+unit_pq_setup(void)
 {
 	static int done, ok;
 
@@ -89,7 +90,7 @@ test_alloc_until_full(void)
 	static struct pending_query *pqs[SLOTS + 1];
 	unsigned n, i, j;
 
-	if (setup() != 0)
+	if (unit_pq_setup() != 0)
 		return;
 	n = alloc_all(pqs, 1000);
 	CHECK_EQ_INT(pq_in_use(), n);
@@ -123,7 +124,7 @@ test_alloc_resets(void)
 	static struct pending_query *pqs[SLOTS + 1];
 	unsigned n, i;
 
-	if (setup() != 0)
+	if (unit_pq_setup() != 0)
 		return;
 	n = alloc_all(pqs, 1);
 	for (i = 0; i < n; i++) {
@@ -150,7 +151,7 @@ test_deadlines(void)
 {
 	struct pending_query *a, *b, *c;
 
-	if (setup() != 0)
+	if (unit_pq_setup() != 0)
 		return;
 	a = pq_alloc(1000000, 3000);
 	b = pq_alloc(2000000, 0);
@@ -175,7 +176,7 @@ test_oldest_fifo(void)
 	static const unsigned freed[] = { 3, 4, 9, 0, 1, 150, 299 };
 	unsigned n, i, k, next;
 
-	if (setup() != 0)
+	if (unit_pq_setup() != 0)
 		return;
 	n = alloc_all(pqs, 1000);
 	CHECK(pq_oldest() == pqs[0], "oldest is not the first allocated");
@@ -208,7 +209,7 @@ test_oldest_ignores_lists(void)
 	struct pq_list l = { NULL, NULL, 0 };
 	struct pending_query *a, *b;
 
-	if (setup() != 0)
+	if (unit_pq_setup() != 0)
 		return;
 	a = pq_alloc(10, 100);
 	b = pq_alloc(20, 100);
@@ -258,7 +259,7 @@ test_list_ops(void)
 	struct pending_query *s[5];
 	unsigned i;
 
-	if (setup() != 0)
+	if (unit_pq_setup() != 0)
 		return;
 	for (i = 0; i < 5; i++)
 		if ((s[i] = pq_alloc(i, 100)) == NULL) {
@@ -315,7 +316,7 @@ test_hash_find(void)
 	static struct pending_query *pqs[SLOTS + 1];
 	unsigned n, i;
 
-	if (setup() != 0)
+	if (unit_pq_setup() != 0)
 		return;
 	n = alloc_all(pqs, 1);
 	for (i = 0; i < n; i++)
@@ -361,7 +362,7 @@ test_hash_arena_empties(void)
 	unsigned n, i;
 	size_t full;
 
-	if (setup() != 0)
+	if (unit_pq_setup() != 0)
 		return;
 	n = alloc_all(pqs, 1);
 	CHECK(hash_in(pqs[0], 0, 1) == 0, "first add failed");
@@ -390,7 +391,7 @@ test_hash_arena_cycles(void)
 	unsigned n, i, cycle, fails = 0;
 	size_t first_full = 0;
 
-	if (setup() != 0)
+	if (unit_pq_setup() != 0)
 		return;
 	CHECK(arena_capacity() > 0 && pq_memory(SLOTS) > pq_memory(SLOTS / 2),
 	    "pq_memory: %zu for %d slots", pq_memory(SLOTS), SLOTS);
@@ -467,7 +468,7 @@ test_hash_arena_collisions(void)
 			keys[found++] = k;
 	}
 	CHECK(found == SLOTS, "found %u colliding keys", found);
-	if (found != SLOTS || setup() != 0)
+	if (found != SLOTS || unit_pq_setup() != 0)
 		return;
 	n = alloc_all(pqs, 1);
 	for (round = 0; round < 3; round++) {
@@ -499,7 +500,7 @@ test_reserve_large(void)
 	struct pending_query *pqs[POOL + 2];
 	unsigned i;
 
-	if (setup() != 0)
+	if (unit_pq_setup() != 0)
 		return;
 	for (i = 0; i < POOL + 2; i++) {
 		pqs[i] = pq_alloc(100, 1000);

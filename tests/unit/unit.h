@@ -32,4 +32,8 @@ void unit_fail(const char *file, int line, const char *fmt, ...)
 			    #got, got_, want_);                           \
 	} while (0)
 
+/* test_pending.c: the pending-query table, made once per process, and
+ * checked empty; -1 when it is not. */
+int unit_pq_setup(void);
+
 #endif

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+/* A query's life, from admission to its end, owned here:
+ *
+ *   query_new -> ADMITTED -> query_start -> WAITING -> (upstream) SENT
+ *     -> query_done: ANSWERED | FAILED | EXPIRED | ...
+ *
+ * The slot (pending.h) carries its origin (where the answer goes) and its
+ * completion (the function every end goes through). Dependencies point
+ * here and nowhere else: client.c makes queries and supplies their
+ * completion; nameserver.c takes WAITING queries to a connection and
+ * conn.c sends them and ends them with an answer or a failure; query.c
+ * calls neither, except through the completion in the slot and the one
+ * upstream hook given to query_init (ns_forget). No include cycle.
+ *
+ * Where the next pieces hook in (each without reaching around this file):
+ *  - Cache (issue 15): a lookup in query_start, before the query is made
+ *    WAITING (a hit ends it at once, through a new end QUERY_CACHED); an
+ *    insert in query_done for QUERY_ANSWERED, before the completion runs.
+ *  - Internal queries (cache prefetch, serve-stale refresh): query_new,
+ *    origin QUERY_FROM_NONE, a completion that stores into the cache and
+ *    answers no one; then query_start like any other.
+ *  - Serve stale after --stale-answer-timeout: query_reply answers the
+ *    origin now (the completion runs, the origin becomes QUERY_FROM_NONE)
+ *    and the slot lives on until the upstream answers or it expires; its
+ *    final query_done then only updates the cache.
+ *  - A second try on another provider after SERVFAIL (select_retry, issue
+ *    17): conn.c decides in its answer path and calls query_requeue
+ *    instead of query_done; the slot keeps its deadline.
+ *  - Query log line and latency sample (qlog.c, stats_hist_add): in
+ *    query_done, once per query, from q->start_us and the end's kind
+ *    (enum query_end says where the reply came from).
+ *  - Zone transfers (issue 16): a TCP query whose completion is called
+ *    for each message of the stream (query_reply with a new end QUERY_PART,
+ *    the origin kept) and a final query_done; the client's completion
+ *    queues each message on the same TCP client.
+ * Nothing here allocates: slots come from pending.c, reserved at start-up. */
+#ifndef QUERY_H
+#define QUERY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "pending.h"
+
+/* Where a query is in its life (pending_query.state). enum query_end
+ * (pending.h) says how it ended. */
+enum query_state {
+	QUERY_ADMITTED, /* a slot, its deadline running; being filled in */
+	QUERY_WAITING,  /* on the waiting queue, for a connection */
+	QUERY_SENT,     /* with a connection: queued on it or written, unanswered */
+	QUERY_REPLIED,  /* its origin answered (serve stale); the upstream query goes on */
+};
+
+/* The upstream's hook: q is ending while a connection holds it (q->conn >=
+ * 0, not answered there): account for it and take it off the connection. */
+typedef void query_forget_fn(struct pending_query *q, enum query_end how, uint64_t now);
+
+/* Start-up: the deadline every query gets, and the upstream's hook. */
+void query_init(const struct conf *conf, query_forget_fn *forget);
+
+/* A new query from origin (PQ_UDP, PQ_TCP, or PQ_NONE for one of the
+ * proxy's own), ended through done: ADMITTED, its deadline running. NULL
+ * when every slot is busy. The caller fills in the query and origin. */
+struct pending_query *query_new(uint8_t origin, query_done_fn *done, uint64_t now);
+/* Give back an ADMITTED query that was not started (refused at
+ * admission): no completion runs. */
+void query_drop(struct pending_query *q);
+/* Its bytes and question are in place: it waits for the upstream. */
+void query_start(struct pending_query *q, uint64_t now);
+
+/* The upstream side: the oldest WAITING query, or NULL. */
+struct pending_query *query_waiting(void);
+/* Off the waiting queue onto a connection's send queue: SENT. */
+void query_assign(struct pending_query *q, struct pq_list *sendq, int conn);
+/* Back to the front of the waiting queue (its connection was lost); its
+ * deadline is unchanged. */
+void query_requeue(struct pending_query *q);
+
+/* The one end of every query: run the completion, tell the upstream if a
+ * connection still holds it, count it, free the slot. msg/len/qend: the
+ * answer for QUERY_ANSWERED, else NULL/0/0. */
+void query_done(struct pending_query *q, enum query_end how, uint8_t *msg, size_t len,
+    uint16_t qend, uint64_t now);
+/* Answer the origin now, keep the slot (serve stale): the completion runs
+ * and the origin becomes PQ_NONE, so the final query_done answers no one. */
+void query_reply(struct pending_query *q, enum query_end how, uint8_t *msg, size_t len,
+    uint16_t qend, uint64_t now);
+
+/* Once a turn: queries whose deadline passed end QUERY_EXPIRED (the
+ * deadline list is a FIFO, its head the next due); the next deadline is
+ * given to the loop. */
+void query_expire(uint64_t now);
+/* At exit: every query still in flight ends QUERY_SHUTDOWN. */
+void query_end_all(uint64_t now);
+
+#endif
