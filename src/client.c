@@ -265,6 +265,26 @@ over_client_share(const struct origin *o, struct pending_query *pq)
 	return 0;
 }
 
+/* A reply from the cache (the client's ID and question already in it):
+ * over UDP, TC when it is bigger than the client takes (RFC 6891 §7). */
+static void
+send_cached(const struct origin *o, uint8_t *reply, size_t len, const struct dns_query_info *qi,
+    uint64_t now)
+{
+	size_t cap = qi->udp_size < conf->max_udp_size ? qi->udp_size : conf->max_udp_size;
+
+	if (o->transport == PQ_UDP && len > cap) {
+		len = dns_truncate(reply_buf, sizeof(reply_buf), reply, len, qi->qend, qi->has_edns);
+		stats.truncated++;
+		reply = reply_buf;
+		if (len == 0)
+			return;
+	}
+	log_debug("client: answer id=%u len=%zu rcode=%d from the cache", qi->id, len,
+	    dns_rcode(reply));
+	send_reply(o, reply, len, now);
+}
+
 /* One message from a client: validate it first (RFC 1035 §4.1.1), then take
  * a pending slot and hand it to the upstream side. */
 static void
@@ -274,7 +294,8 @@ handle_query(const struct origin *o, const uint8_t *msg, size_t len, uint64_t no
 	struct pending_query *pq;
 	struct listener_stats *ls = listener_stats_of(o->transport);
 	unsigned skipped;
-	size_t need;
+	uint8_t *reply, stale = 0;
+	size_t rlen;
 	enum dns_verdict verdict = dns_check_query(msg, len, &qi);
 
 	loop_work(1);
@@ -316,6 +337,18 @@ handle_query(const struct origin *o, const uint8_t *msg, size_t len, uint64_t no
 		refuse(o, msg, len, &qi, &stats.refused, DNS_RCODE_REFUSED, DNS_WHY_TOO_BIG, now);
 		return;
 	}
+	switch (query_cached(msg, len, &qi, &reply, &rlen, now)) {
+	case QUERY_CACHE_HIT:
+		/* No slot, no share of the client's: answered now. */
+		ls->answered++;
+		send_cached(o, reply, rlen, &qi, now);
+		return;
+	case QUERY_CACHE_STALE:
+		stale = 1;
+		break;
+	case QUERY_CACHE_MISS:
+		break;
+	}
 	pq = query_new((uint8_t)o->transport, client_done, now);
 	if (pq != NULL && over_client_share(o, pq)) {
 		query_drop(pq);
@@ -338,10 +371,7 @@ handle_query(const struct origin *o, const uint8_t *msg, size_t len, uint64_t no
 		refuse(o, msg, len, &qi, &stats.table_full, DNS_RCODE_SERVFAIL, DNS_WHY_BUSY, now);
 		return;
 	}
-	/* Room for the query once padded: 8 bytes of option headers, rounded
-	 * up to the padding block (dns_pad_query never needs more). */
-	need = qi.has_edns ? (len + 8 + DNS_PAD_BLOCK - 1) / DNS_PAD_BLOCK * DNS_PAD_BLOCK : len;
-	if (pq_reserve(pq, need) != 0) {
+	if (query_fill(pq, msg, len, &qi) != 0) {
 		release_source(pq);
 		query_drop(pq);
 		if (log_ratelimit(&full_log, &skipped))
@@ -350,24 +380,7 @@ handle_query(const struct origin *o, const uint8_t *msg, size_t len, uint64_t no
 		refuse(o, msg, len, &qi, &stats.table_full, DNS_RCODE_SERVFAIL, DNS_WHY_BUSY, now);
 		return;
 	}
-	memcpy(pq->query, msg, len);
-	pq->qlen = (uint16_t)len;
-	if (qi.has_edns) {
-		/* Pad to hide the query's length (RFC 7830, RFC 8467), and ask the
-		 * server how long it keeps idle connections (RFC 7828). */
-		size_t padded = dns_pad_query(pq->query, len, pq->query_cap, qi.opt_off);
-
-		if (padded != 0)
-			pq->qlen = (uint16_t)padded;
-	}
-	pq->qend = qi.qend;
-	pq->client_id = qi.id;
-	/* The client's EDNS size (at least 512), capped by --max-udp-size so
-	 * that no answer needs a fragmented datagram: a bigger one gets TC
-	 * and the client asks again over TCP (RFC 6891 §6.2.5, §7). */
-	pq->udp_size = qi.udp_size < conf->max_udp_size ? qi.udp_size : (uint16_t)conf->max_udp_size;
-	pq->client_edns = qi.has_edns;
-	pq->query_do = qi.dnssec_ok;
+	pq->stale = stale;
 	if (o->transport == PQ_UDP) {
 		pq->listener = (uint8_t)(o->l - listeners);
 		memcpy(&pq->addr, o->sa, o->addrlen);
@@ -471,7 +484,7 @@ static void
 client_done(struct pending_query *pq, enum query_end how, uint8_t *msg, size_t len,
     uint16_t qend, uint64_t now)
 {
-	if (how == QUERY_ANSWERED)
+	if (how == QUERY_ANSWERED || how == QUERY_STALE)
 		client_answer(pq, msg, len, qend, now);
 	else
 		client_fail(pq, now);

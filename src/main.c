@@ -16,6 +16,7 @@
 
 #include "ca.h"
 #include "ca_bundle.h"
+#include "cache.h"
 #include "client.h"
 #include "clock.h"
 #include "conf.h"
@@ -29,7 +30,7 @@
 #include "stats.h"
 #include "version.h"
 
-static volatile sig_atomic_t got_term, got_hup, got_usr1;
+static volatile sig_atomic_t got_term, got_hup, got_usr1, got_winch;
 static int signal_pipe[2] = { -1, -1 };
 
 static void
@@ -43,6 +44,8 @@ on_signal(int sig)
 		got_hup = 1;
 	else if (sig == SIGUSR1)
 		got_usr1 = 1;
+	else if (sig == SIGWINCH)
+		got_winch = 1;
 	/* Wake poll(); a full pipe already holds a wake-up. */
 	if (write(signal_pipe[1], "", 1) < 0)
 		errno = saved;
@@ -85,6 +88,10 @@ setup_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
+	/* SIGWINCH empties the cache: the one signal free (SIGHUP reopens
+	 * the log, SIGUSR1 logs stats, SIGUSR2 is the reset of issue 17),
+	 * and a daemon has no terminal to resize. */
+	sigaction(SIGWINCH, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 }
@@ -152,6 +159,7 @@ log_memory_plan(const struct conf *conf)
 	size_t pq = pq_memory(conf->max_inflight);
 	size_t up = ns_memory(conf);
 	size_t cl = client_memory(conf);
+	size_t ca = cache_memory(conf->cache_kib);
 
 	log_debug("memory: pending queries %zu KiB (%u slots of %zu bytes + id hash)",
 	    pq / 1024, conf->max_inflight, sizeof(struct pending_query));
@@ -161,8 +169,9 @@ log_memory_plan(const struct conf *conf)
 	log_debug("memory: clients %zu KiB (%u TCP clients with 72 KiB output each%s, "
 	    "+ UDP receive and reply batches + per-client counters)", cl / 1024, conf->max_tcp_clients,
 	    conf->tcp ? "" : ": TCP off, not reserved");
+	cache_log_memory();
 	log_debug("memory: total reserved %zu KiB; pages are touched only as load needs them",
-	    (pq + up + cl) / 1024);
+	    (pq + up + cl + ca) / 1024);
 }
 
 /* The clock floor in force, and whether the system clock is below it. */
@@ -240,6 +249,10 @@ main(int argc, char **argv)
 	if (pq_init(conf.max_inflight) != 0 || ns_init(&conf, tas, ntas) != 0 ||
 	    loop_init(loop_fds) != 0)
 		fatalx("out of memory reserving buffers (see --max-inflight, --max-tcp-clients, --pool-size)");
+	if (cache_init(conf.cache_kib) != 0)
+		fatalx("--cache-size %u: cannot reserve the cache (out of memory, or no entropy for "
+		    "its hash key)", conf.cache_kib);
+	cache_set_ttl(conf.cache_min_ttl, conf.cache_max_ttl, conf.stale_max_s);
 	loop_set_window(conf.batch_window_us);
 	if (client_init(&conf, err, sizeof(err)) != 0)
 		fatalx("%s", err);
@@ -271,6 +284,11 @@ main(int argc, char **argv)
 		if (got_usr1) {
 			got_usr1 = 0;
 			stats_log(now);
+		}
+		if (got_winch) {
+			got_winch = 0;
+			log_info("cache flushed on SIGWINCH: %u entries dropped", cache_stats()->entries);
+			cache_flush();
 		}
 		if (got_term && shutdown_by == 0) {
 			log_info("stopping: finishing %u queries in flight", pq_in_use());

@@ -39,11 +39,12 @@ enum query_end {
 	QUERY_LOST,        /* blamed twice for a lost upstream connection: SERVFAIL */
 	QUERY_FAILED,      /* some other failure of ours: SERVFAIL */
 	QUERY_SHUTDOWN,    /* still in flight when the grace time ran out: SERVFAIL */
+	QUERY_STALE,       /* an expired answer from the cache (RFC 8767): msg/len hold it */
 };
 
 /* The completion in a slot: deliver the end to the origin. msg is the
- * answer for QUERY_ANSWERED (writable: the client's ID goes in), NULL
- * otherwise; qend is the end of its question. Runs once per origin, before
+ * answer for QUERY_ANSWERED and QUERY_STALE (writable: the client's ID
+ * goes in), NULL otherwise; qend is the end of its question. Runs once per origin, before
  * the slot is freed, with the query off every upstream list. */
 typedef void query_done_fn(struct pending_query *q, enum query_end how, uint8_t *msg,
     size_t len, uint16_t qend, uint64_t now);
@@ -72,6 +73,9 @@ struct pending_query {
 	uint8_t client_edns;
 	uint8_t query_do;         /* its DO bit, which the answer must echo */
 	uint8_t listener;         /* UDP: which socket it came in on */
+	uint8_t stale;            /* the cache holds an expired answer to it, given after
+	                           * --stale-answer-timeout or when the upstream fails
+	                           * (RFC 8767); set before query_start */
 	uint8_t resends;          /* times blamed for a lost upstream connection (the
 	                           * oldest unanswered on it) and sent again */
 	socklen_t addrlen;        /* UDP client address */

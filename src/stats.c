@@ -2,6 +2,7 @@
 /* Stats lines in the original tool's format ("--- Stats of the proxy:
  * #requests N / qps Q / avg_time Tms"), followed by error counters and one
  * line per nameserver. */
+#include "cache.h"
 #include "log.h"
 #include "nameserver.h"
 #include "stats.h"
@@ -98,6 +99,7 @@ stats_log(uint64_t now)
 	    (unsigned long long)stats.lost_twice, (unsigned long long)stats.client_limit,
 	    (unsigned long long)stats.tcp_client_limit, (unsigned long long)stats.tcp_evicted);
 	ns_log_stats();
+	cache_log_stats();
 	last = stats;
 	last_us = now;
 }

@@ -16,15 +16,9 @@
 #     once with TTL 30, and counted; upstream hung (SIGSTOP), the stale
 #     answer comes after --stale-answer-timeout, long before --timeout; none
 #     after --stale-max;
+#   - SIGWINCH empties the cache;
 #   - --cache-size 0: every query reaches the upstream, as before the cache.
 set -euo pipefail
-# PENDING (issue 15 part 2): the cache is not in the query path yet, so
-# these checks fail; until it is wired in, run.sh counts this scenario as
-# skipped. DTP_PENDING=1 runs it anyway.
-if [[ ${DTP_PENDING:-0} != 1 ]]; then
-    echo "SKIP: PENDING: the cache is not in the query path yet (issue 15 part 2); DTP_PENDING=1 runs it" >&2
-    exit 77
-fi
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=proxy.sh
@@ -250,5 +244,15 @@ t_assert_eq "$(p_status "$out") $(section_field ANSWER 5 "$out")" "NOERROR 192.0
 t_assert_eq "$(answer_ttl "$out")" 30 "stale answer with TTL 30"
 t_assert_le "$(query_ms "$out")" 5000 "stale answer long before the 10 s --timeout"
 t_assert_eq "$(p_stat cache stale)" 2 "both stale answers counted"
+
+# --- SIGWINCH empties the cache: the next a.test goes upstream.
+n=$(asked a.test A)
+kill -WINCH "$PA"
+t_wait_until 5 "the flush logged" grep -q 'cache flushed on SIGWINCH' "$PA_LOG" ||
+    t_fail "no flush logged after SIGWINCH"
+t_assert_match "$(flags "$(p_dig a.test)")" '(^| )aa( |$)' "after SIGWINCH a.test came from the upstream"
+t_assert_eq "$(asked a.test A)" "$((n + 1))" "the upstream saw it again"
+no_aa "$(p_dig a.test)" "and the next one from the cache again"
+
 t_alive "$PA" || t_fail "the proxy is no longer running"
 t_pass "same proxy process throughout"
