@@ -76,6 +76,8 @@ QUICK=$((WORST * 3 > 500 ? WORST * 3 : 500))
 t_log "baseline: slowest of 10 queries ${WORST} ms; 'quickly' is at most ${QUICK} ms"
 
 # 1000 idle connections while a normal client keeps asking.
+limit_before=$(p_stat errors tcp_client_limit)
+idle_before=$(p_stat errors tcp_idle)
 abuse idle "$P_PORT" 1000 4 >"$T/idle.out" 2>"$T/idle.err" &
 IDLE=$!
 WORST=0
@@ -83,9 +85,13 @@ ask_while 15 n "normal UDP client during the flood"
 t_assert_le "$WORST" "$QUICK" "normal UDP client answered quickly during 1000 idle TCP connections (worst ms)"
 wait "$IDLE"
 out=$(cat "$T/idle.out" "$T/idle.err")
-t_assert_match "$out" 'opened=1000 closed_at_once=984 closed_later=16 still_open=0' \
-    "1000 idle connections from one client: 16 slots held (--max-tcp-per-client) then timed out, the rest closed at once"
-t_assert_le 984 "$(p_stat errors tcp_client_limit)" "connections over the limit counted"
+# Which were closed at once and which held a slot is the proxy's own count:
+# the client's view (closed within a second of its connect) depends on how
+# fast a loaded machine lets it look.
+t_assert_match "$out" 'opened=1000 .* still_open=0' "1000 idle connections from one client: every one closed"
+t_assert_eq "$(($(p_stat errors tcp_client_limit) - limit_before))" 984 \
+    "984 closed at once over --max-tcp-per-client (16), and counted"
+t_assert_eq "$(($(p_stat errors tcp_idle) - idle_before))" 16 "the 16 held closed at the idle timeout"
 t_assert_eq "$(p_dig a.test +tcp +short)" 192.0.2.1 "TCP serves again after the flood"
 
 # A client that pipelines queries for 4 KB answers and never reads.

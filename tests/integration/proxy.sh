@@ -54,5 +54,5 @@ p_fake() {
     F_LOG=$T/fake-$mode.log
     t_spawn "fake-$mode" python3 "$(dirname "${BASH_SOURCE[0]}")/fakedot.py" --port "$F_PORT" \
         --cert "$T/server.pem" --key "$T/server.key" --mode "$mode" --n "$n" --log "$F_LOG" "$@"
-    t_wait_listen "$F_PORT" tcp || t_fail "fakedot ($mode) did not start"
+    t_wait_listen "$F_PORT" tcp 30 || t_fail "fakedot ($mode) did not start"
 }
