@@ -686,8 +686,18 @@ cache_insert(const struct cache_key *key, const uint8_t *a, size_t alen, uint64_
 		st.uncacheable++;
 		return -1;
 	}
-	if ((ref = find(key)) != 0)
+	if ((ref = find(key)) != 0) {
+		struct entry *old = entry_at(ref - 1);
+
+		/* A burst of one question before its first answer came sends
+		 * each copy upstream, and each answer comes here: keep the one
+		 * stored this second (fresh, no refresh asked for) rather than
+		 * fill the ring with copies that evict other names. */
+		if (old->born == seconds(now) && old->ttl > 0 && !(old->state & ENTRY_REFRESH) &&
+		    old->data_len == ai.data_end - qend && old->key_len == key->len)
+			return 0;
 		unlink_entry(ref - 1);
+	}
 	off = ring_alloc(size);
 	e = entry_at(off);
 	memset(e, 0, sizeof(*e));

@@ -1107,6 +1107,47 @@ test_ring_random(void)
 	}
 }
 
+/* A burst of one question answered 64 times in the same second (each copy
+ * went upstream before the first answer came) takes one entry's bytes,
+ * not 64: the copies would evict other names. A second later the answer
+ * replaces the entry as before. */
+static void
+test_burst_one_entry(void)
+{
+	struct msg q, a, other_q, other_a;
+	struct cache_result res;
+	size_t one;
+	unsigned i;
+
+	if (setup(16) != 0)
+		return;
+	query(&other_q, 1, "other.example", 1, Q_RD);
+	answer_a(&other_a, "other.example", 300, 9);
+	CHECK_EQ_INT(insert(&other_q, &other_a, T0), 0);
+	query(&q, 1, "burst.example", 16, Q_RD);
+	answer_start(&a, "burst.example", 16, 0, 1, 0, 0);
+	{
+		size_t rd;
+
+		put_ptr(&a, DNS_HEADER_LEN);
+		rd = rr_start(&a, 16, 300);
+		for (i = 0; i < 2000; i++)
+			put8(&a, 'a' + i % 26);
+		rr_end(&a, rd);
+	}
+	CHECK_EQ_INT(insert(&q, &a, T0), 0);
+	one = cache_stats()->bytes;
+	for (i = 0; i < 64; i++)
+		CHECK_EQ_INT(insert(&q, &a, T0 + SEC / 2), 0);
+	audit();
+	CHECK_EQ_INT(cache_stats()->bytes, one);
+	CHECK_EQ_INT(cache_stats()->evictions, 0);
+	CHECK(lookup(&other_q, 0, T0 + SEC / 2, &res) == CACHE_FRESH, "the burst evicted another name");
+	CHECK_EQ_INT(insert(&q, &a, T0 + SEC), 0);
+	CHECK(cache_stats()->bytes > one, "a second later the answer is stored again");
+	audit();
+}
+
 /* Run fn with the log going to a file; the file's text into text. */
 static void
 logged(void (*fn)(void), char *text, size_t cap)
@@ -1202,5 +1243,6 @@ const struct unit_test cache_tests[] = {
 	{ "cache_flood_evicts", test_flood_evicts },
 	{ "cache_ring_random", test_ring_random },
 	{ "cache_reports", test_reports },
+	{ "cache_burst_one_entry", test_burst_one_entry },
 	{ NULL, NULL },
 };
