@@ -18,6 +18,8 @@ BIN      ?= dns-tls-proxy
 RUNNER   ?= tests/run
 # The port back end: linux, or posix for any other Unix.
 PORT     ?= $(if $(filter Linux,$(shell uname -s)),linux,posix)
+# More port files: the static musl build adds port/alloc.c (port/router.mk).
+PORT_EXTRA ?=
 
 # Warnings are errors only when asked (CI: make WERROR=1): a distribution's or
 # an OpenWrt SDK's newer compiler must not fail the build on a new warning.
@@ -49,7 +51,8 @@ LDLIBS   += $(BEARSSL_LIBS)
 
 SRC      := src/acl.c src/ca.c src/cache.c src/client.c src/clock.c src/conf.c src/conn.c src/dns.c src/frame.c src/log.c src/loop.c \
             src/metrics.c src/nameserver.c src/qlog.c src/select.c src/preset.c src/x509.c \
-            src/pending.c src/query.c src/source.c src/stats.c src/tls.c src/xfr.c port/common.c port/$(PORT).c
+            src/pending.c src/query.c src/source.c src/stats.c src/tls.c src/xfr.c port/common.c port/$(PORT).c \
+            $(PORT_EXTRA)
 OBJ      := $(SRC:%.c=$(BUILD)/%.o) $(BUILD)/ca_bundle.o
 CERTS    := $(sort $(wildcard certs/*.pem))
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))

@@ -177,6 +177,21 @@
  * pausing to read a large zone from disk (BIND sends the first message of
  * a 100,000-record zone within a second on loopback). */
 #define DEF_TRANSFER_IDLE_MS 30000
+/* Zone transfers relayed at once. Each has an upstream TLS connection of
+ * its own (docs/design.md: a 100,000-record transfer must not hold up the
+ * queries pipelined on a pooled one), with the buffers of any connection
+ * (about 120 KiB, touched only as far as the transfer's messages go),
+ * reserved at start-up only when --allow-transfer is given. A home
+ * network's secondaries are one or two; four leaves room for someone's
+ * dig while they run. One more gets SERVFAIL, and a secondary tries again
+ * at its SOA retry interval (RFC 1035 §4.3.5). */
+#define XFR_MAX_ACTIVE 4
+/* The kernel's send buffer of a transfer's client socket. Linux grows an
+ * unset one up to tcp_wmem's 4 MiB: a client that stops reading would
+ * park most of a zone in kernel memory, a router's scarcest. 64 KiB (the
+ * kernel doubles it) and the client's 72 KiB output buffer keep a LAN
+ * transfer at full speed, and back-pressure then reaches the primary. */
+#define XFR_CLIENT_SNDBUF 65536
 #define DEF_STATS_INTERVAL_S 60
 /* Back-off for a nameserver that failed to connect or handshake: doubles from
  * the base to the cap, so a resolver that comes back is used again within

@@ -21,6 +21,7 @@
 #include "query.h"
 #include "source.h"
 #include "stats.h"
+#include "xfr.h"
 
 /* Room for the back-pressure threshold plus one largest answer. */
 #define TCP_OUT_SIZE (TCP_CLIENT_OUT_HIGH + 2 + DNS_MSG_MAX)
@@ -80,11 +81,12 @@ static uint8_t tx_arena[UDP_TX_ARENA];
 static size_t tx_used;
 static uint8_t reply_buf[DNS_QUERY_ROOM + 64]; /* replies the proxy makes itself */
 static struct log_limit full_log, refuse_log, acl_log, accept_log, drop_log;
-static struct log_limit tcp_client_log, acl_tcp_log;
+static struct log_limit tcp_client_log, acl_tcp_log, xfr_log;
 static struct log_limit client_log = { 0, 0, LOG_CLIENT_LIMIT_MS };
 
 static void tcp_close(struct client_tcp *c);
 static query_done_fn client_done;
+static query_room_fn client_room;
 
 static void
 addr_text(const union pq_addr *a, char *buf, size_t len)
@@ -285,6 +287,21 @@ send_cached(const struct origin *o, uint8_t *reply, size_t len, const struct dns
 	send_reply(o, reply, len, now);
 }
 
+/* Is the query a zone transfer, and what does its client get (xfr.h)? */
+static enum xfr_admit
+transfer_admit(const struct origin *o, const uint8_t *msg, size_t len,
+    const struct dns_query_info *qi)
+{
+	const struct sockaddr *sa = o->transport == PQ_UDP ? o->sa : &o->c->peer.sa;
+	uint32_t serial;
+	enum xfr_kind kind = xfr_classify(msg, len, qi, &serial);
+
+	if (kind == XFR_NONE)
+		return XFR_ADMIT_QUERY;
+	return xfr_admit(kind, o->transport == PQ_UDP,
+	    acl_allows(conf->allow_transfer, conf->allow_transfer_count, sa));
+}
+
 /* One message from a client: validate it first (RFC 1035 §4.1.1), then take
  * a pending slot and hand it to the upstream side. */
 static void
@@ -296,6 +313,7 @@ handle_query(const struct origin *o, const uint8_t *msg, size_t len, uint64_t no
 	unsigned skipped;
 	uint8_t *reply, stale = 0;
 	size_t rlen;
+	int transfer = 0;
 	enum dns_verdict verdict = dns_check_query(msg, len, &qi);
 
 	loop_work(1);
@@ -348,6 +366,35 @@ handle_query(const struct origin *o, const uint8_t *msg, size_t len, uint64_t no
 		break;
 	case QUERY_CACHE_MISS:
 		break;
+}
+
+	switch (transfer_admit(o, msg, len, &qi)) {
+	case XFR_ADMIT_QUERY:
+		break;
+	case XFR_ADMIT_RELAY:
+		transfer = 1;
+		break;
+	case XFR_ADMIT_REFUSED:
+		if (log_ratelimit(&xfr_log, &skipped))
+			log_info("client: refused a zone transfer from outside --allow-transfer "
+			    "(and %u more)", skipped);
+		refuse(o, msg, len, &qi, &xfr_counters.refused, DNS_RCODE_REFUSED,
+		    DNS_WHY_XFR_DENIED, now);
+		return;
+	case XFR_ADMIT_FORMERR:
+		refuse(o, msg, len, &qi, &stats.formerr, DNS_RCODE_FORMERR, DNS_WHY_NONE, now);
+		return;
+	case XFR_ADMIT_TC: {
+		/* RFC 5936 §4.1: a transfer needs TCP. */
+		size_t n = dns_make_tc(reply_buf, qi.udp_size >= DNS_UDP_MIN &&
+		    qi.udp_size < sizeof(reply_buf) ? qi.udp_size : sizeof(reply_buf), msg, len, &qi);
+
+		ls->answered++;
+		xfr_counters.truncated++;
+		if (n > 0)
+			send_reply(o, reply_buf, n, now);
+		return;
+	}
 	}
 	pq = query_new((uint8_t)o->transport, client_done, now);
 	if (pq != NULL && over_client_share(o, pq)) {
@@ -390,6 +437,13 @@ handle_query(const struct origin *o, const uint8_t *msg, size_t len, uint64_t no
 		pq->tcp_client = (uint32_t)(o->c - clients);
 		pq->tcp_gen = o->c->gen;
 		o->c->inflight++;
+	}
+	if (transfer) {
+		int sndbuf = XFR_CLIENT_SNDBUF;
+
+		/* Best effort: without it the kernel holds more, that is all. */
+		(void)setsockopt(o->c->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+		query_stream(pq, client_room);
 	}
 	query_start(pq, now);
 }
@@ -435,6 +489,11 @@ client_answer(struct pending_query *pq, uint8_t *msg, size_t len, uint16_t qend,
 	if (!origin_of(pq, &o))
 		return;
 	dns_put16(msg, pq->client_id);
+	/* The TLS hop's EDNS options (Padding, keepalive, the server's
+	 * cookie) are not the client's, and must not decide truncation: a
+	 * 1055-byte answer padded to 1404 would come back TC to a client
+	 * offering 1232. */
+	len = dns_strip_answer_opt(msg, len, qend);
 	if (pq->transport == PQ_UDP && len > pq->udp_size) {
 		/* RFC 1035 §4.2.1 / RFC 6891 §7: too big for the client's UDP
 		 * size, so send TC and let it retry over TCP. */
@@ -451,7 +510,7 @@ client_answer(struct pending_query *pq, uint8_t *msg, size_t len, uint16_t qend,
 
 /* Answer pq with SERVFAIL made by the proxy. */
 static void
-client_fail(struct pending_query *pq, uint64_t now)
+client_fail(struct pending_query *pq, enum query_end how, uint64_t now)
 {
 	struct dns_query_info qi;
 	struct origin o;
@@ -471,6 +530,8 @@ client_fail(struct pending_query *pq, uint64_t now)
 	 * passed; or failed before it, when no upstream could be reached. */
 	if (!listening)
 		why = DNS_WHY_SHUTDOWN;
+	else if (how == QUERY_BUSY)
+		why = DNS_WHY_BUSY;
 	else if (now >= pq->deadline_us)
 		why = DNS_WHY_TIMEOUT;
 	else
@@ -479,15 +540,76 @@ client_fail(struct pending_query *pq, uint64_t now)
 	reply_error(&o, pq->query, pq->qlen, &qi, rcode, why, now);
 }
 
+/* The TCP client of a transfer, or NULL when it has gone. */
+static struct client_tcp *
+transfer_client(const struct pending_query *pq)
+{
+	struct client_tcp *c = &clients[pq->tcp_client];
+
+	return pq->transport == PQ_TCP && c->fd != -1 && c->gen == pq->tcp_gen ? c : NULL;
+}
+
+/* A transfer's origin's room (query_room_fn): its output buffer. */
+static int
+client_room(const struct pending_query *pq, size_t *queued, size_t *cap)
+{
+	const struct client_tcp *c = transfer_client(pq);
+
+	if (c == NULL)
+		return -1;
+	*queued = c->out_len - c->out_off;
+	*cap = TCP_OUT_SIZE;
+	return 0;
+}
+
+/* A transfer broke after some of it went out: the client cannot be told
+ * in the stream (RFC 5936 §2.2), so its connection is closed and it asks
+ * again. */
+static void
+client_broken(struct pending_query *pq, uint64_t now)
+{
+	struct origin o;
+
+	account(pq, now);
+	if (!origin_of(pq, &o) || o.c == NULL)
+		return;
+	log_info("client: closing a TCP client whose zone transfer failed fd=%d", o.c->fd);
+	/* What was relayed goes first, as far as the socket takes it now. */
+	tcp_flush(o.c, now);
+	if (o.c->fd != -1)
+		tcp_close(o.c);
+}
+
 /* The completion of every query a client asked (query_done_fn). */
 static void
 client_done(struct pending_query *pq, enum query_end how, uint8_t *msg, size_t len,
     uint16_t qend, uint64_t now)
 {
-	if (how == QUERY_ANSWERED || how == QUERY_STALE)
+	struct client_tcp *c;
+
+	switch (how) {
+	case QUERY_ANSWERED:
+	case QUERY_STALE:
 		client_answer(pq, msg, len, qend, now);
-	else
-		client_fail(pq, now);
+		break;
+	case QUERY_PART:
+		/* One message of a transfer: the upstream took it only with room
+		 * for it (xfr_flow), so it is queued whole. */
+		if ((c = transfer_client(pq)) != NULL)
+			tcp_queue(c, msg, len, now);
+		break;
+	case QUERY_BROKEN:
+		client_broken(pq, now);
+		break;
+	case QUERY_EXPIRED:
+	case QUERY_UNREACHABLE:
+	case QUERY_LOST:
+	case QUERY_FAILED:
+	case QUERY_SHUTDOWN:
+	case QUERY_BUSY:
+		client_fail(pq, how, now);
+		break;
+	}
 }
 
 static void
@@ -649,14 +771,24 @@ tcp_read(struct client_tcp *c, uint64_t now)
 static void
 tcp_flush(struct client_tcp *c, uint64_t now)
 {
+	int full;
+
 	if (c->fd == -1)
 		return;
+	/* A zone transfer paused for this client (xfr_flow) reads on at the
+	 * upstream's next turn: when this write makes the room, that turn
+	 * comes at once, not at the next poll event. */
+	full = xfr_flow(c->out_len - c->out_off, TCP_OUT_SIZE) == XFR_FLOW_PAUSE;
 	while (c->out_off < c->out_len) {
 		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
 
 		if (n > 0) {
 			c->out_off += (size_t)n;
 			c->idle_deadline = now + (uint64_t)conf->tcp_idle_ms * 1000;
+			if (full && xfr_flow(c->out_len - c->out_off, TCP_OUT_SIZE) == XFR_FLOW_TAKE) {
+				loop_deadline(now);
+				full = 0;
+			}
 		} else if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 			return;
 		} else if (n == -1 && errno == EINTR) {

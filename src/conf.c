@@ -16,6 +16,7 @@
 
 #include "clock.h"
 #include "conf.h"
+#include "feature.h"
 #include "preset.h"
 #include "select.h"
 #include "version.h"
@@ -52,6 +53,8 @@ static int set_metrics(struct conf *, const struct option_def *, const char *, c
 static int set_strategy(struct conf *, const struct option_def *, const char *, char *, size_t);
 
 #define F(field) offsetof(struct conf, field)
+/* --help of an option whose feature this build lacks (feature.h). */
+#define NOT_BUILT "not in this build (see --version)"
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
@@ -69,8 +72,8 @@ static const struct option_def options[] = {
 	  "answer clients in this prefix (repeatable; default: loopback, RFC 1918,\n"
 	  "RFC 6598, link-local, IPv6 ULA); others get REFUSED" },
 	{ "allow-transfer", 0, "ALLOW_TRANSFER", ARG_VALUE, set_allow_transfer, 0, 0, 0, "CIDR",
-	  "relay zone transfers (AXFR, IXFR) for clients in this prefix, who must\n"
-	  "also be in --allow (repeatable; default none: others get REFUSED)" },
+	  FEATURE_XFR ? "relay zone transfers (AXFR, IXFR) for clients in this prefix, who must\n"
+	  "also be in --allow (repeatable; default none: others get REFUSED)" : NOT_BUILT },
 	{ "port", 'p', "PORT", ARG_VALUE, set_uint, F(port), 1, 65535, "PORT",
 	  "port to listen on for DNS queries (default 15353)" },
 	{ "udp", 'u', "ENABLE_UDP", ARG_FLAG, set_flag, F(udp), 0, 0, NULL,
@@ -107,8 +110,8 @@ static const struct option_def options[] = {
 	{ "tcp-idle-timeout", 0, "TCP_IDLE_TIMEOUT", ARG_VALUE, set_seconds, F(tcp_idle_ms), 100, 3600000, "SECONDS",
 	  "close a TCP client idle for this long (default 10)" },
 	{ "transfer-timeout", 0, "TRANSFER_TIMEOUT", ARG_VALUE, set_seconds, F(transfer_idle_ms), 1000, 3600000, "SECONDS",
-	  "give up a zone transfer when the upstream sends nothing for this long\n"
-	  "(default 30)" },
+	  FEATURE_XFR ? "give up a zone transfer when the upstream sends nothing for this long\n"
+	  "(default 30)" : NOT_BUILT },
 	{ "max-inflight", 0, "MAX_INFLIGHT", ARG_VALUE, set_uint, F(max_inflight), 1, MAX_MAX_INFLIGHT, "N",
 	  "queries in flight at once, all clients together (default " STR(DEF_MAX_INFLIGHT) ")" },
 	{ "max-tcp-clients", 0, "MAX_TCP_CLIENTS", ARG_VALUE, set_uint, F(max_tcp_clients), 1, MAX_MAX_TCP_CLIENTS, "N",
@@ -126,8 +129,8 @@ static const struct option_def options[] = {
 	  "under load, wait up to USEC microseconds between wake-ups to handle\n"
 	  "queries in batches; 0 never waits (default " STR(DEF_BATCH_WINDOW_US) ")" },
 	{ "metrics", 0, "METRICS", ARG_VALUE, set_metrics, 0, 0, 0, "ADDR:PORT",
-	  "serve GET /metrics (Prometheus) and GET /stats.json over HTTP on this\n"
-	  "address to clients --allow covers (default off; IPv6 as [ADDR]:PORT)" },
+	  FEATURE_METRICS ? "serve GET /metrics (Prometheus) and GET /stats.json over HTTP on this\n"
+	  "address to clients --allow covers (default off; IPv6 as [ADDR]:PORT)" : NOT_BUILT },
 	{ "log-queries", 0, "LOG_QUERIES", ARG_FLAG, set_flag, F(log_queries), 0, 0, NULL,
 	  "log a line per query: client, name, type, rcode, time, where from" },
 	{ "strategy", 0, "STRATEGY", ARG_VALUE, set_strategy, F(strategy), 0, 0, "NAME",
@@ -548,6 +551,10 @@ static int
 set_allow_transfer(struct conf *conf, const struct option_def *o, const char *v, char *err, size_t errlen)
 {
 	(void)o;
+	if (!FEATURE_XFR) {
+		errf(err, errlen, FEATURE_MISSING, "zone-transfer relay", "DTP_NO_XFR");
+		return -1;
+	}
 	return for_each_item(conf, v, err, errlen, add_allow_transfer);
 }
 
@@ -683,6 +690,10 @@ set_metrics(struct conf *conf, const struct option_def *o, const char *v, char *
 	unsigned long port;
 
 	(void)o;
+	if (!FEATURE_METRICS) {
+		errf(err, errlen, FEATURE_MISSING, "metrics endpoint", "DTP_NO_METRICS");
+		return -1;
+	}
 	if (v[0] == '[') {
 		const char *close = strchr(v, ']');
 
@@ -1046,9 +1057,9 @@ cli_option(const struct option_def *o, const char *value, void *arg)
 
 			/* The floor, for people and for tests that make certificates
 			 * around it (tests/integration/lib.sh). */
-			fprintf(st->out, "dns-tls-proxy %s\nclock floor: %lld (%s, the build time)\n",
+			fprintf(st->out, "dns-tls-proxy %s\nclock floor: %lld (%s, the build time)\n%s\n",
 			    DNS_TLS_PROXY_VERSION, (long long)clock_build_time,
-			    clock_format(clock_build_time, when));
+			    clock_format(clock_build_time, when), FEATURE_LINE);
 			st->exit_now = 1;
 		} else if (strcmp(o->name, "check") == 0) {
 			st->conf->check = 1;

@@ -202,6 +202,33 @@ conn_reset(struct upstream_conn *c)
 	c->can_read = c->ack_owed = 0;
 }
 
+/* The transfer on c ends: off the connection, counted, and its query
+ * done: ANSWERED with the last message, or a failure, which is BROKEN
+ * once messages have gone to the client. The connection stays as it is. */
+static void
+transfer_end(struct upstream_conn *c, enum query_end how, uint8_t *msg, size_t len,
+    uint64_t now)
+{
+	struct xfr_relay *r = c->xfr;
+	struct pending_query *q = r->q;
+
+	r->q = NULL;
+	pq_list_remove(q);
+	if (q->conn >= 0)
+		pq_hash_del(q);
+	if (how == QUERY_ANSWERED && r->st.rcode == DNS_RCODE_NOERROR) {
+		xfr_counters.completed++;
+	} else {
+		xfr_counters.failed++;
+		if (how != QUERY_ANSWERED && how != QUERY_SHUTDOWN && r->parts > 0)
+			how = QUERY_BROKEN;
+	}
+	log_debug("upstream: zone transfer ended ns=%s conn=%u messages=%u records=%u rcode=%u%s",
+	    c->ns->cf->text, c->index, r->parts, r->st.records, r->st.rcode,
+	    how == QUERY_ANSWERED ? "" : " (failed)");
+	query_done(q, how, msg, len, 0, now);
+}
+
 /* The one way a connection ends other than a close it asked for: a
  * CLOSING one (its queries long gone) and a READY one closed by the server
  * with nothing in flight just close. Otherwise the nameserver is told (it
@@ -211,6 +238,20 @@ conn_fail(struct upstream_conn *c, enum conn_loss loss, const char *why, uint64_
 {
 	unsigned moved = conn_load(c), failed;
 
+	if (c->xfr != NULL) {
+		/* A transfer is never sent again: some of it may have reached
+		 * the client. Before READY the nameserver is at fault as for
+		 * any connection. */
+		if (c->xfr->q != NULL) {
+			if (c->state != CONN_READY)
+				ns_lost(c->ns, c, loss, why, moved, now);
+			log_info("upstream: zone transfer connection lost ns=%s conn=%u reason=\"%s\" "
+			    "messages=%u", c->ns->cf->text, c->index, why, c->xfr->parts);
+			transfer_end(c, QUERY_UNREACHABLE, NULL, 0, now);
+		}
+		conn_reset(c);
+		return;
+	}
 	if (c->state == CONN_CLOSING ||
 	    (loss == LOSS_CLOSED && c->state == CONN_READY && moved == 0)) {
 		conn_reset(c);
@@ -224,10 +265,17 @@ conn_fail(struct upstream_conn *c, enum conn_loss loss, const char *why, uint64_
 	conn_reset(c);
 }
 
+/* RFC 9103: zone transfers over TLS offer the ALPN token "dot"; BIND
+ * answers a transfer on a connection without it with SERVFAIL. */
+static const char *alpn_dot[] = { "dot" };
+
 static void
 conn_start_tls(struct upstream_conn *c, uint64_t now)
 {
 	struct nameserver *ns = c->ns;
+
+	if (c->xfr != NULL)
+		br_ssl_engine_set_protocol_names(&c->tls.sc.eng, alpn_dot, 1);
 
 	if (tls_start(&c->tls, ns->cf->name, ns->pins, ns->npins,
 	    ns->have_session ? &ns->session : NULL) != 0) {
@@ -368,6 +416,118 @@ read_answers(struct upstream_conn *c, uint64_t now)
 	uint8_t *buf = br_ssl_engine_recvapp_buf(&c->tls.sc.eng, &avail);
 
 	br_ssl_engine_recvapp_ack(&c->tls.sc.eng, frame_feed(&c->reasm, buf, avail, answer_cb, &ctx));
+}
+
+/* May the transfer on c take its next message (xfr_flow)? Notes when the
+ * client read (the deadline's clock); ends the transfer, and the
+ * connection, when the client has gone: returns -1 then. */
+static int
+transfer_may_take(struct upstream_conn *c, uint64_t now)
+{
+	struct xfr_relay *r = c->xfr;
+	size_t queued, cap;
+	int paused;
+
+	if (query_room(r->q, &queued, &cap) != 0) {
+		log_debug("upstream: zone transfer client gone ns=%s conn=%u", c->ns->cf->text, c->index);
+		transfer_end(c, QUERY_FAILED, NULL, 0, now);
+		conn_reset(c);
+		return -1;
+	}
+	if (queued < r->last_queued)
+		r->last_client = now;
+	r->last_queued = queued;
+	paused = xfr_flow(queued, cap) == XFR_FLOW_PAUSE;
+	if (r->paused && !paused)
+		r->last_client = now; /* reading again: the primary's clock restarts */
+	r->paused = (uint8_t)paused;
+	return !paused;
+}
+
+/* One message of a transfer (frame_fn): checked and relayed, in order,
+ * with the client's ID (xfr_relay); stop at the end, or when the client
+ * has no room for the next. */
+static int
+transfer_cb(void *arg, uint8_t *msg, size_t len)
+{
+	struct answer_ctx *ctx = arg;
+	struct upstream_conn *c = ctx->c;
+	struct xfr_relay *r = c->xfr;
+	struct pending_query *q = r->q;
+	enum xfr_step step = XFR_ERROR;
+
+	c->last_rx = r->last_upstream = ctx->now;
+	c->received++;
+	if (len >= DNS_HEADER_LEN && dns_get16(msg) == dns_get16(q->query))
+		step = xfr_relay(&r->st, msg, &len, q->client_id);
+	switch (step) {
+	case XFR_MORE:
+		xfr_counters.messages++;
+		xfr_counters.bytes += len;
+		r->parts++;
+		query_part(q, msg, len, ctx->now);
+		return transfer_may_take(c, ctx->now) > 0 ? 0 : -1;
+	case XFR_DONE:
+		xfr_counters.messages++;
+		xfr_counters.bytes += len;
+		r->parts++;
+		transfer_end(c, QUERY_ANSWERED, msg, len, ctx->now);
+		return -1;
+	case XFR_ERROR:
+		break;
+	}
+	c->ns->st.bad_answers++;
+	log_warnx("upstream: zone transfer broken ns=%s conn=%u after %u messages len=%zu; closing it",
+	    c->ns->cf->text, c->index, r->parts, len);
+	transfer_end(c, QUERY_FAILED, NULL, 0, ctx->now);
+	conn_reset(c);
+	return -1;
+}
+
+/* Take a transfer's messages from the engine while the client has room.
+ * Once it is over, the connection closes (close_notify). Returns 1 when
+ * bytes were taken. */
+static int
+transfer_read(struct upstream_conn *c, uint64_t now)
+{
+	struct answer_ctx ctx = { c, now };
+	size_t avail, used;
+	uint8_t *buf;
+
+	if (c->xfr->q == NULL || transfer_may_take(c, now) <= 0)
+		return 0;
+	buf = br_ssl_engine_recvapp_buf(&c->tls.sc.eng, &avail);
+	used = frame_feed(&c->reasm, buf, avail, transfer_cb, &ctx);
+	br_ssl_engine_recvapp_ack(&c->tls.sc.eng, used);
+	if (c->state == CONN_READY && c->xfr->q == NULL) {
+		br_ssl_engine_close(&c->tls.sc.eng);
+		c->state = CONN_CLOSING;
+		c->deadline = now + CLOSE_GRACE_US;
+	}
+	return used > 0;
+}
+
+void
+conn_transfer(struct upstream_conn *c, struct pending_query *q, uint64_t now)
+{
+	struct xfr_relay *r = c->xfr;
+	struct dns_query_info qi;
+
+	memset(&qi, 0, sizeof(qi));
+	qi.qend = q->qend;
+	(void)xfr_start(&r->st, q->query, q->qlen, &qi); /* the client classified it */
+	r->q = q;
+	r->parts = 0;
+	r->paused = 0;
+	r->last_upstream = r->last_client = now;
+	r->last_queued = 0;
+	r->idle_ms = conf->transfer_idle_ms;
+	r->client_idle_ms = conf->tcp_idle_ms;
+	xfr_counters.started++;
+	/* From here --transfer-timeout bounds it, not --timeout. */
+	query_streaming(q);
+	log_debug("upstream: zone transfer ns=%s conn=%u", c->ns->cf->text, c->index);
+	conn_open(c, now);
 }
 
 /* Move the sealed record bytes the engine holds to c->tx, as far as they
@@ -512,17 +672,23 @@ conn_run(struct upstream_conn *c, uint64_t now)
 			}
 		}
 		if (st & BR_SSL_RECVAPP) {
-			if (c->state == CONN_READY) {
+			if (c->state == CONN_READY && c->xfr != NULL) {
+				/* Back-pressure: nothing is taken while the client's
+				 * output is full, and the engine then asks the
+				 * socket for nothing more either. */
+				progress = transfer_read(c, now);
+			} else if (c->state == CONN_READY) {
 				read_answers(c, now);
+				progress = 1;
 			} else {
 				/* Data while closing is of no use. */
 				size_t len;
 				br_ssl_engine_recvapp_buf(eng, &len);
 				br_ssl_engine_recvapp_ack(eng, len);
+				progress = 1;
 			}
 			if (c->state == CONN_IDLE)
 				return;
-			progress = 1;
 		}
 		if ((st & BR_SSL_SENDAPP) && c->state == CONN_HANDSHAKING) {
 			int resumed = tls_resumed(&c->tls);
@@ -622,6 +788,9 @@ conn_deadline(const struct upstream_conn *c, unsigned timeout_ms)
 	case CONN_CLOSING:
 		return c->deadline;
 	case CONN_READY:
+		if (c->xfr != NULL)
+			return c->xfr->q == NULL ? 0 : xfr_deadline(c->xfr->last_upstream,
+			    c->xfr->last_client, c->xfr->paused, c->xfr->idle_ms, c->xfr->client_idle_ms);
 		/* Queries out and nothing back for a third of a query's deadline:
 		 * probe. Nothing back for another third after the probe: the path
 		 * is dead (a WAN reconnect, a stalled server). */
@@ -658,6 +827,19 @@ conn_timers(struct upstream_conn *c, uint64_t now)
 		conn_fail(c, LOSS_NET, "handshake timed out", now);
 		break;
 	case CONN_READY:
+		if (c->xfr != NULL) {
+			/* Paused for the client: it does not read, and is closed
+			 * as any client that does not read its answers. Else the
+			 * primary has gone quiet. */
+			log_info("upstream: zone transfer given up ns=%s conn=%u messages=%u: %s",
+			    c->ns->cf->text, c->index, c->xfr->parts, c->xfr->paused ?
+			    "the client stopped reading" : "nothing from the primary for --transfer-timeout");
+			if (c->xfr->paused)
+				stats.tcp_slow++;
+			transfer_end(c, QUERY_FAILED, NULL, 0, now);
+			conn_reset(c);
+			break;
+		}
 		if (c->sent.count > 0 && c->probe == PROBE_NONE) {
 			c->probe_id = conn_new_id(c);
 			c->probe = PROBE_DUE;
@@ -699,6 +881,18 @@ conn_assign(struct upstream_conn *c, struct pending_query *pq)
 void
 conn_forget(struct upstream_conn *c, struct pending_query *pq, uint64_t now)
 {
+	if (c->xfr != NULL) {
+		/* Its transfer ends from outside (the process leaving): the
+		 * connection goes with it. */
+		if (c->xfr->q == pq) {
+			c->xfr->q = NULL;
+			xfr_counters.failed++;
+		}
+		pq_list_remove(pq);
+		pq_hash_del(pq);
+		conn_reset(c);
+		return;
+	}
 	/* Written and unanswered: its answer may still come, so its ID is
 	 * not given to another query on this connection. */
 	if (pq->list == &c->sent)
@@ -739,6 +933,11 @@ conn_prepare(struct upstream_conn *c, uint64_t now)
 
 	if (c->state == CONN_READY && (c->sendq.head != NULL || c->probe == PROBE_DUE))
 		conn_run(c, now);
+	/* A transfer paused for its client: read on once it has room (or
+	 * end when it has gone). */
+	if (c->state == CONN_READY && c->xfr != NULL && c->xfr->q != NULL &&
+	    transfer_may_take(c, now) > 0 && (br_ssl_engine_current_state(&c->tls.sc.eng) & BR_SSL_RECVAPP))
+		conn_run(c, now);
 	if (c->state == CONN_IDLE)
 		return;
 	if (c->ack_owed) {
@@ -761,6 +960,8 @@ conn_shutdown(struct upstream_conn *c, uint64_t now)
 		br_ssl_engine_close(&c->tls.sc.eng);
 		conn_run(c, now);
 	}
+	if (c->xfr != NULL && c->xfr->q != NULL)
+		transfer_end(c, QUERY_SHUTDOWN, NULL, 0, now);
 	if (c->state != CONN_IDLE) {
 		requeue_all(c, now, 0);
 		conn_reset(c);

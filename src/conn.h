@@ -20,6 +20,7 @@
 #include "pending.h"
 #include "query.h"
 #include "tls.h"
+#include "xfr.h"
 
 enum conn_state { CONN_IDLE, CONN_CONNECTING, CONN_HANDSHAKING, CONN_READY, CONN_CLOSING };
 
@@ -37,6 +38,21 @@ enum conn_loss {
 };
 
 struct nameserver;
+
+/* A zone transfer relayed on a connection of its own (docs/design.md):
+ * the query, where its response is (xfr.h), and the clocks of its
+ * deadline (xfr_deadline). */
+struct xfr_relay {
+	struct pending_query *q;  /* NULL when the slot is free */
+	struct xfr_state st;
+	uint64_t last_upstream;   /* the last message, or the query sent */
+	uint64_t last_client;     /* the client last took bytes, or the relay resumed */
+	size_t last_queued;       /* the client's output then */
+	uint32_t parts;           /* messages relayed */
+	unsigned idle_ms;         /* --transfer-timeout */
+	unsigned client_idle_ms;  /* --tcp-idle-timeout, for a client that does not read */
+	uint8_t paused;           /* waiting for the client to read (XFR_FLOW_PAUSE) */
+};
 
 struct upstream_conn {
 	enum conn_state state;
@@ -68,6 +84,7 @@ struct upstream_conn {
 	unsigned char *iobuf;    /* engine input then output buffer (in block) */
 	uint8_t *id_burnt;       /* ID_MAP_BYTES: IDs given up unanswered, not to reuse */
 	unsigned burnt;          /* bits set in id_burnt */
+	struct xfr_relay *xfr;   /* a transfer's own connection, else NULL */
 };
 
 /* "idle", "connecting"...: for log lines. */
@@ -91,6 +108,11 @@ unsigned conn_load(const struct upstream_conn *c);
 int conn_assign(struct upstream_conn *c, struct pending_query *pq);
 /* pq ends while c holds it: its ID is not reused while its answer may come. */
 void conn_forget(struct upstream_conn *c, struct pending_query *pq, uint64_t now);
+
+/* Relay the transfer q (assigned to c with conn_assign) on c, an IDLE
+ * connection of its own (c->xfr set, c->ns the nameserver to ask): open
+ * it. Its end comes through query_done like any query's. */
+void conn_transfer(struct upstream_conn *c, struct pending_query *q, uint64_t now);
 
 /* The poll callback (loop.h) registered by conn_prepare: obj is the
  * connection, gen its generation then. */

@@ -163,9 +163,9 @@ log_memory_plan(const struct conf *conf)
 
 	log_debug("memory: pending queries %zu KiB (%u slots of %zu bytes + id hash)",
 	    pq / 1024, conf->max_inflight, sizeof(struct pending_query));
-	log_debug("memory: upstream %zu KiB (%d nameservers x %u connections: TLS buffers "
-	    "+ 64 KiB answer assembly + 8 KiB ID map each)", up / 1024, conf->ns_count,
-	    conf->pool_size);
+	log_debug("memory: upstream %zu KiB (%d nameservers x %u connections, and %d for zone "
+	    "transfers: TLS buffers + 64 KiB answer assembly + 8 KiB ID map each)", up / 1024,
+	    conf->ns_count, conf->pool_size, conf->allow_transfer_count > 0 ? XFR_MAX_ACTIVE : 0);
 	log_debug("memory: clients %zu KiB (%u TCP clients with 72 KiB output each%s, "
 	    "+ UDP receive and reply batches + per-client counters)", cl / 1024, conf->max_tcp_clients,
 	    conf->tcp ? "" : ": TCP off, not reserved");

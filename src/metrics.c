@@ -18,12 +18,15 @@
 #include <unistd.h>
 
 #include "acl.h"
+#include "feature.h"
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
 #include "pending.h"
 #include "port.h"
 #include "version.h"
+
+#if FEATURE_METRICS
 
 #define PREFIX "dns_tls_proxy_"
 /* The longest piece of a page: a sample line with a nameserver label
@@ -1010,3 +1013,87 @@ metrics_stop(void)
 	free(clients);
 	clients = NULL;
 }
+
+#else /* !FEATURE_METRICS: a build without the endpoint (DTP_NO_METRICS).
+       * conf.c refuses --metrics, so nothing is ever served; these keep the
+       * callers as they are. */
+
+void
+metrics_set_sources(const struct metrics_sources *src)
+{
+	(void)src;
+}
+
+void
+metrics_snapshot(struct metrics_snapshot *s, uint64_t now)
+{
+	(void)now;
+	memset(s, 0, sizeof(*s));
+}
+
+size_t
+metrics_render(enum metrics_page page, const struct metrics_snapshot *s,
+    struct metrics_cursor *cur, char *buf, size_t cap)
+{
+	(void)page, (void)s, (void)cur, (void)buf, (void)cap;
+	return 0;
+}
+
+size_t
+metrics_render_length(enum metrics_page page, const struct metrics_snapshot *s)
+{
+	(void)page, (void)s;
+	return 0;
+}
+
+int
+metrics_http_parse(const char *buf, size_t len, struct metrics_request *req)
+{
+	(void)buf;
+	memset(req, 0, sizeof(*req));
+	req->status = 404;
+	req->used = len;
+	return 1;
+}
+
+int
+metrics_init(const struct conf *cf, char *err, size_t errlen)
+{
+	if (cf->metrics.addrlen == 0)
+		return 0;
+	snprintf(err, errlen, "--metrics: " FEATURE_MISSING, "metrics endpoint", "DTP_NO_METRICS");
+	return -1;
+}
+
+size_t
+metrics_memory(const struct conf *cf)
+{
+	(void)cf;
+	return 0;
+}
+
+unsigned
+metrics_max_fds(const struct conf *cf)
+{
+	(void)cf;
+	return 0;
+}
+
+unsigned
+metrics_port(void)
+{
+	return 0;
+}
+
+void
+metrics_prepare(uint64_t now)
+{
+	(void)now;
+}
+
+void
+metrics_stop(void)
+{
+}
+
+#endif

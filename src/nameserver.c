@@ -22,13 +22,24 @@ static unsigned conn_count;
 static unsigned char *conn_block; /* TLS buffers and answer assembly, all connections */
 static uint8_t *id_block;        /* every connection's ID map, zeroed (calloc) */
 static uint64_t last_probe;
+/* Zone transfers: XFR_MAX_ACTIVE connections after the pools, each with
+ * its relay, when --allow-transfer is given (docs/design.md). */
+static struct xfr_relay relays[XFR_MAX_ACTIVE];
+static struct upstream_conn *xfr_conns;
+static unsigned xfr_count;
+
+static unsigned
+transfer_conns(const struct conf *cf)
+{
+	return cf->allow_transfer_count > 0 ? XFR_MAX_ACTIVE : 0;
+}
 
 size_t
 ns_memory(const struct conf *cf)
 {
 	size_t per_conn = sizeof(struct upstream_conn) + conn_buf_bytes() + ID_MAP_BYTES;
 
-	return (size_t)cf->ns_count * cf->pool_size * per_conn;
+	return ((size_t)cf->ns_count * cf->pool_size + transfer_conns(cf)) * per_conn;
 }
 
 int
@@ -40,11 +51,12 @@ ns_init(const struct conf *cf, const br_x509_trust_anchor *tas, size_t ntas)
 	conn_init(cf, tas, ntas);
 	/* One block for every connection's buffers; a connection is set up
 	 * (and its memory touched) when first opened. */
-	conn_block = malloc((size_t)cf->ns_count * cf->pool_size * conn_buf_bytes());
+	ns_count = (unsigned)cf->ns_count;
+	xfr_count = transfer_conns(cf);
+	conn_count = ns_count * cf->pool_size + xfr_count;
+	conn_block = malloc((size_t)conn_count * conn_buf_bytes());
 	if (conn_block == NULL)
 		return -1;
-	ns_count = (unsigned)cf->ns_count;
-	conn_count = ns_count * cf->pool_size;
 	conns = calloc(conn_count, sizeof(*conns));
 	/* Zeroed and untouched: a page is written only when a query is given
 	 * up on a connection. */
@@ -67,6 +79,15 @@ ns_init(const struct conf *cf, const br_x509_trust_anchor *tas, size_t ntas)
 		for (j = 0; j < cf->pin_count; j++)
 			if (strcasecmp(cf->pins[j].name, ns->cf->name) == 0 && ns->npins < MAX_PINS)
 				ns->pins[ns->npins++] = cf->pins[j].key;
+	}
+	xfr_conns = &conns[(size_t)ns_count * cf->pool_size];
+	for (i = 0; i < xfr_count; i++) {
+		unsigned index = ns_count * cf->pool_size + i;
+
+		conn_setup(&xfr_conns[i], (uint16_t)index, &nameservers[0],
+		    conn_block + (size_t)index * conn_buf_bytes(),
+		    id_block + (size_t)index * ID_MAP_BYTES);
+		xfr_conns[i].xfr = &relays[i];
 	}
 	return 0;
 }
@@ -320,6 +341,40 @@ assign(struct upstream_conn *c, struct pending_query *pq, uint64_t now)
 		query_done(pq, QUERY_FAILED, NULL, 0, 0, now);
 }
 
+/* A zone transfer gets a connection of its own (docs/design.md), to the
+ * nameserver an ordinary query would prefer (the one that failed longest
+ * ago when every one rests); SERVFAIL when every transfer slot is taken. */
+static void
+start_transfer(struct pending_query *pq, uint64_t now)
+{
+	struct nameserver *target = NULL, *oldest = NULL;
+	struct upstream_conn *c = NULL;
+	unsigned i;
+
+	for (i = 0; i < xfr_count && c == NULL; i++)
+		if (xfr_conns[i].state == CONN_IDLE && relays[i].q == NULL)
+			c = &xfr_conns[i];
+	if (c == NULL) {
+		xfr_counters.busy++;
+		query_done(pq, QUERY_BUSY, NULL, 0, 0, now);
+		return;
+	}
+	for (i = 0; i < ns_count; i++) {
+		struct nameserver *ns = &nameservers[i];
+
+		if (!ns_resting(ns, now) && ns_better(ns, target))
+			target = ns;
+		if (oldest == NULL || ns->last_fail < oldest->last_fail)
+			oldest = ns;
+	}
+	c->ns = target != NULL ? target : oldest;
+	if (conn_assign(c, pq) != 0) {
+		query_done(pq, QUERY_FAILED, NULL, 0, 0, now);
+		return;
+	}
+	conn_transfer(c, pq, now);
+}
+
 /* Give every waiting query a connection, or fail them all fast when no
  * nameserver can be reached: a client then gets SERVFAIL at once rather
  * than after its deadline. */
@@ -328,13 +383,25 @@ dispatch(uint64_t now)
 {
 	struct pending_query *pq;
 	struct upstream_conn *c;
+	int ordinary = 0;
 
 	/* Connections are opened for queries, never ahead of them: an idle
 	 * proxy holds none open. */
 	if (query_waiting() == NULL)
 		return;
-	while ((pq = query_waiting()) != NULL && (c = pick_conn()) != NULL)
+	while ((pq = query_waiting()) != NULL) {
+		if (pq->room != NULL) {
+			start_transfer(pq, now);
+			continue;
+		}
+		ordinary = 1;
+		if ((c = pick_conn()) == NULL)
+			break;
 		assign(c, pq, now);
+	}
+	/* Only transfers: they have connections of their own. */
+	if (!ordinary)
+		return;
 	if (grow_pool(now) || query_waiting() == NULL)
 		return;
 	while ((pq = query_waiting()) != NULL)

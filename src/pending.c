@@ -250,10 +250,19 @@ pq_free(struct pending_query *pq)
 	pq_list_remove(pq);
 	if (pq->conn >= 0)
 		pq_hash_del(pq);
-	list_unlink(&deadlines, pq);
+	if (!pq->streaming)
+		list_unlink(&deadlines, pq);
 	pq->q.next = free_list;
 	free_list = pq;
 	in_use--;
+}
+
+void
+pq_no_deadline(struct pending_query *pq)
+{
+	if (!pq->streaming)
+		list_unlink(&deadlines, pq);
+	pq->streaming = 1;
 }
 
 struct pending_query *

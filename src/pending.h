@@ -40,6 +40,11 @@ enum query_end {
 	QUERY_FAILED,      /* some other failure of ours: SERVFAIL */
 	QUERY_SHUTDOWN,    /* still in flight when the grace time ran out: SERVFAIL */
 	QUERY_STALE,       /* an expired answer from the cache (RFC 8767): msg/len hold it */
+	/* Zone transfers (a stream of messages, xfr.h): */
+	QUERY_PART,        /* one message of the stream: msg/len hold it, more follow */
+	QUERY_BROKEN,      /* the stream failed after messages went out: close the
+	                    * client's connection, the only way left to tell it */
+	QUERY_BUSY,        /* every transfer slot was taken: SERVFAIL */
 };
 
 /* The completion in a slot: deliver the end to the origin. msg is the
@@ -48,6 +53,10 @@ enum query_end {
  * the slot is freed, with the query off every upstream list. */
 typedef void query_done_fn(struct pending_query *q, enum query_end how, uint8_t *msg,
     size_t len, uint16_t qend, uint64_t now);
+
+/* A stream's origin (a zone transfer's TCP client): the bytes its output
+ * buffer holds (*queued) and can hold (*cap); -1 when it has gone. */
+typedef int query_room_fn(const struct pending_query *q, size_t *queued, size_t *cap);
 
 union pq_addr {
 	struct sockaddr sa;
@@ -84,6 +93,9 @@ struct pending_query {
 	uint32_t tcp_client, tcp_gen; /* TCP: client slot and its generation */
 	int source;               /* its client's counters (source.c), or -1 */
 	query_done_fn *done;      /* its completion, set by query_new */
+	query_room_fn *room;      /* a stream's origin's room (query_stream), else NULL */
+	uint8_t streaming;        /* a zone transfer: off the deadline FIFO once its own
+	                           * connection takes it (query_streaming) */
 	uint8_t *query;           /* the query as sent upstream: inline_query or a large buffer */
 	uint16_t query_cap;       /* bytes query can hold */
 	uint8_t inline_query[DNS_QUERY_INLINE];
@@ -102,6 +114,9 @@ struct pending_query *pq_alloc(uint64_t now, unsigned timeout_ms);
 int pq_reserve(struct pending_query *pq, size_t need);
 /* Return a slot: off its list, the hash and the deadline FIFO. */
 void pq_free(struct pending_query *pq);
+/* Off the deadline FIFO for good (a stream with timers of its own); sets
+ * pq->streaming. */
+void pq_no_deadline(struct pending_query *pq);
 /* The slot allocated first, or NULL when none is in use: the one whose
  * deadline comes first, as every query gets the same timeout. */
 struct pending_query *pq_oldest(void);

@@ -82,12 +82,14 @@ query_fill(struct pending_query *q, const uint8_t *msg, size_t len,
 	memcpy(q->query, msg, len);
 	q->qlen = (uint16_t)len;
 	if (qi->has_edns) {
-		/* Pad to hide the query's length (RFC 7830, RFC 8467), and ask the
+		/* The client's cookie was made for the proxy, not the upstream
+		 * (RFC 7873; TLS gives this hop what cookies give UDP). Pad to
+		 * hide the query's length (RFC 7830, RFC 8467), and ask the
 		 * server how long it keeps idle connections (RFC 7828). */
-		size_t padded = dns_pad_query(q->query, len, q->query_cap, qi->opt_off);
+		size_t stripped = dns_strip_query_cookie(q->query, len, qi->opt_off);
+		size_t padded = dns_pad_query(q->query, stripped, q->query_cap, qi->opt_off);
 
-		if (padded != 0)
-			q->qlen = (uint16_t)padded;
+		q->qlen = (uint16_t)(padded != 0 ? padded : stripped);
 	}
 	q->qend = qi->qend;
 	q->client_id = qi->id;
@@ -258,6 +260,9 @@ query_done(struct pending_query *q, enum query_end how, uint8_t *msg, size_t len
 	case QUERY_FAILED:
 	case QUERY_SHUTDOWN:
 	case QUERY_STALE:
+	case QUERY_PART:
+	case QUERY_BROKEN:
+	case QUERY_BUSY:
 		break;
 	}
 	/* RFC 8767: rather than SERVFAIL (every nameserver unreachable, the
@@ -301,6 +306,33 @@ stale_timers(uint64_t now)
 	}
 	if (q != NULL)
 		loop_deadline(q->start_us + stale_us);
+}
+
+void
+query_stream(struct pending_query *q, query_room_fn *room)
+{
+	q->room = room;
+}
+
+void
+query_streaming(struct pending_query *q)
+{
+	pq_no_deadline(q);
+}
+
+void
+query_part(struct pending_query *q, uint8_t *msg, size_t len, uint64_t now)
+{
+	if (q->state != QUERY_REPLIED)
+		q->done(q, QUERY_PART, msg, len, 0, now);
+}
+
+int
+query_room(const struct pending_query *q, size_t *queued, size_t *cap)
+{
+	if (q->room == NULL || q->state == QUERY_REPLIED)
+		return -1;
+	return q->room(q, queued, cap);
 }
 
 /* RFC 8906: silence is not an answer. */

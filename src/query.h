@@ -33,10 +33,12 @@
  *  - Query log line and latency sample (qlog.c, stats_hist_add): in
  *    query_done, once per query, from q->start_us and the end's kind
  *    (enum query_end says where the reply came from).
- *  - Zone transfers (issue 16): a TCP query whose completion is called
- *    for each message of the stream (query_reply with a new end QUERY_PART,
- *    the origin kept) and a final query_done; the client's completion
- *    queues each message on the same TCP client.
+ *  - Zone transfers (issue 16): a TCP query marked by query_stream, whose
+ *    completion is called for each message of the stream (query_part, end
+ *    QUERY_PART, the origin kept) and once more at its end (query_done);
+ *    the upstream asks the origin's room (query_room) before it reads on,
+ *    and the transfer's own connection runs its deadlines once it has
+ *    taken it (query_streaming).
  * Nothing here allocates: slots come from pending.c, reserved at start-up. */
 #ifndef QUERY_H
 #define QUERY_H
@@ -113,6 +115,19 @@ void query_done(struct pending_query *q, enum query_end how, uint8_t *msg, size_
  * and the origin becomes PQ_NONE, so the final query_done answers no one. */
 void query_reply(struct pending_query *q, enum query_end how, uint8_t *msg, size_t len,
     uint16_t qend, uint64_t now);
+
+/* Zone transfers. q (ADMITTED, from a TCP client) is a stream: the
+ * upstream gives it a connection of its own; room tells how full the
+ * origin's output is. */
+void query_stream(struct pending_query *q, query_room_fn *room);
+/* The stream's connection has it: its deadlines are that connection's
+ * (xfr_deadline), no longer --timeout's. */
+void query_streaming(struct pending_query *q);
+/* One message of the stream for the origin (the completion, QUERY_PART);
+ * the query goes on. */
+void query_part(struct pending_query *q, uint8_t *msg, size_t len, uint64_t now);
+/* The origin's output: bytes queued and its capacity; -1 when it is gone. */
+int query_room(const struct pending_query *q, size_t *queued, size_t *cap);
 
 /* Once a turn: queries whose deadline passed end QUERY_EXPIRED (the
  * deadline list is a FIFO, its head the next due), and those with a stale

@@ -6,6 +6,7 @@
 #include "log.h"
 #include "nameserver.h"
 #include "stats.h"
+#include "xfr.h"
 
 struct stats stats;
 
@@ -98,6 +99,12 @@ stats_log(uint64_t now)
 	    (unsigned long long)stats.unmatched, (unsigned long long)stats.send_errors,
 	    (unsigned long long)stats.lost_twice, (unsigned long long)stats.client_limit,
 	    (unsigned long long)stats.tcp_client_limit, (unsigned long long)stats.tcp_evicted);
+	log_stats("--- Stats of transfers: started %llu / completed %llu / failed %llu / "
+	    "refused %llu / truncated %llu / busy %llu / messages %llu / bytes %llu",
+	    (unsigned long long)xfr_counters.started, (unsigned long long)xfr_counters.completed,
+	    (unsigned long long)xfr_counters.failed, (unsigned long long)xfr_counters.refused,
+	    (unsigned long long)xfr_counters.truncated, (unsigned long long)xfr_counters.busy,
+	    (unsigned long long)xfr_counters.messages, (unsigned long long)xfr_counters.bytes);
 	ns_log_stats();
 	cache_log_stats();
 	last = stats;

@@ -13,6 +13,7 @@
  * compare in RFC 1982 arithmetic. */
 #include <string.h>
 
+#include "feature.h"
 #include "xfr.h"
 
 #define FLAG_QR 0x80 /* byte 2 */
@@ -28,13 +29,6 @@ enum phase {
 	PH_END,       /* complete: nothing may follow */
 	PH_FAILED,    /* broken, or fed after the end */
 };
-
-/* RFC 1982 §3.2: a is newer than b. */
-static int
-serial_gt(uint32_t a, uint32_t b)
-{
-	return a != b && (uint32_t)(a - b) < UINT32_C(0x80000000);
-}
 
 /* The SERIAL of an SOA record: after MNAME and RNAME (compressed names
  * allowed), the first of five 32-bit fields that end the RDATA. */
@@ -81,6 +75,15 @@ xfr_classify(const uint8_t *query, size_t len, const struct dns_query_info *qi, 
 			return soa_serial(query, len, &rr, serial) == 0 ? XFR_IXFR : XFR_BAD;
 	}
 	return XFR_BAD;
+}
+
+#if FEATURE_XFR
+
+/* RFC 1982 §3.2: a is newer than b. */
+static int
+serial_gt(uint32_t a, uint32_t b)
+{
+	return a != b && (uint32_t)(a - b) < UINT32_C(0x80000000);
 }
 
 int
@@ -200,4 +203,91 @@ xfr_feed(struct xfr_state *x, const uint8_t *msg, size_t len)
 fail:
 	x->phase = PH_FAILED;
 	return XFR_ERROR;
+}
+
+enum xfr_step
+xfr_relay(struct xfr_state *x, uint8_t *msg, size_t *len, uint16_t client_id)
+{
+	enum xfr_step st = xfr_feed(x, msg, *len);
+	uint16_t qend;
+
+	if (st == XFR_ERROR)
+		return st;
+	/* xfr_feed checked it; this only finds the end of the question. */
+	if (dns_check_answer(msg, *len, &qend) != 0)
+		return XFR_ERROR;
+	*len = dns_strip_answer_opt(msg, *len, qend);
+	dns_put16(msg, client_id);
+	return st;
+}
+
+#else /* !FEATURE_XFR: a build without the relay (DTP_NO_XFR). conf.c
+       * refuses --allow-transfer, so every transfer query is refused
+       * (xfr_classify above still tells it from others) and none starts. */
+
+int
+xfr_start(struct xfr_state *x, const uint8_t *query, size_t len, const struct dns_query_info *qi)
+{
+	(void)query, (void)len, (void)qi;
+	memset(x, 0, sizeof(*x));
+	return -1;
+}
+
+enum xfr_step
+xfr_feed(struct xfr_state *x, const uint8_t *msg, size_t len)
+{
+	(void)x, (void)msg, (void)len;
+	return XFR_ERROR;
+}
+
+
+enum xfr_step
+xfr_relay(struct xfr_state *x, uint8_t *msg, size_t *len, uint16_t client_id)
+{
+	(void)x, (void)msg, (void)len, (void)client_id;
+	return XFR_ERROR;
+}
+
+#endif
+
+/* Admission, flow and deadline: pure decisions, in every build (without the
+ * relay, conf.c refuses --allow-transfer, so xfr_admit only ever refuses). */
+struct xfr_counters xfr_counters;
+
+enum xfr_admit
+xfr_admit(enum xfr_kind kind, int over_udp, int allowed)
+{
+	if (kind == XFR_NONE)
+		return XFR_ADMIT_QUERY;
+	/* Refused first: a client outside the list learns nothing more, not
+	 * even whether its query was well formed. */
+	if (!allowed)
+		return XFR_ADMIT_REFUSED;
+	if (kind == XFR_BAD)
+		return XFR_ADMIT_FORMERR;
+	/* RFC 5936 §4.1: AXFR needs TCP. RFC 1995 §2 would let an IXFR answer
+	 * come over UDP when it fits, but the upstream hears it over TLS and
+	 * may answer in several messages, which one datagram cannot carry:
+	 * TC, and the client asks again over TCP. */
+	if (over_udp)
+		return XFR_ADMIT_TC;
+	return XFR_ADMIT_RELAY;
+}
+
+enum xfr_flow
+xfr_flow(size_t queued, size_t cap)
+{
+	return queued <= cap && cap - queued >= 2 + (size_t)DNS_MSG_MAX ? XFR_FLOW_TAKE : XFR_FLOW_PAUSE;
+}
+
+uint64_t
+xfr_deadline(uint64_t last_upstream_us, uint64_t last_client_us, int paused,
+    unsigned transfer_idle_ms, unsigned client_idle_ms)
+{
+	uint64_t from;
+
+	if (paused)
+		return last_client_us + (uint64_t)client_idle_ms * 1000;
+	from = last_upstream_us > last_client_us ? last_upstream_us : last_client_us;
+	return from + (uint64_t)transfer_idle_ms * 1000;
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "bounds.h"
+#include "feature.h"
 #include "metrics.h"
 #include "qlog.h"
 
@@ -52,6 +53,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct metrics_request req, again;
 	size_t skip = 0;
 	int r;
+
+	if (!FEATURE_METRICS) /* a build without it (src/feature.h): nothing to try */
+		return 0;
 
 	check_qlog(data, size);
 	if (size > METRICS_REQ_MAX)

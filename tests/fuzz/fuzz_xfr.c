@@ -2,17 +2,20 @@
 /* Fuzz target: zone transfers. The first byte picks the mode:
  *   bit 1 clear: a transfer's response. Bit 0 picks AXFR or IXFR, the next
  *     four bytes are the client's serial (IXFR), the rest is a stream of
- *     messages, each a two-byte length and its bytes, fed to xfr_feed in
+ *     messages, each a two-byte length and its bytes, fed to xfr_relay
+ *     (xfr_feed, then the hop's EDNS stripped and the client's ID put) in
  *     order. Each message is copied to a buffer of its exact size, so a read
  *     past its end is caught.
  *   bit 1 set: the rest is a client's query, for xfr_classify.
  * Checks: verdicts in range, ERROR for good once the transfer has ended,
- * counters that add up, and classify agreeing with xfr_start. */
+ * a relayed message no longer and with the client's ID, a broken one
+ * untouched, counters that add up, and classify agreeing with xfr_start. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dns.h"
+#include "feature.h"
 #include "xfr.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -65,6 +68,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int ended = 0;
 	uint32_t fed = 0, answers = 0;
 
+	if (!FEATURE_XFR) /* a build without it (src/feature.h): nothing to try */
+		return 0;
+
 	if (size < 1)
 		return 0;
 	if (data[0] & 2) {
@@ -84,7 +90,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (dns_check_query(query, qlen, &qi) != DNS_FORWARD || xfr_start(&x, query, qlen, &qi) != 0)
 		abort();
 	for (off = 5; off + 2 <= size;) {
-		size_t len = (size_t)data[off] << 8 | data[off + 1];
+		size_t len = (size_t)data[off] << 8 | data[off + 1], rlen;
 		uint8_t *msg;
 		enum xfr_step step;
 
@@ -95,7 +101,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			return 0;
 		memcpy(msg, data + off, len);
 		off += len;
-		step = xfr_feed(&x, msg, len);
+		rlen = len;
+		step = xfr_relay(&x, msg, &rlen, 0xbeef);
+		/* Relayed: no longer, with the client's ID; broken: untouched. */
+		if (rlen > len || (step == XFR_ERROR && (rlen != len || memcmp(msg, data + off - len, len) != 0)) ||
+		    (step != XFR_ERROR && (msg[0] != 0xbe || msg[1] != 0xef)))
+			abort();
 		free(msg);
 		if (step != XFR_MORE && step != XFR_DONE && step != XFR_ERROR)
 			abort();

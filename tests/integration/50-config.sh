@@ -62,11 +62,21 @@ check_error '^dns-tls-proxy: --ca-file: ' "missing CA file" "$PROXY" --ca-file "
 check_error "^dns-tls-proxy: unknown option '--frobnicate'" "unknown option" "$PROXY" --frobnicate
 check_error '^dns-tls-proxy: --strategy: .fast. is not fastest, order or round-robin$' "bad strategy" \
     "$PROXY" --strategy fast
-check_error '^dns-tls-proxy: METRICS \(environment\): .localhost:9153.: .localhost. is not an IPv4' \
-    "bad metrics address" env METRICS=localhost:9153 "$PROXY"
-out=$(run STRATEGY=order RETRY_SERVFAIL=1 "$PROXY" --metrics '[::1]:9153' --log-queries --retry-servfail=no --check)
-t_assert_match "$out" 'metrics \[::1\]:9153.log-queries yes.strategy order.retry-servfail no' \
-    "metrics, query log, strategy and retry-servfail from the environment and the command line"
+if t_has_feature metrics; then
+    check_error '^dns-tls-proxy: METRICS \(environment\): .localhost:9153.: .localhost. is not an IPv4' \
+        "bad metrics address" env METRICS=localhost:9153 "$PROXY"
+    out=$(run STRATEGY=order RETRY_SERVFAIL=1 "$PROXY" --metrics '[::1]:9153' --log-queries --retry-servfail=no --check)
+    t_assert_match "$out" 'metrics \[::1\]:9153.log-queries yes.strategy order.retry-servfail no' \
+        "metrics, query log, strategy and retry-servfail from the environment and the command line"
+else
+    check_error '^dns-tls-proxy: --metrics: this build has no metrics endpoint \(built with DTP_NO_METRICS' \
+        "--metrics in a build without the endpoint" "$PROXY" --metrics 127.0.0.1:9153
+    t_log "skip: --metrics parsing (the proxy under test is built without metrics)"
+fi
+if ! t_has_feature xfr; then
+    check_error '^dns-tls-proxy: --allow-transfer: this build has no zone-transfer relay \(built with DTP_NO_XFR' \
+        "--allow-transfer in a build without the relay" "$PROXY" --allow-transfer 127.0.0.1/32
+fi
 
 # A bad configuration exits before binding: the port stays free.
 P_PORT=$(t_free_port)
@@ -82,5 +92,5 @@ check_error "^dns-tls-proxy: --listen 127\.0\.0\.1 --port $P_PORT \(udp\): Addre
 check_error '^dns-tls-proxy: --max-tcp-clients 64 .* needs [0-9]+ file descriptors; the limit is 32' \
     "descriptor limit too low" bash -c "ulimit -n 32; exec '$PROXY'"
 t_assert_match "$(run "$PROXY" --help)" 'NAMESERVERS' "--help lists the environment variables"
-t_assert_match "$(run "$PROXY" -V)" '^dns-tls-proxy [0-9]+\.[0-9]+\.[0-9]+'$'\n''clock floor: [0-9]+ \([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z, the build time\)$' \
-    "--version: the version and the clock floor"
+t_assert_match "$(run "$PROXY" -V)" '^dns-tls-proxy [0-9]+\.[0-9]+\.[0-9]+'$'\n''clock floor: [0-9]+ \([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z, the build time\)'$'\n''features:( [-+][a-z]+)+$' \
+    "--version: the version, the clock floor and the build's features"

@@ -28,6 +28,11 @@ Modes:
                   bits, first send the answer made for that one (A
                   192.0.2.66, its bits) under the new query's ID: what a
                   late answer looks like when its ID was given to a new query
+  xfr-stall       answer an AXFR with its first message (the zone's SOA and
+                  an A record), then send nothing more (a primary gone
+                  silent mid-transfer); other queries as ok
+  xfr-broken      answer an AXFR with its first message, then one whose
+                  question is another zone's (a stream that went wrong)
 
 Answers echo the query's RD and CD bits, and an OPT record with its DO bit
 when the query had one. --keepalive UNITS adds an edns-tcp-keepalive option
@@ -115,6 +120,16 @@ def query_bits(msg):
     """What an answer must echo: RD, CD, and the DO bit of the OPT."""
     ttl = query_opt(msg)[0]
     return (struct.unpack(">H", msg[2:4])[0] & 0x0110, None if ttl is None else ttl & 0x8000)
+
+
+def xfr_first(query):
+    """The first message of an AXFR answer: the question, the zone's SOA
+    (serial 1) and an A record; the zone is the question's name."""
+    qend = question_end(query)
+    soa_rdata = b"\x02ns\xc0\x0c\x04host\xc0\x0c" + struct.pack(">IIIII", 1, 7200, 900, 1209600, 300)
+    soa = b"\xc0\x0c" + struct.pack(">HHIH", 6, 1, 3600, len(soa_rdata)) + soa_rdata
+    a = b"\x01h\xc0\x0c" + struct.pack(">HHIH", 1, 1, 3600, 4) + bytes((10, 0, 0, 1))
+    return query[:2] + struct.pack(">HHHHH", 0x8400, 1, 2, 0, 0) + query[12:qend] + soa + a
 
 
 def answer_for(query, mode, keepalive=None, addr=(192, 0, 2, 53)):
@@ -298,6 +313,16 @@ def serve(conn, cid, mode, n, keepalive, drop, close_on):
                 else:
                     conn.sendall(b"\x00\x40")
                 break
+            if mode in ("xfr-stall", "xfr-broken") and query[question_end(query) - 4:question_end(query) - 2] == b"\x00\xfc":
+                msg = xfr_first(query)
+                conn.sendall(struct.pack(">H", len(msg)) + msg)
+                log("xfr %d first" % cid)
+                if mode == "xfr-broken":
+                    other = query[:12] + b"\x05other\x04test\x00\x00\xfc\x00\x01"
+                    msg = xfr_first(other)
+                    conn.sendall(struct.pack(">H", len(msg)) + msg)
+                    log("xfr %d broken" % cid)
+                continue
             if mode == "garbage":
                 msg = os.urandom(40)
             elif mode == "long-answer":

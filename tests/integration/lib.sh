@@ -486,6 +486,26 @@ t_clock_floor() {
     printf '%s\n' "$floor"
 }
 
+# t_has_feature NAME [CMD...] -- true when the proxy that CMD runs (default:
+# $PROXY) was built with the optional feature NAME (metrics, xfr): its
+# --version lists "+NAME" (a reduced build, make static TINY=1, "-NAME").
+t_has_feature() {
+    local name=$1
+    shift
+    local -a cmd=("$@")
+    ((${#cmd[@]} > 0)) || cmd=("${PROXY:?t_has_feature: PROXY is not set}")
+    [[ $("${cmd[@]}" --version 2>&1) =~ (^|$'\n')features:.*\ \+$name( |$) ]]
+}
+
+# t_need_feature NAME -- skip the rest of this scenario, with a line saying
+# why, when $PROXY lacks the feature NAME.
+t_need_feature() {
+    t_has_feature "$1" && return 0
+    printf 'skip %s: the proxy under test is built without %s (--version: %s)\n' \
+        "$(basename "$0")" "$1" "$("$PROXY" --version 2>&1 | sed -n 's/^features: //p')"
+    exit 0
+}
+
 # _t_when SECONDS -- the YYYYMMDDHHMMSSZ form openssl ca takes.
 _t_when() { date -u -d "@$1" +%Y%m%d%H%M%SZ; }
 

@@ -6,18 +6,52 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "feature.h"
 #include "unit.h"
 
-extern const struct unit_test acl_tests[], ca_tests[], cache_tests[], clock_tests[], conf_tests[],
+extern const struct unit_test acl_tests[], alloc_tests[], ca_tests[], cache_tests[], clock_tests[], conf_tests[],
     conn_tests[],
     dns_tests[], frame_tests[], log_tests[], loop_tests[], metrics_tests[], pending_tests[],
     query_tests[], qlog_tests[], select_tests[], source_tests[], stats_tests[], tls_tests[], x509_tests[], xfr_tests[];
 
 static const struct unit_test *const tables[] = {
-	acl_tests, ca_tests, cache_tests, clock_tests, conf_tests, conn_tests, dns_tests, frame_tests, log_tests,
+	acl_tests, alloc_tests, ca_tests, cache_tests, clock_tests, conf_tests, conn_tests, dns_tests, frame_tests, log_tests,
 	loop_tests, metrics_tests, pending_tests, query_tests, qlog_tests, select_tests, source_tests, stats_tests, tls_tests,
 	x509_tests, xfr_tests,
 };
+
+/* Tests of an optional feature that this build may lack (src/feature.h),
+ * by name ('*' at the end: a prefix): skipped, with a line saying so,
+ * when it does. */
+static const struct {
+	const char *name;
+	int built;
+	const char *why;
+} optional[] = {
+	{ "metrics_*", FEATURE_METRICS, "built with DTP_NO_METRICS" },
+	{ "conf_metrics_address", FEATURE_METRICS, "built with DTP_NO_METRICS" },
+	{ "conf_operation_options", FEATURE_METRICS, "built with DTP_NO_METRICS (it sets --metrics)" },
+	{ "xfr_*", FEATURE_XFR, "built with DTP_NO_XFR" },
+	{ "conf_transfer_options", FEATURE_XFR, "built with DTP_NO_XFR" },
+};
+
+/* NULL when the test can run, else why not. */
+static const char *
+lacking(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(optional) / sizeof(optional[0]); i++) {
+		const char *o = optional[i].name;
+		size_t n = strlen(o);
+
+		if (optional[i].built)
+			continue;
+		if (o[n - 1] == '*' ? strncmp(o, name, n - 1) == 0 : strcmp(o, name) == 0)
+			return optional[i].why;
+	}
+	return NULL;
+}
 
 int unit_failures;
 static const char *current;
@@ -69,6 +103,10 @@ main(int argc, char **argv)
 			}
 			if (!wanted(u->name, argc, argv))
 				continue;
+			if (lacking(u->name) != NULL) {
+				printf("skip %s: %s\n", u->name, lacking(u->name));
+				continue;
+			}
 			current = u->name;
 			u->fn();
 			ran++;

@@ -16,6 +16,7 @@
 
 #include "clock.h"
 #include "conf.h"
+#include "feature.h"
 #include "preset.h"
 #include "select.h"
 #include "version.h"
@@ -852,8 +853,9 @@ test_help_version(void)
 	CHECK_EQ_INT(r.rc, CONF_EXIT);
 	CHECK(strncmp(r.out, "usage:", 6) == 0, "-h printed \"%.40s\"", r.out);
 
-	snprintf(want, sizeof want, "dns-tls-proxy %s\nclock floor: %lld (%s, the build time)\n",
-	    DNS_TLS_PROXY_VERSION, (long long)clock_build_time, clock_format(clock_build_time, when));
+	snprintf(want, sizeof want, "dns-tls-proxy %s\nclock floor: %lld (%s, the build time)\n%s\n",
+	    DNS_TLS_PROXY_VERSION, (long long)clock_build_time, clock_format(clock_build_time, when),
+	    FEATURE_LINE);
 	run(&r, NULL, "--version", NULL);
 	CHECK_EQ_INT(r.rc, CONF_EXIT);
 	CHECK(strcmp(r.out, want) == 0, "--version printed \"%s\"", r.out);
@@ -884,7 +886,8 @@ test_cli_errors(void)
 		{ { "-c" }, "-c: needs a value" },
 		{ { "--tcp=maybe" }, "--tcp: 'maybe' is not a yes/no value" },
 		{ { "--retry-servfail=" }, "--retry-servfail: '' is not a yes/no value" },
-		{ { "--metrics", "127.0.0.1" }, "--metrics: '127.0.0.1' is not ADDR:PORT" },
+		{ { "--metrics", "127.0.0.1" }, FEATURE_METRICS ? "--metrics: '127.0.0.1' is not ADDR:PORT" :
+		    "--metrics: this build has no metrics endpoint (built with DTP_NO_METRICS" },
 		{ { "--strategy", "fast" }, "--strategy: 'fast' is not fastest, order or round-robin" },
 		{ { "--check=yes" }, "--check: takes no value" },
 		{ { "--help=1" }, "--help: takes no value" },

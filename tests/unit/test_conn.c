@@ -80,6 +80,35 @@ test_conn_deadline(void)
 	CHECK_EQ_INT(conn_deadline(&c, TIMEOUT_MS), 4000000);
 }
 
+/* --- A transfer's connection: READY, its deadline is xfr_deadline's
+ * (--transfer-timeout while reading, the client's idle time while paused),
+ * whatever it carries; none once the transfer is over. */
+static void
+test_conn_deadline_transfer(void)
+{
+	struct upstream_conn c;
+	struct xfr_relay r;
+	struct pending_query q;
+
+	memset(&c, 0, sizeof(c));
+	memset(&r, 0, sizeof(r));
+	c.xfr = &r;
+	c.state = CONN_CONNECTING;
+	c.deadline = 777;
+	CHECK_EQ_INT(conn_deadline(&c, TIMEOUT_MS), 777);
+	c.state = CONN_READY;
+	set_load(&c, 0, 1);
+	CHECK_EQ_INT(conn_deadline(&c, TIMEOUT_MS), 0); /* no transfer on it */
+	r.q = &q;
+	r.last_upstream = 5000000;
+	r.last_client = 4000000;
+	r.idle_ms = 30000;
+	r.client_idle_ms = 10000;
+	CHECK_EQ_INT(conn_deadline(&c, TIMEOUT_MS), 5000000 + 30000000);
+	r.paused = 1;
+	CHECK_EQ_INT(conn_deadline(&c, TIMEOUT_MS), 4000000 + 10000000);
+}
+
 /* --- Poll interest from the state alone. */
 static void
 test_conn_poll_events(void)
@@ -424,6 +453,7 @@ test_conn_io(void)
 
 const struct unit_test conn_tests[] = {
 	{ "conn_deadline", test_conn_deadline },
+	{ "conn_deadline_transfer", test_conn_deadline_transfer },
 	{ "conn_poll_events", test_conn_poll_events },
 	{ "conn_io", test_conn_io },
 	{ "ns_backoff", test_ns_backoff },

@@ -531,7 +531,37 @@ test_reserve_large(void)
 		pq_free(pqs[i]);
 }
 
+/* --- A stream off the deadline FIFO: the others expire in order around
+ * it, and freeing it leaves the FIFO whole. */
+static void
+test_no_deadline(void)
+{
+	struct pending_query *a, *b, *c;
+
+	if (unit_pq_setup() != 0)
+		return;
+	a = pq_alloc(1000, 100);
+	b = pq_alloc(2000, 100);
+	c = pq_alloc(3000, 100);
+	CHECK(a != NULL && b != NULL && c != NULL, "three slots");
+	if (a == NULL || b == NULL || c == NULL)
+		return;
+	CHECK(pq_oldest() == a, "a first");
+	pq_no_deadline(a);
+	CHECK_EQ_INT(a->streaming, 1);
+	pq_no_deadline(a); /* twice: no harm */
+	CHECK(pq_oldest() == b, "b first once a streams");
+	pq_free(b);
+	CHECK(pq_oldest() == c, "then c");
+	pq_free(a);
+	CHECK(pq_oldest() == c, "freeing the stream leaves the FIFO as it was");
+	pq_free(c);
+	CHECK(pq_oldest() == NULL, "FIFO empty");
+	CHECK_EQ_INT(pq_in_use(), 0);
+}
+
 const struct unit_test pending_tests[] = {
+	{ "pending_no_deadline", test_no_deadline },
 	{ "pending_alloc_until_full", test_alloc_until_full },
 	{ "pending_alloc_resets", test_alloc_resets },
 	{ "pending_deadlines", test_deadlines },

@@ -213,7 +213,69 @@ test_query_done(void)
 	CHECK_EQ_INT(pq_in_use(), 0);
 }
 
+/* A stream's origin: room as set here; -1 once gone. */
+static size_t room_queued = 100, room_cap = 1000;
+static int room_gone;
+
+static int
+room(const struct pending_query *q, size_t *queued, size_t *cap)
+{
+	(void)q;
+	if (room_gone)
+		return -1;
+	*queued = room_queued;
+	*cap = room_cap;
+	return 0;
+}
+
+/* --- A stream (zone transfer): its messages go to the completion as
+ * QUERY_PART, the slot living on; its room is the origin's; once its
+ * connection has it, --timeout no longer ends it, and its one end is
+ * query_done like any query's. */
+static void
+test_query_stream(void)
+{
+	struct pending_query *a, *b;
+	uint8_t msg[20] = { 0 };
+	size_t queued = 0, cap = 0;
+
+	if (setup() != 0)
+		return;
+	a = query_new(PQ_TCP, done, 1000);
+	b = query_new(PQ_TCP, done, 1500);
+	if (a == NULL || b == NULL) {
+		CHECK(0, "no slot");
+		return;
+	}
+	CHECK_EQ_INT(query_room(a, &queued, &cap), -1); /* not a stream */
+	query_stream(a, room);
+	CHECK_EQ_INT(query_room(a, &queued, &cap), 0);
+	CHECK_EQ_INT(queued, 100);
+	CHECK_EQ_INT(cap, 1000);
+	room_gone = 1;
+	CHECK_EQ_INT(query_room(a, &queued, &cap), -1);
+	room_gone = 0;
+	query_start(a, 1000);
+	query_start(b, 1500);
+	query_streaming(a);
+	query_part(a, msg, sizeof(msg), 1100);
+	query_part(a, msg, 7, 1200);
+	CHECK_EQ_INT(nevents, 2);
+	CHECK(events[0].how == QUERY_PART && events[0].len == sizeof(msg) && events[1].len == 7,
+	    "two parts, in order");
+	/* Long past --timeout (2 s): b expires, a goes on. */
+	query_expire(10000000);
+	CHECK_EQ_INT(nevents, 3);
+	CHECK(events[2].q == b && events[2].how == QUERY_EXPIRED, "b expired");
+	CHECK_EQ_INT(pq_in_use(), 1);
+	query_done(a, QUERY_ANSWERED, msg, 12, 0, 10000001);
+	CHECK_EQ_INT(nevents, 4);
+	CHECK(events[3].q == a && events[3].how == QUERY_ANSWERED, "a's one end");
+	CHECK_EQ_INT(pq_in_use(), 0);
+}
+
 const struct unit_test query_tests[] = {
+	{ "query_stream", test_query_stream },
 	{ "query_admit_wait", test_query_admit_wait },
 	{ "query_expire", test_query_expire },
 	{ "query_done", test_query_done },

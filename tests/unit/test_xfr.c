@@ -562,6 +562,133 @@ test_xfr_bad_soa(void)
 	CHECK_STEP(&x, &m, XFR_ERROR);
 }
 
+/* An OPT record in the additional section with Padding (4 bytes) and
+ * edns-tcp-keepalive (5 s): the options of the TLS hop. */
+static void
+add_hop_opt(struct msg *m)
+{
+	put8(m, 0);
+	put16(m, 41);
+	put16(m, 4096);
+	put32(m, 0);
+	put16(m, 4 + 4 + 4 + 2);
+	put16(m, 12); /* Padding */
+	put16(m, 4);
+	put32(m, 0);
+	put16(m, 11); /* edns-tcp-keepalive */
+	put16(m, 2);
+	put16(m, 50);
+	bump(m, 3);
+}
+
+/* --- xfr_relay: each message fed, stripped of the hop's EDNS options and
+ * given the client's ID; a broken one left as it is. */
+static void
+test_xfr_relay(void)
+{
+	struct xfr_state x;
+	struct msg m;
+	size_t len, opt;
+
+	begin(&x, DNS_TYPE_AXFR, 0);
+	start(&m, 0x84, 0, 1, DNS_TYPE_AXFR);
+	add_soa(&m, 1, 5);
+	add_a(&m, 1);
+	opt = m.len;
+	add_hop_opt(&m);
+	len = m.len;
+	CHECK_EQ_INT(xfr_relay(&x, m.b, &len, 0xbeef), XFR_MORE);
+	CHECK_EQ_INT(len, opt + 11); /* an empty OPT is left */
+	CHECK_EQ_INT(dns_get16(m.b), 0xbeef);
+	CHECK_EQ_INT(dns_get16(m.b + 10), 1);
+	CHECK_EQ_INT(dns_get16(m.b + opt + 9), 0);
+	/* The last message, without question or OPT: only the ID changes. */
+	start(&m, 0x84, 0, 0, 0);
+	add_a(&m, 2);
+	add_soa(&m, 1, 5);
+	len = m.len;
+	CHECK_EQ_INT(xfr_relay(&x, m.b, &len, 0xbeef), XFR_DONE);
+	CHECK_EQ_INT(len, m.len);
+	CHECK_EQ_INT(dns_get16(m.b), 0xbeef);
+	/* After the end: ERROR, and the message is not touched. */
+	len = m.len;
+	dns_put16(m.b, 0x5a5a);
+	CHECK_EQ_INT(xfr_relay(&x, m.b, &len, 0xbeef), XFR_ERROR);
+	CHECK_EQ_INT(dns_get16(m.b), 0x5a5a);
+	CHECK_EQ_INT(len, m.len);
+	/* The single-SOA IXFR answer, ended by its OPT. */
+	begin(&x, DNS_TYPE_IXFR, 9);
+	start(&m, 0x84, 0, 1, DNS_TYPE_IXFR);
+	add_soa(&m, 1, 9);
+	opt = m.len;
+	add_hop_opt(&m);
+	len = m.len;
+	CHECK_EQ_INT(xfr_relay(&x, m.b, &len, 7), XFR_DONE);
+	CHECK_EQ_INT(len, opt + 11);
+	CHECK_EQ_INT(dns_get16(m.b), 7);
+}
+
+/* --- xfr_admit: every kind, both transports, in and outside the list. */
+static void
+test_xfr_admit(void)
+{
+	int udp, allowed;
+
+	for (udp = 0; udp <= 1; udp++)
+		for (allowed = 0; allowed <= 1; allowed++)
+			CHECK_EQ_INT(xfr_admit(XFR_NONE, udp, allowed), XFR_ADMIT_QUERY);
+	for (udp = 0; udp <= 1; udp++) {
+		/* Outside the list: REFUSED, however it came and whatever it is. */
+		CHECK_EQ_INT(xfr_admit(XFR_AXFR, udp, 0), XFR_ADMIT_REFUSED);
+		CHECK_EQ_INT(xfr_admit(XFR_IXFR, udp, 0), XFR_ADMIT_REFUSED);
+		CHECK_EQ_INT(xfr_admit(XFR_BAD, udp, 0), XFR_ADMIT_REFUSED);
+		CHECK_EQ_INT(xfr_admit(XFR_BAD, udp, 1), XFR_ADMIT_FORMERR);
+	}
+	CHECK_EQ_INT(xfr_admit(XFR_AXFR, 1, 1), XFR_ADMIT_TC);
+	CHECK_EQ_INT(xfr_admit(XFR_IXFR, 1, 1), XFR_ADMIT_TC);
+	CHECK_EQ_INT(xfr_admit(XFR_AXFR, 0, 1), XFR_ADMIT_RELAY);
+	CHECK_EQ_INT(xfr_admit(XFR_IXFR, 0, 1), XFR_ADMIT_RELAY);
+}
+
+/* --- xfr_flow: read on exactly while a largest framed message fits. */
+static void
+test_xfr_flow(void)
+{
+	const size_t big = 2 + DNS_MSG_MAX, cap = 8192 + big;
+
+	CHECK_EQ_INT(xfr_flow(0, cap), XFR_FLOW_TAKE);
+	CHECK_EQ_INT(xfr_flow(8192, cap), XFR_FLOW_TAKE);
+	CHECK_EQ_INT(xfr_flow(8193, cap), XFR_FLOW_PAUSE);
+	CHECK_EQ_INT(xfr_flow(cap, cap), XFR_FLOW_PAUSE);
+	/* Nonsense (more queued than the buffer holds) pauses, never wraps. */
+	CHECK_EQ_INT(xfr_flow(cap + 1, cap), XFR_FLOW_PAUSE);
+	CHECK_EQ_INT(xfr_flow(0, big), XFR_FLOW_TAKE);
+	CHECK_EQ_INT(xfr_flow(1, big), XFR_FLOW_PAUSE);
+	CHECK_EQ_INT(xfr_flow(0, big - 1), XFR_FLOW_PAUSE);
+	CHECK_EQ_INT(xfr_flow(0, 0), XFR_FLOW_PAUSE);
+}
+
+/* --- xfr_deadline: whose silence counts, from when. */
+static void
+test_xfr_deadline(void)
+{
+	const uint64_t s = 1000000; /* one second in microseconds */
+
+	/* Reading: --transfer-timeout after the upstream's last message. */
+	CHECK_EQ_INT(xfr_deadline(100 * s, 90 * s, 0, 30000, 10000), 130 * s);
+	/* ... or after the client last read, when that is later: time spent
+	 * paused for the client is not the upstream's silence. */
+	CHECK_EQ_INT(xfr_deadline(100 * s, 150 * s, 0, 30000, 10000), 180 * s);
+	/* Paused: the client's idle timeout from its last read, whatever the
+	 * upstream did. */
+	CHECK_EQ_INT(xfr_deadline(100 * s, 90 * s, 1, 30000, 10000), 100 * s);
+	CHECK_EQ_INT(xfr_deadline(200 * s, 90 * s, 1, 30000, 10000), 100 * s);
+	/* The largest timeouts the options take do not overflow. */
+	CHECK_EQ_INT(xfr_deadline(0, 0, 0, 3600000, 0), 3600 * s);
+	CHECK(xfr_deadline(UINT64_C(1) << 62, 0, 0, 3600000, 0) > UINT64_C(1) << 62,
+	    "a deadline from a late clock stays after it");
+}
+
 const struct unit_test xfr_tests[] = {
 	{ "xfr_classify", test_classify },
 	{ "xfr_axfr_one_message", test_axfr_one_message },
@@ -573,5 +700,9 @@ const struct unit_test xfr_tests[] = {
 	{ "xfr_ixfr_out_of_sequence", test_ixfr_out_of_sequence },
 	{ "xfr_ixfr_axfr_form", test_ixfr_axfr_form },
 	{ "xfr_bad_soa", test_xfr_bad_soa },
+	{ "xfr_relay", test_xfr_relay },
+	{ "xfr_admit", test_xfr_admit },
+	{ "xfr_flow", test_xfr_flow },
+	{ "xfr_deadline", test_xfr_deadline },
 	{ NULL, NULL },
 };
