@@ -26,6 +26,8 @@
 
 #include "cache.h"
 #include "dns.h"
+#include "log.h"
+#include "metrics.h"
 #include "port.h"
 
 #define FLAG_QR 0x80 /* byte 2 */
@@ -64,6 +66,7 @@ _Static_assert(sizeof(struct entry) + DNS_NAME_MAX + 5 + CACHE_ANSWER_MAX + 7 <=
     "entry size fits 16 bits");
 
 static uint8_t *block;          /* the whole reservation */
+static size_t block_size;
 static uint32_t *buckets;       /* ring offset + 1 of each chain's first entry */
 static uint32_t bucket_mask;
 static uint8_t *ring;
@@ -193,6 +196,7 @@ cache_init(unsigned kib)
 	 * entries have filled it. */
 	if ((block = malloc(total)) == NULL)
 		return -1;
+	block_size = total;
 	buckets = (uint32_t *)(void *)block;
 	bucket_mask = (uint32_t)nbuckets - 1;
 	ring = block + nbuckets * sizeof(*buckets);
@@ -214,6 +218,55 @@ const struct cache_stats *
 cache_stats(void)
 {
 	return &st;
+}
+
+void
+cache_log_stats(void)
+{
+	log_stats("--- Stats of cache: hits %llu / misses %llu / stale %llu / prefetch %llu / "
+	    "evictions %llu / inserts %llu / uncacheable %llu / entries %u / bytes %zu / capacity %zu",
+	    (unsigned long long)st.hits, (unsigned long long)st.misses,
+	    (unsigned long long)st.stale, (unsigned long long)st.prefetch,
+	    (unsigned long long)st.evictions, (unsigned long long)st.inserts,
+	    (unsigned long long)st.uncacheable, st.entries, st.bytes, st.capacity);
+}
+
+void
+cache_log_memory(void)
+{
+	if (ring == NULL) {
+		log_debug("memory: cache off (--cache-size 0)");
+		return;
+	}
+	/* The index is sized for one entry per CACHE_BUCKET_BYTES, about a
+	 * typical answer's (docs/cache.md); 4 KiB answers make it fewer. */
+	log_debug("memory: cache %zu KiB (index of %u buckets + ring of %u bytes: about %u answers "
+	    "of %d bytes)", block_size / 1024, bucket_mask + 1, ring_size, ring_size / CACHE_BUCKET_BYTES, CACHE_BUCKET_BYTES);
+}
+
+unsigned
+cache_figures(struct metrics_figure *out, unsigned max)
+{
+	const struct metrics_figure figs[] = {
+		{ "hits_total", "Answers given from the cache while fresh (the prefetch window included).", 1, st.hits },
+		{ "misses_total", "Lookups that gave no answer, so the query went upstream.", 1, st.misses },
+		{ "stale_total", "Expired answers given (RFC 8767 serve-stale).", 1, st.stale },
+		{ "prefetch_total", "Refreshes asked for by hits near expiry.", 1, st.prefetch },
+		{ "evictions_total", "Live entries dropped to make room.", 1, st.evictions },
+		{ "inserts_total", "Answers stored.", 1, st.inserts },
+		{ "uncacheable_total", "Answers offered and not stored.", 1, st.uncacheable },
+		{ "entries", "Entries held.", 0, st.entries },
+		{ "bytes", "Bytes of the cache's ring in use.", 0, st.bytes },
+		{ "capacity_bytes", "Bytes of the cache's ring.", 0, st.capacity },
+	};
+	unsigned n = sizeof(figs) / sizeof(figs[0]);
+
+	if (ring == NULL)
+		return 0;
+	if (n > max)
+		n = max;
+	memcpy(out, figs, n * sizeof(figs[0]));
+	return n;
 }
 
 int
@@ -633,8 +686,18 @@ cache_insert(const struct cache_key *key, const uint8_t *a, size_t alen, uint64_
 		st.uncacheable++;
 		return -1;
 	}
-	if ((ref = find(key)) != 0)
+	if ((ref = find(key)) != 0) {
+		struct entry *old = entry_at(ref - 1);
+
+		/* A burst of one question before its first answer came sends
+		 * each copy upstream, and each answer comes here: keep the one
+		 * stored this second (fresh, no refresh asked for) rather than
+		 * fill the ring with copies that evict other names. */
+		if (old->born == seconds(now) && old->ttl > 0 && !(old->state & ENTRY_REFRESH) &&
+		    old->data_len == ai.data_end - qend && old->key_len == key->len)
+			return 0;
 		unlink_entry(ref - 1);
+	}
 	off = ring_alloc(size);
 	e = entry_at(off);
 	memset(e, 0, sizeof(*e));

@@ -105,6 +105,19 @@ void cache_flush(void);
 
 const struct cache_stats *cache_stats(void);
 
+/* The stats line ("--- Stats of cache: hits N / misses N / ..."), logged
+ * with the others on SIGUSR1 and every --stats-interval. */
+void cache_log_stats(void);
+/* The cache's line of the -d memory plan: its size, index and ring, and
+ * about how many answers it holds; or that it is off. After cache_init. */
+void cache_log_memory(void);
+
+struct metrics_figure;
+/* The cache's figures for the metrics endpoint (metrics_sources.cache):
+ * the counters and gauges of cache_stats. Fills out[0..max), returns how
+ * many; none when the cache is off. */
+unsigned cache_figures(struct metrics_figure *out, unsigned max);
+
 /* Test hook: check the ring and the index agree (every entry in the ring
  * walk, every linked entry live, counts and bytes right). 0 when they do;
  * else -1 with why. */

@@ -269,6 +269,28 @@ over_client_share(const struct origin *o, struct pending_query *pq)
 	return 0;
 }
 
+/* A reply from the cache (the client's ID and question already in it):
+ * over UDP, TC when it is bigger than the client takes (RFC 6891 §7). */
+static void
+send_cached(const struct origin *o, uint8_t *reply, size_t len, const struct dns_query_info *qi,
+    uint64_t now)
+{
+	size_t cap = qi->udp_size < conf->max_udp_size ? qi->udp_size : conf->max_udp_size;
+
+	if (o->transport == PQ_UDP && len > cap) {
+		len = dns_truncate(reply_buf, sizeof(reply_buf), reply, len, qi->qend, qi->has_edns);
+		stats.truncated++;
+		reply = reply_buf;
+		if (len == 0)
+			return;
+	}
+	log_debug("client: answer id=%u len=%zu rcode=%d from the cache", qi->id, len,
+	    dns_rcode(reply));
+	query_note_cached(o->transport == PQ_UDP ? o->sa : &o->c->peer.sa, o->transport == PQ_TCP,
+	    reply, len, now);
+	send_reply(o, reply, len, now);
+}
+
 /* Is the query a zone transfer, and what does its client get (xfr.h)? */
 static enum xfr_admit
 transfer_admit(const struct origin *o, const uint8_t *msg, size_t len,
@@ -293,7 +315,8 @@ handle_query(const struct origin *o, const uint8_t *msg, size_t len, uint64_t no
 	struct pending_query *pq;
 	struct listener_stats *ls = listener_stats_of(o->transport);
 	unsigned skipped;
-	size_t need;
+	uint8_t *reply, stale = 0;
+	size_t rlen;
 	int transfer = 0;
 	enum dns_verdict verdict = dns_check_query(msg, len, &qi);
 
@@ -336,6 +359,19 @@ handle_query(const struct origin *o, const uint8_t *msg, size_t len, uint64_t no
 		refuse(o, msg, len, &qi, &stats.refused, DNS_RCODE_REFUSED, DNS_WHY_TOO_BIG, now);
 		return;
 	}
+	switch (query_cached(msg, len, &qi, &reply, &rlen, now)) {
+	case QUERY_CACHE_HIT:
+		/* No slot, no share of the client's: answered now. */
+		ls->answered++;
+		send_cached(o, reply, rlen, &qi, now);
+		return;
+	case QUERY_CACHE_STALE:
+		stale = 1;
+		break;
+	case QUERY_CACHE_MISS:
+		break;
+}
+
 	switch (transfer_admit(o, msg, len, &qi)) {
 	case XFR_ADMIT_QUERY:
 		break;
@@ -386,10 +422,7 @@ handle_query(const struct origin *o, const uint8_t *msg, size_t len, uint64_t no
 		refuse(o, msg, len, &qi, &stats.table_full, DNS_RCODE_SERVFAIL, DNS_WHY_BUSY, now);
 		return;
 	}
-	/* Room for the query once padded: 8 bytes of option headers, rounded
-	 * up to the padding block (dns_pad_query never needs more). */
-	need = qi.has_edns ? (len + 8 + DNS_PAD_BLOCK - 1) / DNS_PAD_BLOCK * DNS_PAD_BLOCK : len;
-	if (pq_reserve(pq, need) != 0) {
+	if (query_fill(pq, msg, len, &qi) != 0) {
 		release_source(pq);
 		query_drop(pq);
 		if (log_ratelimit(&full_log, &skipped))
@@ -398,26 +431,7 @@ handle_query(const struct origin *o, const uint8_t *msg, size_t len, uint64_t no
 		refuse(o, msg, len, &qi, &stats.table_full, DNS_RCODE_SERVFAIL, DNS_WHY_BUSY, now);
 		return;
 	}
-	memcpy(pq->query, msg, len);
-	pq->qlen = (uint16_t)len;
-	if (qi.has_edns) {
-		/* The client's cookie was made for the proxy, not the upstream
-		 * (RFC 7873; TLS gives this hop what cookies give UDP). Pad to
-		 * hide the query's length (RFC 7830, RFC 8467), and ask the
-		 * server how long it keeps idle connections (RFC 7828). */
-		size_t stripped = dns_strip_query_cookie(pq->query, len, qi.opt_off);
-		size_t padded = dns_pad_query(pq->query, stripped, pq->query_cap, qi.opt_off);
-
-		pq->qlen = (uint16_t)(padded != 0 ? padded : stripped);
-	}
-	pq->qend = qi.qend;
-	pq->client_id = qi.id;
-	/* The client's EDNS size (at least 512), capped by --max-udp-size so
-	 * that no answer needs a fragmented datagram: a bigger one gets TC
-	 * and the client asks again over TCP (RFC 6891 §6.2.5, §7). */
-	pq->udp_size = qi.udp_size < conf->max_udp_size ? qi.udp_size : (uint16_t)conf->max_udp_size;
-	pq->client_edns = qi.has_edns;
-	pq->query_do = qi.dnssec_ok;
+	pq->stale = stale;
 	if (o->transport == PQ_UDP) {
 		pq->listener = (uint8_t)(o->l - listeners);
 		memcpy(&pq->addr, o->sa, o->addrlen);
@@ -583,6 +597,7 @@ client_done(struct pending_query *pq, enum query_end how, uint8_t *msg, size_t l
 
 	switch (how) {
 	case QUERY_ANSWERED:
+	case QUERY_STALE:
 		client_answer(pq, msg, len, qend, now);
 		break;
 	case QUERY_PART:

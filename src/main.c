@@ -16,6 +16,7 @@
 
 #include "ca.h"
 #include "ca_bundle.h"
+#include "cache.h"
 #include "client.h"
 #include "clock.h"
 #include "conf.h"
@@ -31,9 +32,9 @@
 #include "version.h"
 
 /* Where the metrics endpoint gets the figures beyond struct stats. */
-static const struct metrics_sources metrics_src = { ns_metrics, NULL };
+static const struct metrics_sources metrics_src = { ns_metrics, cache_figures };
 
-static volatile sig_atomic_t got_term, got_hup, got_usr1, got_usr2;
+static volatile sig_atomic_t got_term, got_hup, got_usr1, got_usr2, got_winch;
 static int signal_pipe[2] = { -1, -1 };
 
 static void
@@ -49,6 +50,8 @@ on_signal(int sig)
 		got_usr1 = 1;
 	else if (sig == SIGUSR2)
 		got_usr2 = 1;
+	else if (sig == SIGWINCH)
+		got_winch = 1;
 	/* Wake poll(); a full pipe already holds a wake-up. */
 	if (write(signal_pipe[1], "", 1) < 0)
 		errno = saved;
@@ -92,6 +95,10 @@ setup_signals(void)
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
 	sigaction(SIGUSR2, &sa, NULL);
+	/* SIGWINCH empties the cache: the one signal free (SIGHUP reopens
+	 * the log, SIGUSR1 logs stats, SIGUSR2 is the reset of issue 17),
+	 * and a daemon has no terminal to resize. */
+	sigaction(SIGWINCH, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 }
@@ -159,6 +166,7 @@ log_memory_plan(const struct conf *conf)
 	size_t pq = pq_memory(conf->max_inflight);
 	size_t up = ns_memory(conf);
 	size_t cl = client_memory(conf);
+	size_t ca = cache_memory(conf->cache_kib);
 
 	log_debug("memory: pending queries %zu KiB (%u slots of %zu bytes + id hash)",
 	    pq / 1024, conf->max_inflight, sizeof(struct pending_query));
@@ -168,8 +176,9 @@ log_memory_plan(const struct conf *conf)
 	log_debug("memory: clients %zu KiB (%u TCP clients with 72 KiB output each%s, "
 	    "+ UDP receive and reply batches + per-client counters)", cl / 1024, conf->max_tcp_clients,
 	    conf->tcp ? "" : ": TCP off, not reserved");
+	cache_log_memory();
 	log_debug("memory: total reserved %zu KiB; pages are touched only as load needs them",
-	    (pq + up + cl) / 1024);
+	    (pq + up + cl + ca) / 1024);
 }
 
 /* The clock floor in force, and whether the system clock is below it. */
@@ -208,6 +217,14 @@ reload(struct conf *conf, int argc, char **argv, unsigned ns_reserved, uint64_t 
 	changed = ns_reload_begin(&next, now);
 	*conf = next;
 	ns_reload_end(changed, now);
+	/* Answers from nameservers no longer asked go (issue 15); the TTL
+	 * bounds apply from now on. */
+	if (changed != 0) {
+		log_info("reload: the nameservers changed; cache flushed (%u entries)",
+		    cache_stats()->entries);
+		cache_flush();
+	}
+	cache_set_ttl(conf->cache_min_ttl, conf->cache_max_ttl, conf->stale_max_s);
 	log_level = conf->debug ? LOG_LEVEL_DEBUG : conf->verbose ? LOG_LEVEL_INFO : LOG_LEVEL_WARN;
 	query_set_timeout(conf->timeout_ms);
 	query_set_log(conf->log_queries, ns_conn_name);
@@ -279,6 +296,10 @@ main(int argc, char **argv)
 	if (pq_init(conf.max_inflight) != 0 || ns_init(&conf, tas, ntas) != 0 ||
 	    loop_init(loop_fds) != 0)
 		fatalx("out of memory reserving buffers (see --max-inflight, --max-tcp-clients, --pool-size)");
+	if (cache_init(conf.cache_kib) != 0)
+		fatalx("--cache-size %u: cannot reserve the cache (out of memory, or no entropy for "
+		    "its hash key)", conf.cache_kib);
+	cache_set_ttl(conf.cache_min_ttl, conf.cache_max_ttl, conf.stale_max_s);
 	loop_set_window(conf.batch_window_us);
 	if (client_init(&conf, err, sizeof(err)) != 0 || metrics_init(&conf, err, sizeof(err)) != 0)
 		fatalx("%s", err);
@@ -324,6 +345,11 @@ main(int argc, char **argv)
 		if (got_usr2) {
 			got_usr2 = 0;
 			ns_reset(now);
+		}
+		if (got_winch) {
+			got_winch = 0;
+			log_info("cache flushed on SIGWINCH: %u entries dropped", cache_stats()->entries);
+			cache_flush();
 		}
 		if (got_term && shutdown_by == 0) {
 			log_info("stopping: finishing %u queries in flight", pq_in_use());

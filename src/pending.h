@@ -39,6 +39,7 @@ enum query_end {
 	QUERY_LOST,        /* blamed twice for a lost upstream connection: SERVFAIL */
 	QUERY_FAILED,      /* some other failure of ours: SERVFAIL */
 	QUERY_SHUTDOWN,    /* still in flight when the grace time ran out: SERVFAIL */
+	QUERY_STALE,       /* an expired answer from the cache (RFC 8767): msg/len hold it */
 	/* Zone transfers (a stream of messages, xfr.h): */
 	QUERY_PART,        /* one message of the stream: msg/len hold it, more follow */
 	QUERY_BROKEN,      /* the stream failed after messages went out: close the
@@ -47,8 +48,8 @@ enum query_end {
 };
 
 /* The completion in a slot: deliver the end to the origin. msg is the
- * answer for QUERY_ANSWERED (writable: the client's ID goes in), NULL
- * otherwise; qend is the end of its question. Runs once per origin, before
+ * answer for QUERY_ANSWERED and QUERY_STALE (writable: the client's ID
+ * goes in), NULL otherwise; qend is the end of its question. Runs once per origin, before
  * the slot is freed, with the query off every upstream list. */
 typedef void query_done_fn(struct pending_query *q, enum query_end how, uint8_t *msg,
     size_t len, uint16_t qend, uint64_t now);
@@ -85,6 +86,9 @@ struct pending_query {
 	uint8_t listener;         /* UDP: which socket it came in on */
 	uint8_t retries;          /* times asked again of another provider after a
 	                           * SERVFAIL or REFUSED (--retry-servfail) */
+	uint8_t stale;            /* the cache holds an expired answer to it, given after
+	                           * --stale-answer-timeout or when the upstream fails
+	                           * (RFC 8767); set before query_start */
 	uint8_t resends;          /* times blamed for a lost upstream connection (the
 	                           * oldest unanswered on it) and sent again */
 	socklen_t addrlen;        /* UDP client address */

@@ -12,17 +12,21 @@
  * calls neither, except through the completion in the slot and the one
  * upstream hook given to query_init (ns_forget). No include cycle.
  *
+ * The answer cache (issue 15, src/cache.c) is used from here:
+ *  - query_cached, at admission before query_new: a hit is answered by the
+ *    caller at once and takes no slot; a hit in the last 10 % of its TTL
+ *    also starts a refresh, a query of our own (origin PQ_NONE) that
+ *    answers no one; an expired entry (stale) sends the query upstream
+ *    with q->stale set.
+ *  - query_done stores every QUERY_ANSWERED answer (cache_insert keeps
+ *    what may be kept) before the completion runs.
+ *  - Serve stale (RFC 8767): a query with q->stale still unanswered
+ *    --stale-answer-timeout after it came gets the expired answer through
+ *    query_reply (the slot lives on, so the upstream's answer still
+ *    refreshes the entry); one that fails first (every nameserver
+ *    unreachable, SERVFAIL from the upstream, the deadline) gets it
+ *    instead of SERVFAIL.
  * Where the next pieces hook in (each without reaching around this file):
- *  - Cache (issue 15): a lookup in query_start, before the query is made
- *    WAITING (a hit ends it at once, through a new end QUERY_CACHED); an
- *    insert in query_done for QUERY_ANSWERED, before the completion runs.
- *  - Internal queries (cache prefetch, serve-stale refresh): query_new,
- *    origin QUERY_FROM_NONE, a completion that stores into the cache and
- *    answers no one; then query_start like any other.
- *  - Serve stale after --stale-answer-timeout: query_reply answers the
- *    origin now (the completion runs, the origin becomes QUERY_FROM_NONE)
- *    and the slot lives on until the upstream answers or it expires; its
- *    final query_done then only updates the cache.
  *  - A second try on another provider after SERVFAIL (select_retry, issue
  *    17): conn.c decides in its answer path and calls query_requeue
  *    instead of query_done; the slot keeps its deadline.
@@ -44,6 +48,7 @@
 #include <sys/socket.h>
 
 #include "conf.h"
+#include "dns.h"
 #include "pending.h"
 
 /* Where a query is in its life (pending_query.state). enum query_end
@@ -59,8 +64,30 @@ enum query_state {
  * 0, not answered there): account for it and take it off the connection. */
 typedef void query_forget_fn(struct pending_query *q, enum query_end how, uint64_t now);
 
-/* Start-up: the deadline every query gets, and the upstream's hook. */
+/* Start-up: the deadline every query gets, the stale answer timer, the
+ * UDP size cap, and the upstream's hook. */
 void query_init(const struct conf *conf, query_forget_fn *forget);
+
+/* What the cache has for a query at admission. */
+enum query_cache {
+	QUERY_CACHE_MISS,  /* nothing: forward it */
+	QUERY_CACHE_HIT,   /* a reply: send it, no slot taken */
+	QUERY_CACHE_STALE, /* an expired answer: forward it with q->stale set */
+};
+/* At admission, before query_new: look msg up in the cache (msg is a query
+ * dns_check_query forwards, qi its summary). HIT: *reply and *rlen hold the
+ * reply, with the client's ID and spelling of the question, in a buffer of
+ * query.c's that lives until the next call; over UDP the caller truncates
+ * it to the client's size. A hit in the last 10 % of the TTL also sends
+ * the query upstream with no client (prefetch). */
+enum query_cache query_cached(const uint8_t *msg, size_t len, const struct dns_query_info *qi,
+    uint8_t **reply, size_t *rlen, uint64_t now);
+/* Put msg into q as it goes upstream: padded when it has EDNS (RFC 7830,
+ * RFC 8467), with its ID, question end, DO bit, and the client's UDP size
+ * capped by --max-udp-size. -1 when it needs a large buffer and every one
+ * is busy. */
+int query_fill(struct pending_query *q, const uint8_t *msg, size_t len,
+    const struct dns_query_info *qi);
 
 /* A new query from origin (PQ_UDP, PQ_TCP, or PQ_NONE for one of the
  * proxy's own), ended through done: ADMITTED, its deadline running. NULL
@@ -99,6 +126,10 @@ void query_set_timeout(unsigned ms);
 /* A reply the proxy made without a slot (FORMERR, REFUSED, a full table):
  * counted in the answer-time histogram and logged like a query's end.
  * client: its address (NULL when not known); query: as the client sent it. */
+/* The same for an answer from the cache at admission (reply: the answer as
+ * it goes back, the client's question in it). */
+void query_note_cached(const struct sockaddr *client, int tcp, const uint8_t *reply, size_t len,
+    uint64_t now);
 void query_note(const struct sockaddr *client, int tcp, const uint8_t *query, size_t len,
     int rcode, uint64_t start_us, uint64_t now);
 
@@ -116,8 +147,9 @@ void query_part(struct pending_query *q, uint8_t *msg, size_t len, uint64_t now)
 int query_room(const struct pending_query *q, size_t *queued, size_t *cap);
 
 /* Once a turn: queries whose deadline passed end QUERY_EXPIRED (the
- * deadline list is a FIFO, its head the next due); the next deadline is
- * given to the loop. */
+ * deadline list is a FIFO, its head the next due), and those with a stale
+ * answer unanswered for --stale-answer-timeout get it; the next deadline
+ * is given to the loop. */
 void query_expire(uint64_t now);
 /* At exit: every query still in flight ends QUERY_SHUTDOWN. */
 void query_end_all(uint64_t now);

@@ -2,6 +2,7 @@
 /* Stats lines in the original tool's format ("--- Stats of the proxy:
  * #requests N / qps Q / avg_time Tms"), followed by error counters and one
  * line per nameserver. */
+#include "cache.h"
 #include "log.h"
 #include "nameserver.h"
 #include "stats.h"
@@ -105,6 +106,7 @@ stats_log(uint64_t now)
 	    (unsigned long long)xfr_counters.truncated, (unsigned long long)xfr_counters.busy,
 	    (unsigned long long)xfr_counters.messages, (unsigned long long)xfr_counters.bytes);
 	ns_log_stats();
+	cache_log_stats();
 	last = stats;
 	last_us = now;
 }

@@ -178,7 +178,8 @@ fi
 # --- Padding and keepalive as the upstream sees them, and the server's
 # keepalive honoured (0.5 s here, against an 8 s default idle timeout).
 p_fake ok 0 --keepalive 5
-proxy padding -n "127.0.0.1:$F_PORT:dot.test"
+# No cache: every query, UDP and TCP, must reach the upstream to be seen.
+proxy padding -n "127.0.0.1:$F_PORT:dot.test" --cache-size 0
 for name in a.test a-much-longer-name.example.test x.y.z.w.v.u.t.s.r.q.p.o.n.m.test; do
     p_dig "$name" >/dev/null
     p_dig "$name" +tcp >/dev/null
@@ -209,7 +210,7 @@ before=$(t_unbound_stat num.query.tls.resume)
 t_assert_eq "$(p_dig a.test +short)" 192.0.2.1 "first connection: answered"
 idle_closed() { ! ss -Htnp state established "( dport = :$U_PORT )" | grep -q "pid=$P_PID,"; }
 t_wait_until 5 "idle close" idle_closed || t_fail "the idle connection was not closed"
-t_assert_eq "$(p_dig a.test +short)" 192.0.2.1 "after the reconnect: answered"
+t_assert_eq "$(p_dig two.test +short)" 192.0.2.2 "after the reconnect: answered (a name not in the cache)"
 t_assert_eq "$(p_stat nameserver resumed)" 1 "the second handshake resumed the session"
 t_assert_le 1 "$(( $(t_unbound_stat num.query.tls.resume) - before ))" "unbound saw a query on a resumed session"
 t_wait_until 5 "idle close" idle_closed || t_fail "the idle connection was not closed"

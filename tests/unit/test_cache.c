@@ -7,10 +7,14 @@
  * anything growing, checked by cache_audit after every step. */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cache.h"
 #include "dns.h"
+#include "log.h"
+#include "metrics.h"
 #include "unit.h"
 
 #define SEC 1000000ULL
@@ -1103,6 +1107,123 @@ test_ring_random(void)
 	}
 }
 
+/* A burst of one question answered 64 times in the same second (each copy
+ * went upstream before the first answer came) takes one entry's bytes,
+ * not 64: the copies would evict other names. A second later the answer
+ * replaces the entry as before. */
+static void
+test_burst_one_entry(void)
+{
+	struct msg q, a, other_q, other_a;
+	struct cache_result res;
+	size_t one;
+	unsigned i;
+
+	if (setup(16) != 0)
+		return;
+	query(&other_q, 1, "other.example", 1, Q_RD);
+	answer_a(&other_a, "other.example", 300, 9);
+	CHECK_EQ_INT(insert(&other_q, &other_a, T0), 0);
+	query(&q, 1, "burst.example", 16, Q_RD);
+	answer_start(&a, "burst.example", 16, 0, 1, 0, 0);
+	{
+		size_t rd;
+
+		put_ptr(&a, DNS_HEADER_LEN);
+		rd = rr_start(&a, 16, 300);
+		for (i = 0; i < 2000; i++)
+			put8(&a, 'a' + i % 26);
+		rr_end(&a, rd);
+	}
+	CHECK_EQ_INT(insert(&q, &a, T0), 0);
+	one = cache_stats()->bytes;
+	for (i = 0; i < 64; i++)
+		CHECK_EQ_INT(insert(&q, &a, T0 + SEC / 2), 0);
+	audit();
+	CHECK_EQ_INT(cache_stats()->bytes, one);
+	CHECK_EQ_INT(cache_stats()->evictions, 0);
+	CHECK(lookup(&other_q, 0, T0 + SEC / 2, &res) == CACHE_FRESH, "the burst evicted another name");
+	CHECK_EQ_INT(insert(&q, &a, T0 + SEC), 0);
+	CHECK(cache_stats()->bytes > one, "a second later the answer is stored again");
+	audit();
+}
+
+/* Run fn with the log going to a file; the file's text into text. */
+static void
+logged(void (*fn)(void), char *text, size_t cap)
+{
+	char path[] = "/tmp/dtp-unit-cache.XXXXXX";
+	int fd = mkstemp(path), level = log_level;
+	size_t n = 0;
+	FILE *f;
+
+	text[0] = '\0';
+	if (fd == -1 || log_open(path) != 0) {
+		unit_fail(__FILE__, __LINE__, "cannot log to %s", path);
+		return;
+	}
+	close(fd);
+	log_level = LOG_LEVEL_DEBUG;
+	fn();
+	log_level = level;
+	log_open(NULL);
+	if ((f = fopen(path, "r")) != NULL) {
+		n = fread(text, 1, cap - 1, f);
+		fclose(f);
+	}
+	text[n] = '\0';
+	unlink(path);
+}
+
+/* The stats line, the -d memory plan line and the metrics figures say what
+ * cache_stats says, and that the cache is off when it is. */
+static void
+test_reports(void)
+{
+	struct msg q, a;
+	struct cache_result res;
+	struct metrics_figure figs[METRICS_CACHE_FIGURES];
+	char text[1024], want[256];
+	unsigned n, i;
+
+	if (setup(256) != 0)
+		return;
+	query(&q, 1, "report.example", 1, Q_RD);
+	answer_a(&a, "report.example", 300, 1);
+	CHECK(lookup(&q, 0, T0, &res) == CACHE_MISS, "hit before insert");
+	CHECK_EQ_INT(insert(&q, &a, T0), 0);
+	CHECK(lookup(&q, 0, T0, &res) == CACHE_FRESH, "miss after insert");
+	CHECK(lookup(&q, 0, T0 + SEC, &res) == CACHE_FRESH, "miss after insert");
+	logged(cache_log_stats, text, sizeof(text));
+	snprintf(want, sizeof(want), "--- Stats of cache: hits 2 / misses 1 / stale 0 / prefetch 0 / "
+	    "evictions 0 / inserts 1 / uncacheable 0 / entries 1 / bytes %zu / capacity %zu\n",
+	    cache_stats()->bytes, cache_stats()->capacity);
+	CHECK(strstr(text, want) != NULL, "stats line: %s", text);
+	logged(cache_log_memory, text, sizeof(text));
+	/* 256 KiB: 2048 buckets of 4 bytes (one per 128 bytes), the rest ring. */
+	CHECK(strstr(text, "DEBUG - memory: cache 256 KiB (index of 2048 buckets + ring of 253952 "
+	    "bytes: about 1984 answers of 128 bytes)\n") != NULL, "memory line: %s", text);
+	n = cache_figures(figs, METRICS_CACHE_FIGURES);
+	CHECK_EQ_INT(n, 10);
+	for (i = 0; i < n; i++) {
+		CHECK(figs[i].help != NULL && figs[i].name != NULL, "figure %u unnamed", i);
+		if (strcmp(figs[i].name, "hits_total") == 0)
+			CHECK(figs[i].counter && figs[i].value == 2, "hits_total %llu", (unsigned long long)figs[i].value);
+		if (strcmp(figs[i].name, "entries") == 0)
+			CHECK(!figs[i].counter && figs[i].value == 1, "entries %llu", (unsigned long long)figs[i].value);
+		if (strcmp(figs[i].name, "capacity_bytes") == 0)
+			CHECK_EQ_INT(figs[i].value, 253952);
+	}
+	CHECK_EQ_INT(cache_figures(figs, 3), 3);
+	CHECK_EQ_INT(cache_init(0), 0);
+	logged(cache_log_memory, text, sizeof(text));
+	CHECK(strstr(text, "DEBUG - memory: cache off (--cache-size 0)\n") != NULL, "memory line: %s", text);
+	logged(cache_log_stats, text, sizeof(text));
+	CHECK(strstr(text, "--- Stats of cache: hits 0 / misses 0 /") != NULL &&
+	    strstr(text, "/ capacity 0\n") != NULL, "stats line when off: %s", text);
+	CHECK_EQ_INT(cache_figures(figs, METRICS_CACHE_FIGURES), 0);
+}
+
 const struct unit_test cache_tests[] = {
 	{ "cache_keys", test_keys },
 	{ "cache_key_bypass", test_key_bypass },
@@ -1121,5 +1242,7 @@ const struct unit_test cache_tests[] = {
 	{ "cache_flush_and_off", test_flush_and_off },
 	{ "cache_flood_evicts", test_flood_evicts },
 	{ "cache_ring_random", test_ring_random },
+	{ "cache_reports", test_reports },
+	{ "cache_burst_one_entry", test_burst_one_entry },
 	{ NULL, NULL },
 };
