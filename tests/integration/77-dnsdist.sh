@@ -58,10 +58,15 @@ while len(got) < 10 and select.select([s], [], [], 3)[0]:
 print("answered=%d slowest_ms=%d" % (len(got), max(got.values()) if got else -1))
 PY
 }
+# The fault this catches leaves every query after the first of a TLS record
+# waiting for dnsdist's next read: seconds, or never (the burst waits 3 s,
+# dnsperf 2 s). The bound is well below that and well above a loaded
+# machine's worst (197 ms seen under ASan at load 8, 2026-12-04).
+BOUND_MS=1000
 for round in 1 2 3; do
     out=$(burst "$round")
     t_assert_match "$out" '^answered=10 ' "burst $round: all 10 queries answered ($out)"
-    t_assert_le "${out##*=}" 50 "burst $round: every answer within 50 ms"
+    t_assert_le "${out##*=}" "$BOUND_MS" "burst $round: every answer within $BOUND_MS ms"
 done
 
 # dnsperf, 4 clients with up to 20 queries each outstanding, 4000 a second:
@@ -72,4 +77,4 @@ out=$(dnsperf -s 127.0.0.1 -p "$P_PORT" -d "$T/q.txt" -l 3 -Q 4000 -c 4 -q 20 -t
 t_assert_match "$out" 'Queries lost: +0 ' "dnsperf through dnsdist: no query lost"
 t_assert_match "$out" 'Response codes: +NOERROR [0-9]+ \(100\.00%\)' "dnsperf through dnsdist: every answer NOERROR"
 max_ms=$(sed -n 's/.*Average Latency (s):.*max \([0-9.]*\)).*/\1/p' <<<"$out" | awk '{ printf "%d\n", $1 * 1000 }')
-t_assert_le "$max_ms" 50 "dnsperf through dnsdist: every answer within 50 ms (slowest ms)"
+t_assert_le "$max_ms" "$BOUND_MS" "dnsperf through dnsdist: every answer within $BOUND_MS ms (slowest ms)"
