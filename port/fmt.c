@@ -6,8 +6,8 @@
  * lines to. Call sites stay standard C; the other builds keep their libc.
  *
  * Conversions: d i u x X c s %, flags - 0 + space, width and precision as
- * digits or *, lengths hh h l ll z j t (none on c and s). Anything else
- * (%f, %p, %n, %ls, a lone % at the end) is copied out literally with the
+ * digits or *, lengths hh h l ll z (none on c and s). Anything else
+ * (%f, %p, %n, %jd, %ls, a lone % at the end) is copied out literally with the
  * rest of the format: the arguments no longer line up with the
  * conversions, so reading one more could crash. NULL for %s prints
  * "(null)", as both glibc and musl do.
@@ -37,8 +37,8 @@ typedef struct _IO_FILE FILE;
 #define FMT_EOF (-1)
 #define CHUNK 256 /* bytes a FILE's output is written in: one write(2) for most lines */
 
-static FILE stdout_file = { 1, 0 };
-static FILE stderr_file = { 2, 0 };
+static struct _IO_FILE stdout_file = { 1, 0 };
+static struct _IO_FILE stderr_file = { 2, 0 };
 FILE *const stdout = &stdout_file;
 FILE *const stderr = &stderr_file;
 
@@ -71,10 +71,9 @@ struct sink {
 static int
 write_all(FILE *f, const char *p, size_t n)
 {
-	ssize_t r;
-
 	while (n > 0) {
-		r = write(f->fd, p, n);
+		ssize_t r = write(f->fd, p, n);
+
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -99,10 +98,10 @@ flush(struct sink *k)
 static void
 emit(struct sink *k, const char *s, char c, size_t n)
 {
-	size_t fit;
-
 	k->total = n > SIZE_MAX - k->total ? SIZE_MAX : k->total + n;
 	while (n > 0) {
+		size_t fit;
+
 		if (k->used == k->room) {
 			if (k->f == NULL)
 				return;
@@ -151,29 +150,29 @@ field(struct sink *k, const char *s, size_t n, unsigned flags, size_t width)
 		emit(k, NULL, ' ', fill);
 }
 
-/* An integer: magnitude v, sign from neg and the flags; prec < 0 when
- * there was none. */
+/* An integer for conversion conv (d, u, x or X): magnitude v, sign from
+ * neg and the flags; prec < 0 when there was none. */
 static void
-integer(struct sink *k, uintmax_t v, int neg, unsigned base, int upper, unsigned flags,
-    size_t width, int prec)
+integer(struct sink *k, uintmax_t v, int neg, char conv, unsigned flags, size_t width, int prec)
 {
-	static const char digits[] = "0123456789abcdef0123456789ABCDEF";
-	char text[sizeof(uintmax_t) * 3 + 1]; /* base 8 would need 22 for 64 bits */
+	const char *digits = conv == 'X' ? "0123456789ABCDEF" : "0123456789abcdef";
+	unsigned base = conv == 'x' || conv == 'X' ? 16 : 10;
+	char text[sizeof(uintmax_t) * 3]; /* 20 decimal digits for 64 bits */
 	char *p = text + sizeof(text);
 	size_t n, zeros, len;
 	char sign = neg ? '-' : flags & F_PLUS ? '+' : flags & F_SPACE ? ' ' : 0;
 
-	while (v != 0) {
-		*--p = digits[(upper ? 16 : 0) + v % base];
-		v /= base;
-	}
+	for (; v != 0; v /= base)
+		*--p = digits[v % base];
 	n = (size_t)(text + sizeof(text) - p);
+	/* '0' pads with zeros after the sign; a precision turns it off. */
+	if (prec >= 0 || (flags & F_LEFT))
+		flags &= ~(unsigned)F_ZERO;
 	if (prec < 0)
 		prec = 1;
 	zeros = (size_t)prec > n ? (size_t)prec - n : 0;
 	len = n + zeros + (sign != 0);
-	/* '0' pads with zeros after the sign; a precision turns it off. */
-	if ((flags & (F_ZERO | F_LEFT)) == F_ZERO && width > len) {
+	if ((flags & F_ZERO) && width > len) {
 		zeros += width - len;
 		len = width;
 	}
@@ -187,7 +186,7 @@ integer(struct sink *k, uintmax_t v, int neg, unsigned base, int upper, unsigned
 		emit(k, NULL, ' ', width - len);
 }
 
-enum length { LEN_NONE, LEN_HH, LEN_H, LEN_L, LEN_LL, LEN_Z, LEN_J, LEN_T };
+enum length { LEN_NONE, LEN_HH, LEN_H, LEN_L, LEN_LL, LEN_Z };
 
 /* Digits at *pp as a number, INT_MAX at most. */
 static int
@@ -275,14 +274,6 @@ format(struct sink *k, const char *fmt, va_list ap)
 			len = LEN_Z;
 			fmt++;
 			break;
-		case 'j':
-			len = LEN_J;
-			fmt++;
-			break;
-		case 't':
-			len = LEN_T;
-			fmt++;
-			break;
 		default:
 			break;
 		}
@@ -312,33 +303,33 @@ format(struct sink *k, const char *fmt, va_list ap)
 		case 'd':
 		case 'i':
 			switch (len) {
-			case LEN_HH: i = (signed char)va_arg(ap, int); break;
-			case LEN_H: i = (short)va_arg(ap, int); break;
 			case LEN_L: i = va_arg(ap, long); break;
 			case LEN_LL: i = va_arg(ap, long long); break;
 			case LEN_Z: i = va_arg(ap, ssize_t); break;
-			case LEN_J: i = va_arg(ap, intmax_t); break;
-			case LEN_T: i = va_arg(ap, ptrdiff_t); break;
 			default: i = va_arg(ap, int); break;
 			}
+			/* hh and h: the argument (an int) cut to its type's size. */
+			if (len == LEN_HH)
+				i = (intmax_t)(((uintmax_t)i & 0xff) ^ 0x80) - 0x80;
+			else if (len == LEN_H)
+				i = (intmax_t)(((uintmax_t)i & 0xffff) ^ 0x8000) - 0x8000;
 			neg = i < 0;
-			integer(k, neg ? 0 - (uintmax_t)i : (uintmax_t)i, neg, 10, 0, flags, width, prec);
+			integer(k, neg ? 0 - (uintmax_t)i : (uintmax_t)i, neg, 'd', flags, width, prec);
 			break;
 		case 'u':
 		case 'x':
 		case 'X':
 			switch (len) {
-			case LEN_HH: u = (unsigned char)va_arg(ap, unsigned); break;
-			case LEN_H: u = (unsigned short)va_arg(ap, unsigned); break;
 			case LEN_L: u = va_arg(ap, unsigned long); break;
 			case LEN_LL: u = va_arg(ap, unsigned long long); break;
 			case LEN_Z: u = va_arg(ap, size_t); break;
-			case LEN_J: u = va_arg(ap, uintmax_t); break;
-			case LEN_T: u = (size_t)va_arg(ap, ptrdiff_t); break;
 			default: u = va_arg(ap, unsigned); break;
 			}
-			integer(k, u, 0, *fmt == 'u' ? 10 : 16, *fmt == 'X', flags & ~(unsigned)(F_PLUS | F_SPACE),
-			    width, prec);
+			if (len == LEN_HH)
+				u &= 0xff;
+			else if (len == LEN_H)
+				u &= 0xffff;
+			integer(k, u, 0, *fmt, flags & ~(unsigned)(F_PLUS | F_SPACE), width, prec);
 			break;
 		default:
 		unknown:
