@@ -60,7 +60,7 @@ test_integers(void)
 	SAME("%llu|%llu|%llu", 0ull, 1ull, ULLONG_MAX);
 	SAME("%lld|%lld|%lld", LLONG_MIN, LLONG_MAX, -1ll);
 	SAME("%zu|%zu", (size_t)0, SIZE_MAX);
-	SAME("%hhu|%hu|%hhd|%hd", 200, 60000, -100, -30000);
+	SAME("%hhu|%hu|%hhd|%hd", (unsigned char)200, (unsigned short)60000, (signed char)-100, (short)-30000);
 	SAME("%x|%X|%x|%X", 0u, 0xabcdefu, UINT_MAX, 0x1234u);
 	SAME("%lx|%llX", ULONG_MAX, 0xdeadbeefcafef00dull);
 	/* Widths and zero padding, narrower and wider than the value. */
