@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* The printf family and the little of stdio the proxy uses, for the static
- * router build (make static: musl), in place of musl's: its printf is
- * 10.5 KiB of the binary, most of it floating point the proxy never prints,
- * and its FILE layer 2.5 KiB more for two streams the proxy writes a few
- * lines to. Call sites stay standard C; the other builds keep their libc.
+ * router build (make static: musl), in place of musl's, which take 14 KiB
+ * of that binary (printf_core, fmt_fp for floating point the proxy never
+ * prints, the FILE layer) where this takes 2.5 (make static, x86_64,
+ * 2026-12-04: 202,408 -> 190,536 bytes stripped). Call sites stay
+ * standard C; the other builds keep their libc.
  *
  * Conversions: d i u x X c s %, flags - 0 + space, width and precision as
  * digits or *, lengths hh h l ll z (none on c and s). Anything else
