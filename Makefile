@@ -86,7 +86,7 @@ $(RUNNER): $(OBJ) $(UNIT_SRC) $(wildcard tests/unit/*.h)
 
 # Fuzz targets: replayed over the committed corpus (no libFuzzer needed) as
 # part of the unit tests; `make fuzz` builds the libFuzzer binaries.
-FUZZ_TARGETS := query answer conf http xfr cache cert
+FUZZ_TARGETS := query answer conf http xfr cache cert fmt
 FUZZ_REPLAY  := $(FUZZ_TARGETS:%=$(BUILD)/fuzz-replay-%)
 
 $(BUILD)/fuzz-replay-%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(OBJ)
@@ -105,7 +105,7 @@ fuzz:
 	set -e; for t in $(FUZZ_TARGETS); do \
 	    clang $(CPPFLAGS) -std=c11 $(WARN) $(FUZZ_CFLAGS) -o build-fuzz/fuzz-$$t tests/fuzz/fuzz_$$t.c \
 	        $(SRC:%.c=build-fuzz/%.o) build-fuzz/ca_bundle.o $(LDLIBS); done
-	@echo "run: build-fuzz/fuzz-query tests/fuzz/corpus/query (likewise answer, conf, http, xfr, cache, cert)"
+	@echo "run: build-fuzz/fuzz-query tests/fuzz/corpus/query (likewise answer, conf, http, xfr, cache, cert, fmt)"
 
 integration: $(BIN)
 	PROXY=$(abspath $(BIN)) ./tests/integration/run.sh

@@ -18,9 +18,10 @@
 #include <sys/mman.h>
 
 /* Every block starts with this header: 16 bytes keep the 16-byte alignment
- * malloc promises. */
+ * malloc promises (padded where size_t is 4 bytes: the unit tests run it on
+ * 32-bit targets). */
 struct block_head {
-	size_t size;  /* large: the mapping's length; small: the class's size */
+	_Alignas(16) size_t size; /* large: the mapping's length; small: the class's size */
 	size_t large; /* 1: a mapping of its own */
 };
 #define HEAD sizeof(struct block_head)

@@ -511,8 +511,9 @@ client_answer(struct pending_query *pq, uint8_t *msg, size_t len, uint16_t qend,
 		if (len == 0)
 			return;
 	}
-	log_debug("client: answer id=%u len=%zu rcode=%d time=%.2fms", pq->client_id, len,
-	    dns_rcode(msg), (now - pq->start_us) / 1000.0);
+	log_debug("client: answer id=%u len=%zu rcode=%d time=%llu.%02ums", pq->client_id, len,
+	    dns_rcode(msg), (unsigned long long)(stats_fixed(now - pq->start_us, 1000, 2) / 100),
+	    (unsigned)(stats_fixed(now - pq->start_us, 1000, 2) % 100));
 	send_reply(&o, msg, len, now);
 }
 

@@ -626,8 +626,8 @@ set_seconds(struct conf *conf, const struct option_def *o, const char *v, char *
 	*(unsigned *)(void *)((char *)conf + o->offset) = (unsigned)ms;
 	return 0;
 bad:
-	errf(err, errlen, "'%s' is not a duration from %.1f to %u seconds (e.g. 2.5 or 2500ms)",
-	    v, o->min / 1000.0, o->max / 1000);
+	errf(err, errlen, "'%s' is not a duration from %u.%u to %u seconds (e.g. 2.5 or 2500ms)",
+	    v, (unsigned)(o->min + 50) / 1000, (unsigned)(o->min + 50) / 100 % 10, o->max / 1000);
 	return -1;
 }
 

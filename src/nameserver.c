@@ -216,8 +216,9 @@ ns_connected(struct nameserver *ns, const br_ssl_session_parameters *session, in
 	uint64_t down_us, now = port_now_us();
 
 	if (log_quiet_recovered(&ns->quiet, now, &failures, &down_us))
-		log_warnx("upstream: ns=%s works again (%u failures in %.1f s)", ns->cf->text,
-		    failures, down_us / 1e6);
+		log_warnx("upstream: ns=%s works again (%u failures in %llu.%u s)", ns->cf->text,
+		    failures, (unsigned long long)(stats_fixed(down_us, 1000000, 1) / 10),
+		    (unsigned)(stats_fixed(down_us, 1000000, 1) % 10));
 	ns->st.handshakes++;
 	ns->st.resumed += (uint64_t)resumed;
 	ns->fails = 0;
@@ -543,6 +544,7 @@ ns_log_stats(void)
 
 	for (i = 0; i < ns_count; i++) {
 		const struct nameserver *ns = &nameservers[i];
+		uint64_t srtt = stats_fixed(ns->srtt_us, 1000, 2);
 		unsigned j, open = 0, inflight = 0;
 
 		for (j = 0; j < conf->pool_size; j++) {
@@ -553,14 +555,15 @@ ns_log_stats(void)
 		log_stats("--- Stats of nameserver %s: queries %llu / answers %llu / "
 		    "failures %llu / auth_failures %llu / timeouts %llu / reconnects %llu / "
 		    "handshakes %llu / resumed %llu / bad_answers %llu / inflight %u / connections %u / "
-		    "srtt %.2fms%s",
+		    "srtt %llu.%02ums%s",
 		    ns->cf->text, (unsigned long long)ns->st.queries,
 		    (unsigned long long)ns->st.answers, (unsigned long long)ns->st.failures,
 		    (unsigned long long)ns->st.auth_failures, (unsigned long long)ns->st.timeouts,
 		    (unsigned long long)ns->st.reconnects, (unsigned long long)ns->st.handshakes,
 		    (unsigned long long)ns->st.resumed,
 		    (unsigned long long)ns->st.bad_answers, inflight, open,
-		    ns->srtt_us / 1000.0, ns_resting(ns, port_now_us()) ? " / resting" : "");
+		    (unsigned long long)(srtt / 100), (unsigned)(srtt % 100),
+		    ns_resting(ns, port_now_us()) ? " / resting" : "");
 	}
 }
 

@@ -166,8 +166,10 @@ refresh_done(struct pending_query *q, enum query_end how, uint8_t *msg, size_t l
 	(void)msg;
 	(void)len;
 	(void)qend;
-	log_debug("cache: refresh id=%u %s time=%.2fms", q->client_id,
-	    how == QUERY_ANSWERED ? "answered" : "failed", (now - q->start_us) / 1000.0);
+	log_debug("cache: refresh id=%u %s time=%llu.%02ums", q->client_id,
+	    how == QUERY_ANSWERED ? "answered" : "failed",
+	    (unsigned long long)(stats_fixed(now - q->start_us, 1000, 2) / 100),
+	    (unsigned)(stats_fixed(now - q->start_us, 1000, 2) % 100));
 }
 
 /* Ask the upstream for msg again, for the cache only. With every slot busy
@@ -210,8 +212,9 @@ query_cached(const uint8_t *msg, size_t len, const struct dns_query_info *qi, ui
 			refresh(msg, len, qi, now);
 		return QUERY_CACHE_HIT;
 	case CACHE_STALE:
-		log_debug("cache: stale entry id=%u: asking the upstream, stale answer after %.1fs",
-		    qi->id, stale_us / 1e6);
+		log_debug("cache: stale entry id=%u: asking the upstream, stale answer after %llu.%us",
+		    qi->id, (unsigned long long)(stats_fixed(stale_us, 1000000, 1) / 10),
+		    (unsigned)(stats_fixed(stale_us, 1000000, 1) % 10));
 		return QUERY_CACHE_STALE;
 	case CACHE_MISS:
 		break;
@@ -360,8 +363,9 @@ stale_timers(uint64_t now)
 
 		stale_next = next_stale(q->d.next);
 		if ((n = stale_answer(q, &qend, now)) > 0) {
-			log_debug("cache: stale answer id=%u after %.2fms", q->client_id,
-			    (now - q->start_us) / 1000.0);
+			log_debug("cache: stale answer id=%u after %llu.%02ums", q->client_id,
+			    (unsigned long long)(stats_fixed(now - q->start_us, 1000, 2) / 100),
+			    (unsigned)(stats_fixed(now - q->start_us, 1000, 2) % 100));
 			query_reply(q, QUERY_STALE, cache_reply, n, qend, now);
 		}
 	}

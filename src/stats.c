@@ -53,23 +53,42 @@ stats_hist_count(const struct stats_hist *h)
 	return n;
 }
 
+uint64_t
+stats_fixed(uint64_t num, uint64_t den, unsigned digits)
+{
+	uint64_t q = num / den, r = num % den;
+
+	/* Long division, a decimal digit at a time: num * 10^digits may not
+	 * fit in 64 bits (qps: requests * 10^8). */
+	while (digits-- > 0) {
+		r *= 10;
+		q = q * 10 + r / den;
+		r %= den;
+	}
+	return q + (r >= den - r);
+}
+
+/* The original tool's line, byte for byte: qps and avg_time with two
+ * decimals. */
 static void
 log_listener(const char *what, const struct listener_stats *cur,
-    const struct listener_stats *prev, double secs)
+    const struct listener_stats *prev, uint64_t elapsed_us)
 {
 	uint64_t req = cur->requests - prev->requests;
 	uint64_t ans = cur->answered - prev->answered;
 	uint64_t lat = cur->latency_us - prev->latency_us;
+	uint64_t qps = elapsed_us > 0 ? stats_fixed(req, elapsed_us, 2 + 6) : 0;
+	uint64_t avg = ans > 0 ? stats_fixed(lat, ans * 1000, 2) : 0;
 
-	log_stats("--- Stats of %s: #requests %llu / qps %.2f / avg_time %.2fms",
-	    what, (unsigned long long)cur->requests, secs > 0 ? req / secs : 0.0,
-	    ans > 0 ? lat / 1000.0 / ans : 0.0);
+	log_stats("--- Stats of %s: #requests %llu / qps %llu.%02u / avg_time %llu.%02ums",
+	    what, (unsigned long long)cur->requests, (unsigned long long)(qps / 100), (unsigned)(qps % 100),
+	    (unsigned long long)(avg / 100), (unsigned)(avg % 100));
 }
 
 void
 stats_log(uint64_t now)
 {
-	double secs = (now - last_us) / 1e6;
+	uint64_t elapsed_us = now - last_us;
 	struct listener_stats total = {
 		stats.udp.requests + stats.tcp.requests,
 		stats.udp.answered + stats.tcp.answered,
@@ -81,9 +100,9 @@ stats_log(uint64_t now)
 		last.udp.latency_us + last.tcp.latency_us,
 	};
 
-	log_listener("the proxy", &total, &prev_total, secs);
-	log_listener("UDP listener", &stats.udp, &last.udp, secs);
-	log_listener("TCP listener", &stats.tcp, &last.tcp, secs);
+	log_listener("the proxy", &total, &prev_total, elapsed_us);
+	log_listener("UDP listener", &stats.udp, &last.udp, elapsed_us);
+	log_listener("TCP listener", &stats.tcp, &last.tcp, elapsed_us);
 	log_stats("--- Stats of errors: servfail %llu / timeouts %llu / fast_fail %llu / "
 	    "formerr %llu / notimp %llu / refused %llu / acl_refused %llu / dropped %llu / truncated %llu / "
 	    "table_full %llu / tcp_refused %llu / tcp_slow %llu / tcp_idle %llu / "

@@ -61,5 +61,9 @@ void stats_hist_add(struct stats_hist *h, uint64_t us);
 uint64_t stats_hist_count(const struct stats_hist *h);
 /* Log the stats lines; rates are over the time since the last call. */
 void stats_log(uint64_t now);
+/* num / den in units of 10^-digits, rounded half up (den > 0, below 2^60):
+ * log lines print it as "%llu.%02u" (two digits), not with %f, which the
+ * static build's printf (port/fmt.c) leaves out. */
+uint64_t stats_fixed(uint64_t num, uint64_t den, unsigned digits);
 
 #endif
