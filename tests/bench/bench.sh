@@ -461,8 +461,9 @@ run_test() {
         qfile "$T/q.txt" "$BENCH_CACHED_NAMES" "hot$name$set$mode$RANDOM-"
         cp "$T/q.txt" "$T/warm.txt"
     else
-        # A name never asked before for each query (dnsperf wraps around the
-        # file only beyond 100000 qps: ours reached 43,000 qps, and a second turn would hit the cache).
+        # A name never asked before for each query: dnsperf wraps around the
+        # file only beyond 100,000 qps (ours has reached 43,000; a second
+        # turn through the file would hit the cache).
         qfile "$T/warm.txt" 300 "w$RANDOM$name$set$mode-"
         qfile "$T/q.txt" $((100000 * BENCH_SECONDS)) "$name$set$mode$RANDOM-"
     fi
