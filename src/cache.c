@@ -277,8 +277,11 @@ cache_key(const uint8_t *q, size_t qlen, struct cache_key *key)
 	uint16_t qtype;
 	uint8_t kflags;
 
+	/* RD clear asks for the upstream's own view as it is now (a
+	 * secondary's SOA refresh, a probe of a resolver's cache): an answer
+	 * kept here would hide a change, such as a new serial, for its TTL. */
 	if (qlen < DNS_HEADER_LEN || qlen > DNS_MSG_MAX || (q[2] & (FLAG_QR | FLAG_OPCODE)) != 0 ||
-	    dns_get16(q + 4) != 1)
+	    (q[2] & FLAG_RD) == 0 || dns_get16(q + 4) != 1)
 		return -1;
 	/* The question's name, as labels (no compression in a query's
 	 * question, as dns_check_query wants), folded to lower case. */
@@ -308,7 +311,7 @@ cache_key(const uint8_t *q, size_t qlen, struct cache_key *key)
 	key->qend = (uint16_t)pos;
 	key->edns = 0;
 	key->ad = (q[3] & FLAG_AD) != 0;
-	kflags = (uint8_t)((q[2] & FLAG_RD ? CACHE_KEY_RD : 0) | (q[3] & FLAG_CD ? CACHE_KEY_CD : 0));
+	kflags = q[3] & FLAG_CD ? CACHE_KEY_CD : 0;
 	before_ar = (unsigned)dns_get16(q + 6) + dns_get16(q + 8);
 	count = before_ar + dns_get16(q + 10);
 	for (off = pos, i = 0; i < count; i++) {
@@ -759,8 +762,8 @@ build_reply(struct entry *e, const struct cache_key *key, const uint8_t *q, uint
 		return 0;
 	memcpy(out, q, 2);
 	/* No answer from a cache claims authority (AA clear). AD only to a
-	 * client that asked with AD or DO (RFC 6840 §5.7, §5.8). RD and CD
-	 * are the query's, which are the key's. */
+	 * client that asked with AD or DO (RFC 6840 §5.7, §5.8). RD (always
+	 * set: see cache_key) and CD are the query's, which are the key's. */
 	out[2] = (uint8_t)(FLAG_QR | (q[2] & FLAG_RD));
 	out[3] = (uint8_t)((e->flags3 & (FLAG_RA | 0x0f)) | (q[3] & FLAG_CD) |
 	    (key->ad || dnssec_ok ? e->flags3 & FLAG_AD : 0));

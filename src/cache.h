@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* The answer cache: upstream answers kept in memory reserved at start-up,
  * found by question (name without regard to case, type, class, and the
- * RD, CD and DO bits), given back with TTLs counting down, stale answers
- * kept for RFC 8767, and a refresh asked for near expiry (prefetch).
- * Nothing allocates after cache_init; time comes in as `now`. */
+ * CD and DO bits; queries without RD are never cached), given back with
+ * TTLs counting down, stale answers kept for RFC 8767, and a refresh asked
+ * for near expiry (prefetch). Nothing allocates after cache_init; time
+ * comes in as `now`. */
 #ifndef CACHE_H
 #define CACHE_H
 
@@ -13,7 +14,6 @@
 #include "bounds.h"
 
 /* Key flag bits (the last byte of cache_key.wire). */
-#define CACHE_KEY_RD 0x01
 #define CACHE_KEY_CD 0x02
 #define CACHE_KEY_DO 0x04
 
@@ -75,7 +75,9 @@ int cache_init(unsigned kib);
 void cache_set_ttl(uint32_t min_ttl, uint32_t max_ttl, uint32_t stale_max);
 
 /* Make the key of a well-formed query (dns_check_query said DNS_FORWARD).
- * Returns -1 when the query must bypass the cache: EDNS Client Subnet
+ * Returns -1 when the query must bypass the cache: RD clear (the
+ * upstream's current data asked for, such as a secondary's SOA refresh:
+ * never looked up, never stored), EDNS Client Subnet
  * (RFC 7871: the answer depends on the client), TSIG, EDNS version other
  * than 0, a meta or transfer QTYPE (OPT, TKEY, TSIG, IXFR, AXFR, MAILA,
  * MAILB), or a message that does not parse. */

@@ -7,10 +7,17 @@
 #   compare    dns-tls-proxy beside dnsdist, stubby and unbound (as a DoT
 #              forwarder), all against the same local DoT upstream (unbound,
 #              answering *.load.test from local data), driven by dnsperf over
-#              UDP and TCP with unique names in three settings:
+#              UDP and TCP. Uncached settings: every query a name never asked
+#              before, so every query misses every cache (ours is on, as by
+#              default: each miss pays a lookup and an insert):
 #                a  few clients, many queries outstanding   (BENCH_A)
 #                b  50 clients                              (BENCH_B)
 #                c  a fixed rate, BENCH_RATE qps            (BENCH_C)
+#              Cached settings: BENCH_CACHED_NAMES names, asked once before
+#              the run, then over and over; ours beside dnsdist with its
+#              packet cache and unbound with its caches (BENCH_CACHED_PROXIES):
+#                d  few clients, many queries outstanding   (BENCH_D)
+#                e  50 clients                              (BENCH_E)
 #              Each proxy runs pinned to BENCH_PROXY_CPU (0); dnsperf and the
 #              upstream share BENCH_LOAD_CPU (1). For every proxy, setting and
 #              transport: qps, average and 99th-percentile latency, lost
@@ -28,9 +35,12 @@
 #   PROXY=./dns-tls-proxy       the binary under test
 #   BENCH_SECONDS=10            length of each dnsperf run
 #   BENCH_PROXIES="ours dnsdist stubby unbound"
-#   BENCH_SETTINGS="a b c"   BENCH_MODES="udp tcp"
+#   BENCH_CACHED_PROXIES="ours dnsdist-cache unbound-cache"
+#   BENCH_SETTINGS="a b c d e"   BENCH_MODES="udp tcp"
 #   BENCH_A="-c 4 -q 200"    BENCH_B="-c 50 -q 100"
 #   BENCH_RATE=5000          BENCH_C="-c 10 -q 500 -Q \$BENCH_RATE"
+#   BENCH_D="\$BENCH_A"      BENCH_E="\$BENCH_B"
+#   BENCH_CACHED_NAMES=100      names of the cached settings
 #   BENCH_EDNS=1                dnsperf sends EDNS0 (-e), as most stub
 #                               clients do; our proxy then pads like stubby
 #                               and unbound do
@@ -71,12 +81,16 @@ esac
 PROXY=${PROXY:-$ROOT/dns-tls-proxy}
 BENCH_SECONDS=${BENCH_SECONDS:-10}
 BENCH_PROXIES=${BENCH_PROXIES:-"ours dnsdist stubby unbound"}
-BENCH_SETTINGS=${BENCH_SETTINGS:-"a b c"}
+BENCH_CACHED_PROXIES=${BENCH_CACHED_PROXIES:-"ours dnsdist-cache unbound-cache"}
+BENCH_SETTINGS=${BENCH_SETTINGS:-"a b c d e"}
 BENCH_MODES=${BENCH_MODES:-"udp tcp"}
 BENCH_A=${BENCH_A:-"-c 4 -q 200"}
 BENCH_B=${BENCH_B:-"-c 50 -q 100"}
 BENCH_RATE=${BENCH_RATE:-5000}
 BENCH_C=${BENCH_C:-"-c 10 -q 500 -Q $BENCH_RATE"}
+BENCH_D=${BENCH_D:-$BENCH_A}
+BENCH_E=${BENCH_E:-$BENCH_B}
+BENCH_CACHED_NAMES=${BENCH_CACHED_NAMES:-100}
 BENCH_EDNS=${BENCH_EDNS:-1}
 BENCH_P99=${BENCH_P99:-1}
 BENCH_TIMEOUT=${BENCH_TIMEOUT:-5}
@@ -86,8 +100,9 @@ BENCH_CG_QUERIES=${BENCH_CG_QUERIES:-20000}
 OURS_ARGS=${OURS_ARGS:-"--max-inflight 4096 --max-inflight-per-client 4096 --max-tcp-per-client 64 --pool-size 4"}
 BENCH_OUT=${BENCH_OUT:-}
 BENCH_UPSTREAM_NODELAY=${BENCH_UPSTREAM_NODELAY:-0}
-KNOBS="BENCH_SECONDS=$BENCH_SECONDS BENCH_PROXIES=\"$BENCH_PROXIES\" BENCH_SETTINGS=\"$BENCH_SETTINGS\" \
-BENCH_MODES=\"$BENCH_MODES\" BENCH_A=\"$BENCH_A\" BENCH_B=\"$BENCH_B\" BENCH_C=\"$BENCH_C\" \
+KNOBS="BENCH_SECONDS=$BENCH_SECONDS BENCH_PROXIES=\"$BENCH_PROXIES\" BENCH_CACHED_PROXIES=\"$BENCH_CACHED_PROXIES\" \
+BENCH_SETTINGS=\"$BENCH_SETTINGS\" BENCH_MODES=\"$BENCH_MODES\" BENCH_A=\"$BENCH_A\" BENCH_B=\"$BENCH_B\" \
+BENCH_C=\"$BENCH_C\" BENCH_D=\"$BENCH_D\" BENCH_E=\"$BENCH_E\" BENCH_CACHED_NAMES=$BENCH_CACHED_NAMES \
 BENCH_EDNS=$BENCH_EDNS BENCH_P99=$BENCH_P99 BENCH_TIMEOUT=$BENCH_TIMEOUT \
 BENCH_PROXY_CPU=$BENCH_PROXY_CPU BENCH_LOAD_CPU=$BENCH_LOAD_CPU BENCH_CG_QUERIES=$BENCH_CG_QUERIES \
 BENCH_UPSTREAM_NODELAY=$BENCH_UPSTREAM_NODELAY OURS_ARGS=\"$OURS_ARGS\""
@@ -267,20 +282,29 @@ conf_ours() {
     VERSION[ours]=$("$PROXY" -V 2>&1 | head -n 1)
 }
 
+# conf_dnsdist DIR PORT [cache] -- sets CMD; with "cache", a packet cache.
 conf_dnsdist() {
+    local name=dnsdist what="no packet cache"
     command -v dnsdist >/dev/null || { echo "dnsdist is not installed"; return 1; }
+    if [[ ${3:-} == cache ]]; then
+        name=dnsdist-cache what="its packet cache on"
+    fi
     cat >"$1/dnsdist.conf" <<EOF
--- dnsdist as a DoT forwarder: plain UDP/TCP in, DoT out, no packet cache.
+-- dnsdist as a DoT forwarder: plain UDP/TCP in, DoT out, $what.
 setLocal("127.0.0.1:$2", { maxInFlight = 1000 })  -- out-of-order on TCP clients
 newServer({ address = "127.0.0.1:$UPORT", tls = "openssl", subjectName = "dot.test",
             caStore = "$CA", validateCertificates = true, maxInFlight = 1000 })
 setSecurityPollSuffix("")  -- no version-check queries to the internet
 EOF
+    if [[ $name == dnsdist-cache ]]; then
+        echo 'getPool(""):setCache(newPacketCache(10000, { maxTTL = 86400, minTTL = 0 }))' >>"$1/dnsdist.conf"
+    fi
     dnsdist --check-config -C "$1/dnsdist.conf" >"$1/check.log" 2>&1 || { cat "$1/check.log"; return 1; }
     CMD=(dnsdist --supervised --disable-syslog -C "$1/dnsdist.conf")
-    CONF_TEXT[dnsdist]=$(cat "$1/dnsdist.conf")
-    VERSION[dnsdist]="$(dnsdist --version 2>&1 | head -n 1)"
+    CONF_TEXT[$name]=$(cat "$1/dnsdist.conf")
+    VERSION[$name]="$(dnsdist --version 2>&1 | head -n 1)"
 }
+conf_dnsdist-cache() { conf_dnsdist "$1" "$2" cache; }
 
 conf_stubby() {
     command -v stubby >/dev/null || { echo "stubby is not installed"; return 1; }
@@ -310,9 +334,16 @@ EOF
     VERSION[stubby]="$(stubby -V 2>&1 | head -n 1), getdns $(dpkg-query -W -f '${Version}' libgetdns10 2>/dev/null || echo '?')"
 }
 
+# conf_unbound DIR PORT [cache] -- sets CMD; with "cache", unbound's caches
+# at their default sizes.
 conf_unbound() {
+    local name=unbound what="no cache (forward-no-cache, caches at size 0)"
+    local caches=$'    msg-cache-size: 0\n    rrset-cache-size: 0' fwd_cache=yes
+    if [[ ${3:-} == cache ]]; then
+        name=unbound-cache what="its caches on (default sizes)" caches="" fwd_cache=no
+    fi
     cat >"$1/unbound.conf" <<EOF
-# unbound as a DoT forwarder: no cache (forward-no-cache, caches at size 0).
+# unbound as a DoT forwarder: $what.
 server:
     verbosity: 0
     num-threads: 1
@@ -332,8 +363,7 @@ server:
     num-queries-per-thread: 4096
     do-not-query-localhost: no
     module-config: "iterator"
-    msg-cache-size: 0
-    rrset-cache-size: 0
+$caches
     tls-cert-bundle: "$CA"
     # test. is one of unbound's default local zones (NXDOMAIN): forward it.
     local-zone: "test." nodefault
@@ -341,15 +371,16 @@ forward-zone:
     name: "."
     forward-addr: 127.0.0.1@$UPORT#dot.test
     forward-tls-upstream: yes
-    forward-no-cache: yes
+    forward-no-cache: $fwd_cache
 remote-control:
     control-enable: no
 EOF
     unbound-checkconf "$1/unbound.conf" >"$1/check.log" 2>&1 || { cat "$1/check.log"; return 1; }
     CMD=(unbound -d -c "$1/unbound.conf")
-    CONF_TEXT[unbound]=$(cat "$1/unbound.conf")
-    VERSION[unbound]="unbound $(unbound -V 2>/dev/null | sed -n 's/^Version //p')"
+    CONF_TEXT[$name]=$(cat "$1/unbound.conf")
+    VERSION[$name]="unbound $(unbound -V 2>/dev/null | sed -n 's/^Version //p')"
 }
+conf_unbound-cache() { conf_unbound "$1" "$2" cache; }
 
 # start_proxy NAME -- configure and start one proxy pinned to the proxy CPU,
 # wait (bounded) until it answers a.test over UDP and TCP. On failure: report,
@@ -389,16 +420,26 @@ setting_opts() {
     a) echo "$BENCH_A" ;;
     b) echo "$BENCH_B" ;;
     c) echo "$BENCH_C" ;;
+    d) echo "$BENCH_D" ;;
+    e) echo "$BENCH_E" ;;
     *) return 1 ;;
     esac
 }
 setting_desc() {
     case $1 in
-    a) echo "a: few clients, many outstanding ($BENCH_A)" ;;
-    b) echo "b: many clients ($BENCH_B)" ;;
-    c) echo "c: fixed rate ($BENCH_C)" ;;
+    a) echo "a: uncached, few clients, many outstanding ($BENCH_A)" ;;
+    b) echo "b: uncached, many clients ($BENCH_B)" ;;
+    c) echo "c: uncached, fixed rate ($BENCH_C)" ;;
+    d) echo "d: cached ($BENCH_CACHED_NAMES names over and over), few clients, many outstanding ($BENCH_D)" ;;
+    e) echo "e: cached ($BENCH_CACHED_NAMES names over and over), many clients ($BENCH_E)" ;;
     esac
 }
+# cached SETTING -- true for the settings that ask a few names over and over.
+cached() { [[ $1 == d || $1 == e ]]; }
+# setting_proxies SETTING -- the proxies measured in it.
+setting_proxies() { if cached "$1"; then echo "$BENCH_CACHED_PROXIES"; else echo "$BENCH_PROXIES"; fi; }
+# setting_base SETTING -- the proxy the ratios are against.
+setting_base() { if cached "$1"; then echo dnsdist-cache; else echo dnsdist; fi; }
 
 RESULTS=""
 # run_test NAME SETTING MODE -- one measured dnsperf run through one proxy.
@@ -414,8 +455,18 @@ run_test() {
         note "$id: $name is not running"
         return
     fi
-    qfile "$T/warm.txt" 300 "w$RANDOM$name$set$mode-"
-    qfile "$T/q.txt" $((40000 * BENCH_SECONDS)) "$name$set$mode$RANDOM-"
+    if cached "$set"; then
+        # The names of the run, each asked once first: every query of the
+        # run can then be answered from a cache.
+        qfile "$T/q.txt" "$BENCH_CACHED_NAMES" "hot$name$set$mode$RANDOM-"
+        cp "$T/q.txt" "$T/warm.txt"
+    else
+        # A name never asked before for each query: dnsperf wraps around the
+        # file only beyond 100,000 qps (ours has reached 43,000; a second
+        # turn through the file would hit the cache).
+        qfile "$T/warm.txt" 300 "w$RANDOM$name$set$mode-"
+        qfile "$T/q.txt" $((100000 * BENCH_SECONDS)) "$name$set$mode$RANDOM-"
+    fi
     # Warm-up (not measured): upstream connections open again after idling.
     taskset -c "$BENCH_LOAD_CPU" dnsperf -s 127.0.0.1 -p "$port" -m "$mode" -d "$T/warm.txt" -n 1 \
         -c 2 -q 20 -t "$BENCH_TIMEOUT" "${EDNS_OPT[@]}" >"$T/warm-$id.out" 2>&1 </dev/null
@@ -463,22 +514,25 @@ compare() {
     start_upstream
     RESULTS=$T/results.txt
     : >"$RESULTS"
-    local name
-    for name in $BENCH_PROXIES; do
-        case $name in ours | dnsdist | stubby | unbound) ;;
-        *) note "unknown proxy '$name' in BENCH_PROXIES (ours dnsdist stubby unbound)"; continue ;;
+    local name set used=" "
+    # Only the proxies of the settings asked for.
+    for set in $BENCH_SETTINGS; do used+="$(setting_proxies "$set") "; done
+    for name in $BENCH_PROXIES $BENCH_CACHED_PROXIES; do
+        case $name in ours | dnsdist | stubby | unbound | dnsdist-cache | unbound-cache) ;;
+        *) note "unknown proxy '$name' (ours dnsdist stubby unbound dnsdist-cache unbound-cache)"; continue ;;
         esac
+        [[ " ${PROXY_ORDER[*]} " == *" $name "* || $used != *" $name "* ]] && continue
         PROXY_ORDER+=("$name")
         start_proxy "$name" || true
     done
     # Interleaved: for each setting and transport every proxy in turn, so slow
     # drifts in the machine's background load hit all of them alike.
-    local set mode
+    local mode
     for set in $BENCH_SETTINGS; do
         setting_opts "$set" >/dev/null || { note "unknown setting '$set'"; continue; }
         for mode in $BENCH_MODES; do
             for name in "${PROXY_ORDER[@]}"; do
-                [[ -n ${FAILED[$name]:-} ]] && continue
+                [[ -n ${FAILED[$name]:-} || " $(setting_proxies "$set") " != *" $name "* ]] && continue
                 run_test "$name" "$set" "$mode"
             done
         done
@@ -500,7 +554,7 @@ report_compare() {
     say ""
     say "### Throughput, latency and cost (interleaved runs, ${BENCH_SECONDS} s each)"
     say ""
-    say "qps ×dnsdist and CPU/q ×dnsdist are ratios to dnsdist in the same setting and transport (qps: higher is better; CPU per query: lower is better). CPU ms/1k q is the proxy's user+system CPU time per 1000 answered queries (= µs per query). RSS is the proxy's peak resident set (VmHWM) during that run. proxy %, upstream %, dnsperf % = each one's CPU time / wall time (100 = a whole core; the upstream and dnsperf share CPU $BENCH_LOAD_CPU, so upstream % + dnsperf % near 100 means the load side, not the proxy, set the pace). CPU$BENCH_LOAD_CPU % = that core's busy time from /proc/stat, other processes included; it is tick-sampled and reads low at light load (fixed rate). lost = queries dnsperf got no answer for (with, in brackets, the system's UDP receive-buffer drops during the run, any socket); errors = answers other than NOERROR."
+    say "qps ×dnsdist and CPU/q ×dnsdist are ratios to dnsdist in the same setting and transport (qps: higher is better; CPU per query: lower is better): in the uncached settings to dnsdist without a packet cache, every query a new name (ours has its cache on: each miss pays a lookup and an insert); in the cached settings to dnsdist with its packet cache (dnsdist-cache), $BENCH_CACHED_NAMES names each asked once before the run, then over and over (unbound-cache: unbound with its caches on; stubby has none). CPU ms/1k q is the proxy's user+system CPU time per 1000 answered queries (= µs per query). RSS is the proxy's peak resident set (VmHWM) during that run. proxy %, upstream %, dnsperf % = each one's CPU time / wall time (100 = a whole core; the upstream and dnsperf share CPU $BENCH_LOAD_CPU, so upstream % + dnsperf % near 100 means the load side, not the proxy, set the pace). CPU$BENCH_LOAD_CPU % = that core's busy time from /proc/stat, other processes included; it is tick-sampled and reads low at light load (fixed rate). lost = queries dnsperf got no answer for (with, in brackets, the system's UDP receive-buffer drops during the run, any socket); errors = answers other than NOERROR."
     local set mode
     for set in $BENCH_SETTINGS; do
         setting_opts "$set" >/dev/null || continue
@@ -510,10 +564,10 @@ report_compare() {
         say "| transport | proxy | qps | avg ms | p99 ms | lost | errors | CPU ms/1k q | peak RSS MiB | qps ×dnsdist | CPU/q ×dnsdist | proxy % | upstream % | dnsperf % | CPU$BENCH_LOAD_CPU % |"
         say "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
         for mode in $BENCH_MODES; do
-            awk -v st="$set" -v m="$mode" -v order="${PROXY_ORDER[*]}" '
+            awk -v st="$set" -v m="$mode" -v order="${PROXY_ORDER[*]}" -v base="$(setting_base "$set")" '
                 $2 == st && $3 == m { row[$1] = $0 }
                 END {
-                    split(row["dnsdist"], d, " ")
+                    split(row[base], d, " ")
                     n = split(order, o, " ")
                     for (i = 1; i <= n; i++) {
                         if (!(o[i] in row)) continue
@@ -590,16 +644,21 @@ callgrind() {
     # Warm-up: the upstream connection is up and the TLS session made.
     tests/bench/serial.py udp "$port" 200 "cgw$RANDOM" $edns >/dev/null
     tests/bench/serial.py tcp "$port" 200 "cgw$RANDOM" $edns >/dev/null
-    local n=$BENCH_CG_QUERIES k=0 w label ok mode kind
-    for w in "udp serial" "tcp serial" "udp dnsperf" "tcp dnsperf"; do
+    local n=$BENCH_CG_QUERIES k=0 w label ok mode kind hot
+    for w in "udp serial" "tcp serial" "udp dnsperf" "tcp dnsperf" "udp cached" "tcp cached"; do
         read -r mode kind <<<"$w"
         k=$((k + 1))
         label="$mode-$kind"
+        hot="cgh$k$RANDOM"
+        # The cached workload's names, each asked once before counting.
+        [[ $kind == cached ]] && tests/bench/serial.py "$mode" "$port" "$BENCH_CACHED_NAMES" "$hot" $edns >/dev/null
         callgrind_control -z "$pid" >>"$dir/control.log" 2>&1
         timeout 60 callgrind_control -i on "$pid" >>"$dir/control.log" 2>&1 || { note "callgrind_control failed"; break; }
         ok=1
         if [[ $kind == serial ]]; then
             tests/bench/serial.py "$mode" "$port" "$n" "cg$k$RANDOM" $edns >"$dir/$label.out" 2>&1 || ok=0
+        elif [[ $kind == cached ]]; then
+            tests/bench/serial.py "$mode" "$port" "$n" "$hot" $edns "hot=$BENCH_CACHED_NAMES" >"$dir/$label.out" 2>&1 || ok=0
         else
             qfile "$dir/q.txt" "$n" "cg$k$RANDOM-"
             dnsperf -s 127.0.0.1 -p "$port" -m "$mode" -d "$dir/q.txt" -n 1 -c 4 -q 50 -t 10 "${EDNS_OPT[@]}" \
@@ -617,13 +676,15 @@ callgrind() {
         fi
         local what
         if [[ $kind == serial ]]; then
-            what="one query at a time (tests/bench/serial.py); deterministic"
+            what="one query at a time (tests/bench/serial.py), every name new (cache misses); deterministic"
+        elif [[ $kind == cached ]]; then
+            what="one query at a time, $BENCH_CACHED_NAMES names asked over and over (cache hits); deterministic"
         else
             what="dnsperf -c 4 -q 50 (batched; varies a little with timing)"
         fi
         CG_ROWS+=("| $mode | $what | $n$( ((ok)) || echo ' (not all answered)') | $ir | $(awk -v i="$ir" -v n="$n" 'BEGIN { printf "%.0f", i / n }') |")
-        if [[ $kind == serial ]] && command -v callgrind_annotate >/dev/null; then
-            CG_TOP+=("$mode, one query at a time: top functions (instructions per query)")
+        if [[ $kind != dnsperf ]] && command -v callgrind_annotate >/dev/null; then
+            CG_TOP+=("$mode, one query at a time$([[ $kind == cached ]] && echo ", cache hits"): top functions (instructions per query)")
             CG_TOP+=("$(callgrind_annotate "$f" 2>/dev/null | awk -v n="$n" '
                 /file:function/ { on = 1; getline; next }
                 on && NF >= 3 && c < 12 { gsub(",", "", $1); fn = $0; sub(/^ *[0-9,]+ +\([ 0-9.%]+\) +/, "", fn)

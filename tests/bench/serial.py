@@ -5,10 +5,11 @@ one at a time (the next is sent only when the previous is answered), so the
 proxy handles every query alone and its instruction count per query does not
 depend on timing (no batching that varies with the machine's load).
 
-  serial.py udp|tcp PORT COUNT PREFIX [edns]
+  serial.py udp|tcp PORT COUNT PREFIX [edns] [hot=N]
 
 Queries PREFIX-<i>.load.test A (EDNS0 with UDP size 1232 when "edns" is
-given). UDP uses one socket, TCP one connection. Prints
+given); with hot=N, i runs over 0..N-1 again and again (N names asked over
+and over, for a cache). UDP uses one socket, TCP one connection. Prints
 "sent=N answered=N noerror=N"; exits 1 if a query went unanswered for 10 s.
 """
 import socket
@@ -40,7 +41,11 @@ def recv_exact(s, n):
 
 def main():
     mode, port, count, prefix = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-    edns = len(sys.argv) > 5 and sys.argv[5] == "edns"
+    edns = "edns" in sys.argv[5:]
+    hot = count
+    for arg in sys.argv[5:]:
+        if arg.startswith("hot="):
+            hot = max(1, int(arg[4:]))
     addr = ("127.0.0.1", port)
     if mode == "udp":
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -52,7 +57,7 @@ def main():
     answered = noerror = 0
     for i in range(count):
         qid = i & 0xFFFF
-        q = query(qid, "%s-%d.load.test" % (prefix, i), edns)
+        q = query(qid, "%s-%d.load.test" % (prefix, i % hot), edns)
         try:
             if mode == "udp":
                 s.send(q)

@@ -8,7 +8,8 @@
  *                op's other bits); a stored answer must then be found
  *   op & 3 == 1  look up the query made from the bytes the same way
  *   op & 3 == 2  move the clock on by length seconds (no bytes follow)
- *   op & 3 == 3  the bytes as a client's query to cache_key; length 0 flushes
+ *   op & 3 == 3  the bytes as a client's query to cache_key, which must give
+ *                no key to a query without RD; length 0 flushes
  * After every operation the ring and the index must agree (cache_audit),
  * and every reply must parse to its end, carry the query's ID and question,
  * and give every record the TTL the lookup reported. */
@@ -189,6 +190,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				cache_flush();
 			else if (cache_key(msg, len, &k) == 0 && (k.qend > len || k.len < 6))
 				fail("cache_key made a key past the query");
+			else if (len > 2 && (msg[2] & 0x01) == 0 && cache_key(msg, len, &k) == 0)
+				fail("a query without RD got a key");
 			break;
 		}
 		audit();

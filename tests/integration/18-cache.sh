@@ -7,8 +7,12 @@
 #     no AA: a cache claims no authority), its TTLs counting down;
 #   - the client gets its own spelling of the name back (0x20);
 #   - a query with EDNS Client Subnet bypasses the cache;
-#   - NXDOMAIN and NODATA are kept for the SOA minimum, then asked again;
-#   - DO and CD queries are kept apart; a CNAME answer is kept whole;
+#   - a query without RD (a secondary's SOA refresh) is neither answered
+#     from the cache nor stored;
+#   - NXDOMAIN and NODATA are kept for the SOA minimum, then asked again,
+#     the SOA's TTL counting down meanwhile;
+#   - DO and CD queries are kept apart; a CNAME answer and a chain of two
+#     CNAMEs are kept whole, in the client's spelling;
 #   - the 4 KB answer from the cache goes back TC over UDP, whole over TCP;
 #   - prefetch: a hit in the last 10 % of the TTL makes the upstream see one
 #     refresh, and the name never expires;
@@ -27,7 +31,8 @@ t_init cache
 
 # The zone: an SOA for test. (negative answers carry it; its minimum, 4 s,
 # is how long they are kept), names with short TTLs for prefetch (20 s: the
-# last 10 % is a 2 s window) and serve-stale (3 s), a CNAME.
+# last 10 % is a 2 s window) and serve-stale (3 s), a CNAME; neg.test., whose
+# SOA minimum (60 s) leaves time to watch a negative answer's TTL count down.
 # shellcheck disable=SC2034 # read by t_start_unbound
 T_UNBOUND_EXTRA=$'log-queries: yes
 local-data: "test. 3600 IN SOA ns.test. hostmaster.test. 1 3600 600 86400 4"
@@ -35,7 +40,28 @@ local-data: "pf.test. 20 IN A 192.0.2.20"
 local-data: "st.test. 3 IN A 192.0.2.3"
 local-data: "st2.test. 3 IN A 192.0.2.4"
 local-data: "sb.test. 3 IN A 192.0.2.5"
-local-data: "cn.test. 300 IN CNAME a.test."'
+local-data: "cn.test. 300 IN CNAME a.test."
+local-zone: "neg.test." static
+local-data: "neg.test. 3600 IN SOA ns.neg.test. hostmaster.neg.test. 1 3600 600 86400 60"
+local-data: "nd.neg.test. 300 IN A 192.0.2.9"
+local-zone: "chain.test." transparent
+auth-zone:
+    name: "chain.test."
+    zonefile: "'"$T/chain.zone"'"
+    for-upstream: yes
+    for-downstream: yes
+    fallback-enabled: no'
+# A chain of two CNAMEs: unbound does not follow a CNAME in its local data,
+# but answers one from an auth-zone whole (local-zone transparent lets the
+# query through the "test." static zone to it).
+cat >"$T/chain.zone" <<'EOF'
+chain.test. 3600 IN SOA ns.chain.test. hostmaster.chain.test. 1 3600 600 86400 60
+chain.test. 3600 IN NS ns.chain.test.
+ns.chain.test. 3600 IN A 192.0.2.53
+c2.chain.test. 300 IN CNAME c1.chain.test.
+c1.chain.test. 300 IN CNAME end.chain.test.
+end.chain.test. 300 IN A 192.0.2.77
+EOF
 p_setup
 p_start proxy -p "$P_PORT" -n "$NS" --ca-file "$T/ca.pem" --timeout 10
 PA=$P_PID PA_LOG=$P_LOG PA_PORT=$P_PORT
@@ -109,6 +135,20 @@ done
 t_assert_eq "$(asked a.test A)" 3 "both ECS queries reached the upstream"
 no_aa "$(p_dig a.test)" "ECS answers did not replace the entry"
 
+# --- A query without RD bypasses the cache both ways: not answered from
+# the entry of a.test A, and its answer (a.test AAAA) not stored.
+n=$(asked a.test A)
+for i in 1 2; do
+    out=$(p_dig a.test +norec)
+    t_assert_match "$(flags "$out")" '(^| )aa( |$)' "a.test without RD #$i from the upstream"
+done
+t_assert_eq "$(asked a.test A)" "$((n + 2))" "both queries without RD reached the upstream"
+t_assert_eq "$(p_dig a.test AAAA +norec +short)" 2001:db8::1 "a.test AAAA without RD"
+out=$(p_dig a.test AAAA)
+t_assert_match "$(flags "$out")" '(^| )aa( |$)' "a.test AAAA with RD then from the upstream: nothing stored"
+no_aa "$(p_dig a.test AAAA)" "and the next a.test AAAA from the cache"
+t_assert_eq "$(asked a.test AAAA)" 2 "the upstream saw a.test AAAA twice"
+
 # --- NXDOMAIN and NODATA, kept for the SOA minimum (4 s).
 t0=$(t_now_us)
 out=$(p_dig nx1.test)
@@ -127,19 +167,51 @@ nx_asked_again() { p_dig nx1.test >/dev/null; asked_is nx1.test A 2; }
 t_wait_until 15 "nx1.test asked again once its 4 s are over" nx_asked_again ||
     t_fail "NXDOMAIN kept past the SOA minimum"
 t_assert_le 3000 "$(t_elapsed_ms "$t0")" "NXDOMAIN kept about the SOA minimum (4 s) before asking again"
+nd_asked_again() { p_dig a.test MX >/dev/null; asked_is a.test MX 2; }
+t_wait_until 15 "a.test MX asked again once its 4 s are over" nd_asked_again ||
+    t_fail "NODATA kept past the SOA minimum"
+t_pass "NODATA asked again after the SOA minimum"
+
+# The SOA's TTL in a negative answer from the cache counts down (neg.test.:
+# minimum 60 s). NAME TYPE STATUS: the first answer from the upstream, then
+# wait (bounded) for one from the cache with a lower SOA TTL.
+neg_countdown() {
+    local name=$1 type=$2 status=$3 first ttl0 t1 out
+    first=$(p_dig "$name" "$type")
+    t_assert_eq "$(p_status "$first") $(section_field AUTHORITY 4 "$first")" "$status SOA" \
+        "$name $type: $status with the SOA"
+    ttl0=$(auth_ttl "$first")
+    t_assert_le "$ttl0" 60 "$name $type: SOA TTL at most the SOA minimum"
+    t_assert_le 10 "$ttl0" "$name $type: SOA TTL long enough to watch"
+    t1=$(t_now_us)
+    soa_lower() {
+        out=$(p_dig "$name" "$type")
+        [[ $(p_status "$out") == "$status" && " $(flags "$out") " != *" aa "* ]] &&
+            (($(auth_ttl "$out") < ttl0))
+    }
+    t_wait_until 5 "the cached SOA TTL of $name $type to fall below $ttl0" soa_lower ||
+        t_fail "$name $type: the SOA TTL does not count down"
+    t_pass "$name $type from the cache: SOA TTL $(auth_ttl "$out") < $ttl0"
+    t_assert_le "$((ttl0 - 2 - $(t_elapsed_ms "$t1") / 1000))" "$(auth_ttl "$out")" \
+        "$name $type: by the time passed, not more"
+    t_assert_eq "$(asked "$name" "$type")" 1 "the upstream saw $name $type once"
+}
+neg_countdown nx.neg.test A NXDOMAIN
+neg_countdown nd.neg.test MX NOERROR
 
 # --- DO and CD are parts of the key.
+n=$(asked a.test A)
 t_assert_eq "$(p_dig a.test +dnssec +short)" 192.0.2.1 "a.test with DO"
-t_assert_eq "$(asked a.test A)" 4 "a DO query is not answered by the entry without DO"
+t_assert_eq "$(asked a.test A)" "$((n + 1))" "a DO query is not answered by the entry without DO"
 out=$(p_dig a.test +dnssec)
 no_aa "$out" "the second DO query came from the cache"
 t_assert_match "$out" 'EDNS: version: 0, flags: do;' "its reply has DO set"
 t_assert_eq "$(p_dig a.test +cdflag +short)" 192.0.2.1 "a.test with CD"
-t_assert_eq "$(asked a.test A)" 5 "a CD query has an entry of its own"
+t_assert_eq "$(asked a.test A)" "$((n + 2))" "a CD query has an entry of its own"
 out=$(p_dig a.test +cdflag)
 no_aa "$out" "the second CD query came from the cache"
 t_assert_match "$(flags "$out")" '(^| )cd( |$)' "its reply has CD set"
-t_assert_eq "$(asked a.test A)" 5 "the upstream saw no more a.test"
+t_assert_eq "$(asked a.test A)" "$((n + 2))" "the upstream saw no more a.test"
 
 # --- A CNAME answer, kept whole (the pointers in it read the same).
 want=$(p_dig cn.test +short)
@@ -148,6 +220,17 @@ out=$(p_dig Cn.TeSt)
 no_aa "$out" "cn.test again, from the cache"
 t_assert_eq "$(p_dig cn.test +short)" "$want" "the cached CNAME answer is the upstream's"
 t_assert_eq "$(asked cn.test A)" 1 "the upstream saw cn.test once"
+out=$(p_dig c2.chain.test)
+want=$(awk '$0 == ";; ANSWER SECTION:" { a = 1; next } a && NF == 0 { exit } a { print $1, $4, $5 }' <<<"$out")
+t_assert_eq "$(tr '\n' ' ' <<<"$want")" \
+    "c2.chain.test. CNAME c1.chain.test. c1.chain.test. CNAME end.chain.test. end.chain.test. A 192.0.2.77 " \
+    "c2.chain.test: a chain of two CNAMEs and the address"
+out=$(p_dig C2.cHaIn.TeSt)
+no_aa "$out" "the chain again, from the cache"
+t_assert_eq "$(owner "$out")" C2.cHaIn.TeSt. "the chain's first owner in the client's spelling"
+t_assert_eq "$(awk '$0 == ";; ANSWER SECTION:" { a = 1; next } a && NF == 0 { exit } a { print tolower($1), $4, tolower($5) }' <<<"$out")" \
+    "$want" "the cached chain reads as the upstream's but for case (pointers right)"
+t_assert_eq "$(asked c2.chain.test A)" 1 "the upstream saw c2.chain.test once"
 
 # --- The 4 KB answer from the cache: TC over UDP, whole over TCP.
 big_whole() { # DIG-OUTPUT -> true when the whole answer arrived

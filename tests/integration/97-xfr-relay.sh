@@ -11,7 +11,8 @@
 #    date", and the AXFR form from a version the primary's journal lacks
 #  - a real secondary (a second named whose primary is the proxy, plain DNS)
 #    loads both zones, answers from them, and after an update takes the
-#    difference by IXFR when told to refresh
+#    difference by IXFR when told to refresh, with the answer cache on (the
+#    SOA asked without RD never comes from the cache)
 #  - a transfer held in flight by a client that stops reading (it resumes
 #    once the test has measured): ordinary queries keep their latency
 #    (medians compared, generous bound), the proxy relays no more of the
@@ -39,11 +40,10 @@ P_PORT=$(t_free_port)
 NS=127.0.0.1:$(t_named_tls_port):primary.test
 # Clients on 127.0.0.1 may transfer; 127.0.0.2 (also loopback, so inside
 # the default --allow) may query but not transfer.
-# No answer cache here: a secondary's refresh asks the SOA (RD=0), and an SOA
-# from the cache hides a new serial until its TTL runs out (open, issue 15:
-# queries without RD should bypass the cache).
-p_start proxy -p "$P_PORT" -n "$NS" --ca-file "$T/pki/ca.pem" --allow-transfer 127.0.0.1/32 \
-    --cache-size 0
+# With the answer cache on (the default): a secondary's refresh asks the SOA
+# with RD clear, and such queries bypass the cache, or the SOA kept from the
+# last refresh would hide the new serial for its TTL (issue 15).
+p_start proxy -p "$P_PORT" -n "$NS" --ca-file "$T/pki/ca.pem" --allow-transfer 127.0.0.1/32
 t_wait_dns 127.0.0.1 "$P_PORT" udp || t_fail "the proxy does not answer"
 want=$((T_NAMED_RECORDS + 4)) # SOA, NS, ns A, the records, closing SOA
 
@@ -187,8 +187,17 @@ t_assert_eq "$(sdig +short h99999.big.test A)" 10.1.134.159 "... the zone's last
 t_assert_eq "$(sdig +short new2.ixfr.test A)" 192.0.2.201 "... and ixfr.test as updated"
 t_assert_match "$(cat "$T/secondary.log")" "transfer of 'big\.test/IN' from 127\.0\.0\.1#$P_PORT: Transfer completed: [0-9]+ messages, $want records" \
     "the secondary logs the whole transfer from the proxy"
-# An update, then a refresh: the secondary asks for the difference.
+# An update, then a refresh: the secondary asks for the difference. The
+# SOA without RD, as a secondary asks it, shows the new serial at once; with
+# RD it comes from the cache, as kept before the update.
+serial() { awk '$4 == "SOA" { print $7; exit }' <<<"$1"; }
+soa_rd=$(p_dig ixfr.test SOA +noall +answer)
+t_assert_eq "$(serial "$(p_dig ixfr.test SOA +noall +answer +norec)")" 3 "SOA without RD: serial 3"
 t_named_update ixfr.test "update delete new1.ixfr.test A"
+t_assert_eq "$(serial "$(p_dig ixfr.test SOA +noall +answer +norec)")" 4 \
+    "SOA without RD right after the update: serial 4 (not from the cache)"
+t_assert_eq "$(serial "$(p_dig ixfr.test SOA +noall +answer)")" "$(serial "$soa_rd")" \
+    "SOA with RD: the cached answer (the cache is on)"
 t_named_secondary_rndc refresh ixfr.test >/dev/null
 t_named_secondary_wait ixfr.test 4 60 || t_fail "the secondary did not take serial 4 after a refresh"
 t_assert_eq "$(sdig +short new1.ixfr.test A)" "" "the secondary applied the deletion"

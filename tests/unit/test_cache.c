@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests for cache.c, on a fake clock: keys (case, RD/CD/DO apart,
- * queries that bypass), replies (the client's ID and spelling, compression
+/* Unit tests for cache.c, on a fake clock: keys (case, CD/DO apart,
+ * queries that bypass, RD clear among them), replies (the client's ID and spelling, compression
  * pointers still right, TTLs counting down, our own OPT), what is never
  * stored, negative answers per the SOA (RFC 2308), TTL clamps, prefetch and
  * stale windows (RFC 8767), and a flood of names that evicts without
@@ -338,7 +338,6 @@ test_keys(void)
 		unsigned type, flags;
 	} apart[] = {
 		{ "www.example.com", 28, Q_RD },       /* type */
-		{ "www.example.com", 1, 0 },           /* RD */
 		{ "www.example.com", 1, Q_RD | Q_CD },  /* CD */
 		{ "www.example.com", 1, Q_RD | Q_DO },  /* DO */
 		{ "www.example.org", 1, Q_RD },        /* name */
@@ -378,6 +377,10 @@ test_key_bypass(void)
 		return;
 	query(&q, 1, "www.example.com", 1, Q_RD | Q_ECS);
 	CHECK(cache_key(q.b, q.len, &k) == -1, "a query with Client Subnet got a key");
+	/* RD clear: a secondary's SOA refresh must see the primary's serial
+	 * now, not one kept here (issue 15). */
+	query(&q, 1, "www.example.com", 6, Q_CD | Q_EDNS);
+	CHECK(cache_key(q.b, q.len, &k) == -1, "a query without RD got a key");
 	query(&q, 1, "www.example.com", 1, Q_RD | Q_EDNS);
 	q.b[q.len - 5] = 1; /* EDNS version 1 */
 	CHECK(cache_key(q.b, q.len, &k) == -1, "EDNS version 1 got a key");
@@ -499,11 +502,11 @@ test_cname_chain_pointers(void)
 	CHECK(strcmp(text, "edge.cdn-provider.net.") == 0, "third owner \"%s\"", text);
 }
 
-/* RD, CD and DO are part of the key: each combination is its own entry. */
+/* CD and DO are part of the key: each combination is its own entry. */
 static void
 test_flags_apart(void)
 {
-	static const unsigned combos[] = { 0, Q_RD, Q_RD | Q_CD, Q_RD | Q_DO, Q_RD | Q_CD | Q_DO };
+	static const unsigned combos[] = { Q_RD, Q_RD | Q_CD, Q_RD | Q_DO, Q_RD | Q_CD | Q_DO };
 	struct msg q, a;
 	struct cache_result res;
 	size_t i, j;
@@ -515,7 +518,7 @@ test_flags_apart(void)
 		answer_a(&a, "flags.example", 300, (unsigned)i);
 		CHECK_EQ_INT(insert(&q, &a, T0), 0);
 	}
-	CHECK_EQ_INT(cache_stats()->entries, 5);
+	CHECK_EQ_INT(cache_stats()->entries, 4);
 	for (i = 0; i < sizeof(combos) / sizeof(combos[0]); i++) {
 		query(&q, 1, "flags.example", 1, combos[i]);
 		CHECK(lookup(&q, 0, T0, &res) == CACHE_FRESH, "combination %zu not found", i);
@@ -534,7 +537,7 @@ test_flags_apart(void)
 	CHECK_EQ_INT(dns_get16(reply.b + reply.len - 8), DNS_EDNS_OUR_SIZE);
 	CHECK_EQ_INT(reply.b[reply.len - 4], 0);
 	CHECK_EQ_INT(dns_get16(reply.b + reply.len - 2), 0);
-	CHECK_EQ_INT(reply.b[reply.len - 12], 1); /* the A record of combination 1 */
+	CHECK_EQ_INT(reply.b[reply.len - 12], 0); /* the A record of combination 0 */
 	query(&q, 1, "flags.example", 1, Q_RD | Q_DO);
 	CHECK(lookup(&q, 0, T0, &res) == CACHE_FRESH, "DO missed");
 	CHECK_EQ_INT(reply.b[reply.len - 4], 0x80);
