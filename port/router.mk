@@ -68,7 +68,7 @@ ROUTER_HOSTCC := $(HOSTCC)
 # links with -Oz (GCC 12: size before speed; 2 KiB; a small router's load
 # does not notice), BearSSL's objects are still compiled with -Os.
 ROUTER_OPT_PROXY := $(if $(TINY),-Oz)
-TINY_WITHOUT ?= -DDTP_NO_METRICS -DDTP_NO_XFR
+TINY_WITHOUT ?= -DDTP_NO_METRICS -DDTP_NO_XFR -DDTP_NO_CACHE -DDTP_NO_QLOG -DDTP_NO_SELECT
 ROUTER_OPT := -Os -fno-pie -flto -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables \
               -fno-unwind-tables -D_FILE_OFFSET_BITS=64 $(if $(TINY),-DDTP_TINY $(TINY_WITHOUT)) $(WITHOUT)
 ROUTER_LD := -static -no-pie -flto -flto-partition=one $(if $(TINY),-Oz,-Os) -Wl,--gc-sections -Wl,--build-id=none -Wl,-z,norelro \

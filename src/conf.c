@@ -820,7 +820,7 @@ conf_defaults(struct conf *conf)
 	conf->max_tcp_per_client = DEF_MAX_TCP_PER_CLIENT;
 	conf->max_udp_size = DEF_MAX_UDP_SIZE;
 	conf->batch_window_us = DEF_BATCH_WINDOW_US;
-	conf->strategy = SELECT_FASTEST;
+	conf->strategy = FEATURE_SELECT ? SELECT_FASTEST : SELECT_ORDER;
 	conf->retry_servfail = -1; /* not given: see conf_finish */
 	conf->cache_kib = DEF_CACHE_KIB;
 	conf->cache_min_ttl = DEF_CACHE_MIN_TTL;
@@ -1135,6 +1135,49 @@ settle_limits(struct conf *conf)
 	}
 }
 
+/* Options of an optional feature that conf_finish checks (feature.h): in a
+ * build without it, each must keep its default, which is all --check
+ * prints and reads back. --metrics and --allow-transfer say so in their
+ * setters. */
+static const struct {
+	const char *option;
+	int built;
+	const char *feature, *macro;
+} feature_options[] = {
+	{ "cache-size", FEATURE_CACHE, "answer cache", "DTP_NO_CACHE" },
+	{ "cache-min-ttl", FEATURE_CACHE, "answer cache", "DTP_NO_CACHE" },
+	{ "cache-max-ttl", FEATURE_CACHE, "answer cache", "DTP_NO_CACHE" },
+	{ "stale-answer-timeout", FEATURE_CACHE, "answer cache", "DTP_NO_CACHE" },
+	{ "stale-max", FEATURE_CACHE, "answer cache", "DTP_NO_CACHE" },
+	{ "log-queries", FEATURE_QLOG, "query log", "DTP_NO_QLOG" },
+	{ "strategy", FEATURE_SELECT, "resolver choice; it takes the first usable nameserver in "
+	  "the order given", "DTP_NO_SELECT" },
+};
+
+static int option_equal(const struct option_def *, const struct conf *, const struct conf *);
+
+static int
+missing_feature(const struct conf *conf, char *err, size_t errlen)
+{
+	static struct conf def;
+	size_t i;
+
+	if (FEATURE_CACHE && FEATURE_QLOG && FEATURE_SELECT)
+		return 0;
+	conf_defaults(&def);
+	for (i = 0; i < sizeof(feature_options) / sizeof(feature_options[0]); i++) {
+		const struct option_def *o = find_long(feature_options[i].option,
+		    strlen(feature_options[i].option));
+
+		if (!feature_options[i].built && o != NULL && !option_equal(o, conf, &def)) {
+			errf(err, errlen, "--%s: " FEATURE_MISSING, o->name, feature_options[i].feature,
+			    feature_options[i].macro);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int
 conf_finish(struct conf *conf, char *err, size_t errlen)
 {
@@ -1166,6 +1209,8 @@ conf_finish(struct conf *conf, char *err, size_t errlen)
 	if (conf->retry_servfail == -1)
 		conf->retry_servfail = select_providers(conf->ns, (unsigned)conf->ns_count, NULL) >= 2;
 	settle_limits(conf);
+	if (missing_feature(conf, err, errlen) != 0)
+		return -1;
 	if (conf->cache_kib != 0 && conf->cache_kib < CACHE_MIN_KIB) {
 		errf(err, errlen, "--cache-size: %u KiB holds too few answers: 0 (off) or %d to %d",
 		    conf->cache_kib, CACHE_MIN_KIB, MAX_CACHE_KIB);

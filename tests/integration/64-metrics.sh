@@ -8,6 +8,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/proxy.sh"
+t_need_feature metrics
 t_init metrics
 p_setup
 M_PORT=$(t_free_port)
