@@ -23,6 +23,7 @@
 #include "metrics.h"
 #include "port.h"
 #include "stats.h"
+#include "metrics_golden.h"
 #include "unit.h"
 #include "version.h"
 
@@ -405,6 +406,27 @@ test_render_json(void)
 	s.cache_count = 0;
 	render_all(METRICS_PAGE_JSON, &s, 65536);
 	CHECK(strstr(page_buf, "\"nameservers\":[],\"metrics_requests\"") != NULL, "%s", page_buf);
+}
+
+/* Both pages whole, against the golden text (metrics_golden.h): every
+ * name, help text, label, value and separator as scrapers read them. */
+static void
+test_render_golden(void)
+{
+	static struct metrics_snapshot s;
+	size_t n, i;
+
+	fill_snapshot(&s, 3, 0);
+	n = render_all(METRICS_PAGE_PROMETHEUS, &s, 65536);
+	for (i = 0; i < n && page_buf[i] == golden_prometheus[i]; i++)
+		;
+	CHECK(strcmp(page_buf, golden_prometheus) == 0, "Prometheus page differs at byte %zu:\n%.200s",
+	    i, page_buf + (i > 60 ? i - 60 : 0));
+	n = render_all(METRICS_PAGE_JSON, &s, 65536);
+	for (i = 0; i < n && page_buf[i] == golden_json[i]; i++)
+		;
+	CHECK(strcmp(page_buf, golden_json) == 0, "JSON page differs at byte %zu:\n%.200s", i,
+	    page_buf + (i > 60 ? i - 60 : 0));
 }
 
 /* The same bytes whatever the chunk size, for both pages and the largest
@@ -879,6 +901,7 @@ const struct unit_test metrics_tests[] = {
 	{ "metrics_parse_limits", test_parse_limits },
 	{ "metrics_render_prometheus", test_render_prometheus },
 	{ "metrics_render_json", test_render_json },
+	{ "metrics_render_golden", test_render_golden },
 	{ "metrics_render_chunks", test_render_chunks },
 	{ "metrics_render_checked_by_promtool", test_render_checked_by_promtool },
 	{ "metrics_server_answers", test_server_answers },
