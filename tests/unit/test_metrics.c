@@ -257,6 +257,12 @@ fill_snapshot(struct metrics_snapshot *s, unsigned ns_count, int max)
 	stats_hist_add(&s->st.latency, 9000000);
 	s->http.served = 3;
 	s->http.refused = 1;
+	s->xfr.started = 5;
+	s->xfr.completed = 4;
+	s->xfr.failed = 1;
+	s->xfr.refused = 2;
+	s->xfr.messages = 9;
+	s->xfr.bytes = 123456;
 	s->ns_count = ns_count;
 	for (i = 0; i < ns_count; i++) {
 		struct metrics_ns *ns = &s->ns[i];
@@ -391,8 +397,10 @@ test_render_json(void)
 		"\"srtt_seconds\":0.023456},"),
 		"\"state\":\"connecting\"",
 		"\"srtt_seconds\":null}",
-		("],\"cache\":{\"hits_total\":42,\"entries\":17},\"metrics_requests\":{\"served\":3,"
-		"\"error\":0,\"refused\":1,\"timeout\":0}}\n"),
+		("],\"cache\":{\"hits_total\":42,\"entries\":17},\"transfers\":{\"started\":5,"
+		"\"completed\":4,\"failed\":1,\"refused\":2,\"truncated\":0,\"busy\":0,\"messages\":9,"
+		"\"bytes\":123456},\"metrics_requests\":{\"served\":3,\"error\":0,\"refused\":1,"
+		"\"timeout\":0}}\n"),
 	};
 	size_t i, n;
 
@@ -405,7 +413,7 @@ test_render_json(void)
 	s.ns_count = 0;
 	s.cache_count = 0;
 	render_all(METRICS_PAGE_JSON, &s, 65536);
-	CHECK(strstr(page_buf, "\"nameservers\":[],\"metrics_requests\"") != NULL, "%s", page_buf);
+	CHECK(strstr(page_buf, "\"nameservers\":[],\"transfers\":{") != NULL, "%s", page_buf);
 }
 
 /* Both pages whole, against the golden text (metrics_golden.h): every
