@@ -157,9 +157,8 @@ enum value_kind {
 };
 
 struct metric {
-	const char *name;
-	const char *key;
-	const char *help;
+	const char *text;      /* its name, key and help, each ended by a NUL (one
+	                        * pointer, not three: a third of the table) */
 	unsigned char counter; /* 1: counter; 0: gauge */
 	unsigned char labels;  /* enum label_set */
 	unsigned char group;   /* enum json_group */
@@ -169,9 +168,11 @@ struct metric {
 
 #define SNAP(field) offsetof(struct metrics_snapshot, field)
 #define NS(field) offsetof(struct metrics_ns, field)
-#define GAUGE(name, key, group, kind, off, help) { name, key, help, 0, L_NONE, group, kind, off }
-#define COUNTER(name, key, group, off, help) { name, key, help, 1, L_NONE, group, V_U64, SNAP(off) }
-#define NS_COUNTER(name, key, field, help) { "nameserver_" name, key, help, 1, L_NS, G_NS, V_U64, NS(field) }
+#define TEXT(name, key, help) name "\0" key "\0" help
+#define GAUGE(name, key, group, kind, off, help) { TEXT(name, key, help), 0, L_NONE, group, kind, off }
+#define COUNTER(name, key, group, off, help) { TEXT(name, key, help), 1, L_NONE, group, V_U64, SNAP(off) }
+#define NS_COUNTER(name, key, field, help) \
+	{ TEXT("nameserver_" name, key, help), 1, L_NS, G_NS, V_U64, NS(field) }
 
 _Static_assert(offsetof(struct stats, tcp) == offsetof(struct stats, udp) + sizeof(struct listener_stats),
     "the listeners' figures are consecutive");
@@ -185,13 +186,13 @@ _Static_assert(sizeof(struct metrics_snapshot) <= 0xffff, "offsets fit 16 bits")
 static const struct metric metrics[] = {
 	GAUGE("uptime_seconds", "uptime_seconds", G_TOP, V_SEC, SNAP(uptime_us),
 	    "Time since the proxy started."),
-	{ "requests_total", "requests",
-	  "Queries taken in, by listener (messages dropped unanswered are not counted).",
+	{ TEXT("requests_total", "requests",
+	  "Queries taken in, by listener (messages dropped unanswered are not counted)."),
 	  1, L_LISTENER, G_LISTENERS, V_U64, SNAP(st.udp.requests) },
-	{ "answers_total", "answered", "Replies sent, errors included, by listener.",
+	{ TEXT("answers_total", "answered", "Replies sent, errors included, by listener."),
 	  1, L_LISTENER, G_LISTENERS, V_U64, SNAP(st.udp.answered) },
-	{ "answer_seconds_total", "answer_seconds",
-	  "Time from query to reply, summed over the replies, by listener.",
+	{ TEXT("answer_seconds_total", "answer_seconds",
+	  "Time from query to reply, summed over the replies, by listener."),
 	  1, L_LISTENER, G_LISTENERS, V_SEC, SNAP(st.udp.latency_us) },
 	GAUGE("queries_in_flight", "queries_in_flight", G_TOP, V_UINT, SNAP(inflight),
 	    "Queries waiting for an answer."),
@@ -237,13 +238,13 @@ static const struct metric metrics[] = {
 	NS_COUNTER("resumptions_total", "resumed", resumed, "TLS handshakes that resumed a session."),
 	NS_COUNTER("bad_answers_total", "bad_answers", bad_answers,
 	    "Answers discarded: malformed, or with the wrong question."),
-	{ "nameserver_queries_in_flight", "inflight",
-	  "Queries on the nameserver's connections waiting for an answer.",
+	{ TEXT("nameserver_queries_in_flight", "inflight",
+	  "Queries on the nameserver's connections waiting for an answer."),
 	  0, L_NS, G_NS, V_UINT, NS(inflight) },
-	{ "nameserver_connections", "connections", "Connections to the nameserver open.",
+	{ TEXT("nameserver_connections", "connections", "Connections to the nameserver open."),
 	  0, L_NS, G_NS, V_UINT, NS(connections) },
-	{ "nameserver_srtt_seconds", "srtt_seconds",
-	  "Smoothed answer time of the nameserver (absent until measured).",
+	{ TEXT("nameserver_srtt_seconds", "srtt_seconds",
+	  "Smoothed answer time of the nameserver (absent until measured)."),
 	  0, L_NS, G_NS, V_SEC32, NS(srtt_us) },
 	/* struct xfr_counters, keyed as in the stats line */
 	COUNTER("transfers_started_total", "started", G_TRANSFERS, xfr.started,
@@ -262,9 +263,9 @@ static const struct metric metrics[] = {
 	    "Messages of zone transfers relayed to clients."),
 	COUNTER("transfer_bytes_total", "bytes", G_TRANSFERS, xfr.bytes,
 	    "Bytes of those messages, length prefixes left out."),
-	{ "metrics_requests_total", NULL,
+	{ TEXT("metrics_requests_total", "", /* keyed by result */
 	  "Requests to this endpoint, by result (refused: closed at once, over the client limit "
-	  "or outside --allow).", 1, L_RESULT, G_HTTP, V_U64, SNAP(http.served) },
+	  "or outside --allow)."), 1, L_RESULT, G_HTTP, V_U64, SNAP(http.served) },
 };
 #define N_METRICS (sizeof(metrics) / sizeof(metrics[0]))
 
@@ -286,6 +287,26 @@ static const struct label_def {
 	[L_RESULT] = { "result", http_results, 4, sizeof(uint64_t) },
 	[L_NS] = { "nameserver", NULL, 0, sizeof(struct metrics_ns) },
 };
+
+static const char *
+m_name(const struct metric *m)
+{
+	return m->text;
+}
+
+static const char *
+m_key(const struct metric *m)
+{
+	return m->text + strlen(m->text) + 1;
+}
+
+static const char *
+m_help(const struct metric *m)
+{
+	const char *key = m_key(m);
+
+	return key + strlen(key) + 1;
+}
 
 /* m's value at base (a snapshot, or L_NS a nameserver) moved j labels on,
  * written into num; NULL when it has none (V_SEC32 not measured). */
@@ -324,16 +345,16 @@ prom_metric(struct sink *k, const struct metric *m, const struct metrics_snapsho
 	char num[32], label[2 * (CONF_NAME_MAX + 64) + 8];
 	unsigned j, n = m->labels == L_NS ? s->ns_count : l->count;
 
-	family(k, m->name, m->counter ? "counter" : "gauge", m->help);
+	family(k, m_name(m), m->counter ? "counter" : "gauge", m_help(m));
 	for (j = 0; j < n; j++) {
 		const void *base = m->labels == L_NS ? (const void *)&s->ns[j] : (const void *)s;
 
 		if (value(num, sizeof(num), m, base, j) == NULL)
 			continue;
 		if (m->labels == L_NONE)
-			emit(k, PREFIX "%s %s\n", m->name, num);
+			emit(k, PREFIX "%s %s\n", m_name(m), num);
 		else
-			emit(k, PREFIX "%s{%s=\"%s\"} %s\n", m->name, l->name, m->labels == L_NS ?
+			emit(k, PREFIX "%s{%s=\"%s\"} %s\n", m_name(m), l->name, m->labels == L_NS ?
 			    escape(label, sizeof(label), s->ns[j].name, ESC_LABEL) : l->values[j], num);
 	}
 }
@@ -406,7 +427,7 @@ json_group(struct sink *k, enum json_group g, const void *base, unsigned j, int 
 		if (m->group != g)
 			continue;
 		v = value(num, sizeof(num), m, base, j);
-		emit(k, "%s\"%s\":%s", first ? "" : ",", m->key != NULL ? m->key : http_results[j],
+		emit(k, "%s\"%s\":%s", first ? "" : ",", *m_key(m) != '\0' ? m_key(m) : http_results[j],
 		    v != NULL ? v : "null");
 		first = 0;
 	}
