@@ -241,7 +241,7 @@ test_presets(void)
 	    "too many: \"%s\"", r.err);
 
 	run(&r, NULL, "--help", NULL);
-	CHECK(strstr(r.out, "Presets for -n") != NULL && strstr(r.out, " appliedprivacy") != NULL,
+	CHECK(strstr(r.out, "\npresets (-n NAME, NAME-v6):") != NULL && strstr(r.out, " appliedprivacy") != NULL,
 	    "--help lists the presets: \"%s\"", r.out);
 	run(&r, NULL, "-n", "google", NULL);
 	text = print_conf(&r.conf);
