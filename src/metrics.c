@@ -311,7 +311,7 @@ m_help(const struct metric *m)
 /* m's value at base (a snapshot, or L_NS a nameserver) moved j labels on,
  * written into num; NULL when it has none (V_SEC32 not measured). */
 static const char *
-value(char *num, size_t len, const struct metric *m, const void *base, unsigned j)
+figure(char *num, size_t len, const struct metric *m, const void *base, unsigned j)
 {
 	const char *p = (const char *)base + m->off + (m->labels == L_NS ? 0 : j * labels[m->labels].stride);
 	uint64_t v;
@@ -349,7 +349,7 @@ prom_metric(struct sink *k, const struct metric *m, const struct metrics_snapsho
 	for (j = 0; j < n; j++) {
 		const void *base = m->labels == L_NS ? (const void *)&s->ns[j] : (const void *)s;
 
-		if (value(num, sizeof(num), m, base, j) == NULL)
+		if (figure(num, sizeof(num), m, base, j) == NULL)
 			continue;
 		if (m->labels == L_NONE)
 			emit(k, PREFIX "%s %s\n", m_name(m), num);
@@ -426,7 +426,7 @@ json_group(struct sink *k, enum json_group g, const void *base, unsigned j, int 
 
 		if (m->group != g)
 			continue;
-		v = value(num, sizeof(num), m, base, j);
+		v = figure(num, sizeof(num), m, base, j);
 		emit(k, "%s\"%s\":%s", first ? "" : ",", *m_key(m) != '\0' ? m_key(m) : http_results[j],
 		    v != NULL ? v : "null");
 		first = 0;
