@@ -1115,7 +1115,7 @@ settle_limits(struct conf *conf)
 /* Options of an optional feature that conf_finish checks (feature.h): in a
  * build without it, each must keep its default, which is all --check
  * prints and reads back. --metrics and --allow-transfer say so in their
- * setters. */
+ * setters, for any value. */
 static const struct {
 	const char *option;
 	int built;
@@ -1126,6 +1126,7 @@ static const struct {
 	{ "cache-max-ttl", FEATURE_CACHE, "answer cache", "DTP_NO_CACHE" },
 	{ "stale-answer-timeout", FEATURE_CACHE, "answer cache", "DTP_NO_CACHE" },
 	{ "stale-max", FEATURE_CACHE, "answer cache", "DTP_NO_CACHE" },
+	{ "transfer-timeout", FEATURE_XFR, "zone-transfer relay", "DTP_NO_XFR" },
 	{ "log-queries", FEATURE_QLOG, "query log", "DTP_NO_QLOG" },
 	{ "strategy", FEATURE_SELECT, "resolver choice; it takes the first usable nameserver in "
 	  "the order given", "DTP_NO_SELECT" },
@@ -1139,7 +1140,7 @@ missing_feature(const struct conf *conf, char *err, size_t errlen)
 	static struct conf def;
 	size_t i;
 
-	if (FEATURE_CACHE && FEATURE_QLOG && FEATURE_SELECT)
+	if (FEATURE_CACHE && FEATURE_QLOG && FEATURE_SELECT && FEATURE_XFR)
 		return 0;
 	conf_defaults(&def);
 	for (i = 0; i < sizeof(feature_options) / sizeof(feature_options[0]); i++) {

@@ -1700,6 +1700,7 @@ test_feature_options(void)
 		{ FEATURE_CACHE, "--cache-size", "256", "--cache-size: this build has no answer cache (built with DTP_NO_CACHE" },
 		{ FEATURE_CACHE, "--cache-max-ttl", "60", "--cache-max-ttl: this build has no answer cache" },
 		{ FEATURE_CACHE, "--stale-answer-timeout", "0.5", "--stale-answer-timeout: this build has no answer cache" },
+		{ FEATURE_XFR, "--transfer-timeout", "60", "--transfer-timeout: this build has no zone-transfer relay (built with DTP_NO_XFR" },
 		{ FEATURE_QLOG, "--log-queries=yes", NULL, "--log-queries: this build has no query log (built with DTP_NO_QLOG" },
 		{ FEATURE_SELECT, "--strategy", "fastest", "--strategy: this build has no resolver choice; it takes the first usable nameserver in the order given (built with DTP_NO_SELECT" },
 		{ FEATURE_SELECT, "--strategy", "round-robin", "--strategy: this build has no resolver choice" },
