@@ -21,7 +21,8 @@
 #
 # TINY=1 adds -DDTP_TINY (the reduced build for small routers) and builds in
 # its own tree. It also leaves out the optional features in TINY_WITHOUT
-# (src/feature.h: the metrics endpoint and the zone-transfer relay). Any
+# (src/feature.h: the metrics endpoint, the zone-transfer relay, the answer
+# cache, the query log and the resolver choice). Any
 # router build leaves out more with WITHOUT (make static
 # WITHOUT=-DDTP_NO_METRICS: how docs/router.md measures a feature's cost).
 # Debian packages, beside those of the default build (ca_gen
@@ -68,9 +69,12 @@ ROUTER_HOSTCC := $(HOSTCC)
 # links with -Oz (GCC 12: size before speed; 2 KiB; a small router's load
 # does not notice), BearSSL's objects are still compiled with -Os.
 ROUTER_OPT_PROXY := $(if $(TINY),-Oz)
-TINY_WITHOUT ?= -DDTP_NO_METRICS -DDTP_NO_XFR
+TINY_WITHOUT ?= -DDTP_NO_METRICS -DDTP_NO_XFR -DDTP_NO_CACHE -DDTP_NO_QLOG -DDTP_NO_SELECT
 ROUTER_OPT := -Os -fno-pie -flto -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables \
-              -fno-unwind-tables -D_FILE_OFFSET_BITS=64 $(if $(TINY),-DDTP_TINY $(TINY_WITHOUT)) $(WITHOUT)
+              -fno-unwind-tables -D_FILE_OFFSET_BITS=64
+# The proxy's own switches: BearSSL does not read them, so a build with
+# other ones (WITHOUT=..., to measure a feature) keeps its BearSSL.
+ROUTER_DEFS := $(if $(TINY),-DDTP_TINY $(TINY_WITHOUT)) $(WITHOUT)
 ROUTER_LD := -static -no-pie -flto -flto-partition=one $(if $(TINY),-Oz,-Os) -Wl,--gc-sections -Wl,--build-id=none -Wl,-z,norelro \
              -Wl,-z,noseparate-code -Wl,-z,common-page-size=64
 ROUTER_SUFFIX := $(if $(TINY),-tiny)
@@ -89,14 +93,14 @@ endef
 define router_build
 	$(call router_bearssl,$(1),$(2),$(3))
 	@mkdir -p $(1)/include
-	@f='$(2) $(ROUTER_OPT) $(ROUTER_OPT_PROXY) $(4) $(ROUTER_LD)'; [ "$$(cat $(1)/.flags 2>/dev/null)" = "$$f" ] || \
+	@f='$(2) $(ROUTER_OPT) $(ROUTER_OPT_PROXY) $(ROUTER_DEFS) $(4) $(ROUTER_LD)'; [ "$$(cat $(1)/.flags 2>/dev/null)" = "$$f" ] || \
 	    { echo "$(1): new flags, rebuilding"; rm -rf $(1)/src $(1)/port $(1)/ca_bundle.o; echo "$$f" >$(1)/.flags; }
 	cmp -s $(UTHASH_H) $(1)/include/uthash.h || cp $(UTHASH_H) $(1)/include/uthash.h
 	$(MAKE) --no-print-directory BUILD=$(1) CC='$(ROUTER_HOSTCC)' $(1)/ca_gen
 	rm -f $(1)/dns-tls-proxy.full $(1)/run $(1)/fuzz-replay-*
 	$(MAKE) --no-print-directory BUILD=$(1) BIN=$(1)/dns-tls-proxy.full RUNNER=$(1)/run \
 	    CC='$(2)' HOSTCC='$(ROUTER_HOSTCC)' \
-	    CFLAGS='$(ROUTER_OPT) $(ROUTER_OPT_PROXY) -isystem $(BSSL_TREE)/inc -isystem $(1)/include' \
+	    CFLAGS='$(ROUTER_OPT) $(ROUTER_OPT_PROXY) $(ROUTER_DEFS) -isystem $(BSSL_TREE)/inc -isystem $(1)/include' \
 	    HARDEN='$(4)' HARDEN_LD='$(ROUTER_LD) -Wl,-Map=$$@.map' \
 	    BEARSSL_LIBS='$(1)/bearssl/libbearssl.a' PORT_EXTRA='$(6)' $(5)
 endef

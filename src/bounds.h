@@ -112,11 +112,16 @@
  * to 8: an A or AAAA answer about 80 bytes, a CDN's CNAME chain 200 to 300.
  * 256 KiB holds about 2000 typical answers, over ten times dnsmasq's
  * default of 150 names, and keeps the static build's peak RSS with a full
- * cache within 1.25 MiB (docs/cache.md). The reduced build takes half.
+ * cache within 1.25 MiB (docs/cache.md). The reduced build (TINY=1) has
+ * no cache (DTP_NO_CACHE: on OpenWrt, dnsmasq in front caches); built
+ * with one, it takes half.
  * Below CACHE_MIN_KIB a cache holds too few answers to be worth its
  * lookups; above MAX_CACHE_KIB is more than any forwarder's working set. */
 #define DEF_CACHE_KIB 256
-#if defined(DTP_TINY)
+#if defined(DTP_NO_CACHE)
+#undef DEF_CACHE_KIB
+#define DEF_CACHE_KIB 0 /* a build without the cache (src/feature.h) */
+#elif defined(DTP_TINY)
 #undef DEF_CACHE_KIB
 #define DEF_CACHE_KIB 128
 #endif

@@ -26,9 +26,12 @@
 
 #include "cache.h"
 #include "dns.h"
+#include "feature.h"
 #include "log.h"
 #include "metrics.h"
 #include "port.h"
+
+#if FEATURE_CACHE
 
 #define FLAG_QR 0x80 /* byte 2 */
 #define FLAG_OPCODE 0x78
@@ -913,3 +916,89 @@ cache_audit(char *why, size_t len)
 		return audit_fail(why, len, "entry counts disagree", linked);
 	return 0;
 }
+
+#else /* !FEATURE_CACHE: a build without the cache (DTP_NO_CACHE). conf.c
+       * refuses --cache-size other than 0, so none is ever reserved: every
+       * lookup misses and nothing is stored. */
+
+static struct cache_stats st;
+
+size_t
+cache_memory(unsigned kib)
+{
+	(void)kib;
+	return 0;
+}
+
+int
+cache_init(unsigned kib)
+{
+	return kib == 0 ? 0 : -1;
+}
+
+void
+cache_set_ttl(uint32_t min, uint32_t max, uint32_t stale)
+{
+	(void)min, (void)max, (void)stale;
+}
+
+int
+cache_key(const uint8_t *q, size_t qlen, struct cache_key *key)
+{
+	(void)q, (void)qlen;
+	memset(key, 0, sizeof(*key));
+	return -1;
+}
+
+void
+cache_lookup(const struct cache_key *key, const uint8_t *q, int serve_stale, uint64_t now,
+    uint8_t *out, size_t cap, struct cache_result *res)
+{
+	(void)key, (void)q, (void)serve_stale, (void)now, (void)out, (void)cap;
+	memset(res, 0, sizeof(*res));
+	res->state = CACHE_MISS;
+}
+
+int
+cache_insert(const struct cache_key *key, const uint8_t *a, size_t alen, uint64_t now)
+{
+	(void)key, (void)a, (void)alen, (void)now;
+	return -1;
+}
+
+void
+cache_flush(void)
+{
+}
+
+const struct cache_stats *
+cache_stats(void)
+{
+	return &st;
+}
+
+void
+cache_log_stats(void)
+{
+}
+
+void
+cache_log_memory(void)
+{
+}
+
+unsigned
+cache_figures(struct metrics_figure *out, unsigned max)
+{
+	(void)out, (void)max;
+	return 0;
+}
+
+int
+cache_audit(char *why, size_t len)
+{
+	(void)why, (void)len;
+	return 0;
+}
+
+#endif

@@ -27,16 +27,17 @@ enum arg_kind {
 	ARG_ACTION, /* command line only: --help, --version, --check, --config */
 };
 
+/* Pointers first, then the narrow fields: 56 bytes an option, not 72. */
 struct option_def {
 	const char *name;
-	char short_name;
 	const char *env;
-	enum arg_kind kind;
 	int (*set)(struct conf *, const struct option_def *, const char *, char *, size_t);
-	size_t offset;   /* of the field the generic setters write */
-	unsigned min, max;
 	const char *metavar;
 	const char *help;
+	unsigned min, max;
+	unsigned short offset; /* of the field the generic setters write */
+	char short_name;
+	unsigned char kind;    /* enum arg_kind */
 };
 
 static int set_nameserver(struct conf *, const struct option_def *, const char *, char *, size_t);
@@ -53,110 +54,95 @@ static int set_metrics(struct conf *, const struct option_def *, const char *, c
 static int set_strategy(struct conf *, const struct option_def *, const char *, char *, size_t);
 
 #define F(field) offsetof(struct conf, field)
+_Static_assert(sizeof(struct conf) <= 0xffff, "option_def.offset is 16 bits");
 /* --help of an option whose feature this build lacks (feature.h). */
 #define NOT_BUILT "not in this build (see --version)"
-#define STR_(x) #x
-#define STR(x) STR_(x)
 
 static const struct option_def options[] = {
-	{ "nameserver", 'n', "NAMESERVERS", ARG_VALUE, set_nameserver, 0, 0, 0, "IP:PORT:NAME",
-	  "forward to this DoT server; NAME is the name its certificate must carry\n"
-	  "(repeatable; IPv6 as [ADDR]:PORT:NAME; env: comma separated), or to a\n"
-	  "preset's (below): -n quad9 (IPv4), -n quad9-v6 (IPv6)" },
-	{ "listen", 'a', "LISTEN", ARG_VALUE, set_listen, 0, 0, 0, "ADDR",
-	  "listen on this address (repeatable; default 127.0.0.1)" },
-	{ "pin", 0, "PINS", ARG_VALUE, set_pin, 0, 0, 0, "NAME=sha256/BASE64",
-	  "accept NAME's certificate only with this public key (SHA-256 of its\n"
-	  "SubjectPublicKeyInfo, RFC 7858 4.2; repeatable)" },
-	{ "allow", 0, "ALLOW", ARG_VALUE, set_allow, 0, 0, 0, "CIDR",
-	  "answer clients in this prefix (repeatable; default: loopback, RFC 1918,\n"
-	  "RFC 6598, link-local, IPv6 ULA); others get REFUSED" },
-	{ "allow-transfer", 0, "ALLOW_TRANSFER", ARG_VALUE, set_allow_transfer, 0, 0, 0, "CIDR",
-	  FEATURE_XFR ? "relay zone transfers (AXFR, IXFR) for clients in this prefix, who must\n"
-	  "also be in --allow (repeatable; default none: others get REFUSED)" : NOT_BUILT },
-	{ "port", 'p', "PORT", ARG_VALUE, set_uint, F(port), 1, 65535, "PORT",
-	  "port to listen on for DNS queries (default 15353)" },
-	{ "udp", 'u', "ENABLE_UDP", ARG_FLAG, set_flag, F(udp), 0, 0, NULL,
-	  "enable the UDP listener (with neither -u nor -t, both run)" },
-	{ "tcp", 't', "ENABLE_TCP", ARG_FLAG, set_flag, F(tcp), 0, 0, NULL,
-	  "enable the TCP listener" },
-	{ "logfile", 'l', "LOGFILE", ARG_VALUE, set_path, F(logfile), 0, 0, "FILE",
-	  "log to FILE instead of stderr (SIGHUP reopens it)" },
-	{ "verbose", 'v', "VERBOSE", ARG_FLAG, set_flag, F(verbose), 0, 0, NULL,
-	  "log lifecycle events (info level)" },
-	{ "debug", 'd', "DEBUG", ARG_FLAG, set_flag, F(debug), 0, 0, NULL,
-	  "log every query and the memory plan (debug level)" },
-	{ "stats", 's', "ENABLE_STATS", ARG_FLAG, set_flag, F(stats), 0, 0, NULL,
-	  "log stats every --stats-interval (SIGUSR1 logs them any time)" },
-	{ "stats-interval", 0, "STATS_INTERVAL", ARG_VALUE, set_uint, F(stats_interval_s), 1, 86400, "SECONDS",
-	  "seconds between stats lines (default 60)" },
-	{ "pool-size", 0, "POOL_SIZE", ARG_VALUE, set_uint, F(pool_size), 1, MAX_POOL_SIZE, "N",
-	  "TLS connections per nameserver, at most (default " STR(DEF_POOL_SIZE) ")" },
-	{ "user", 0, "DROP_USER", ARG_VALUE, set_user, F(user), 0, 0, "NAME",
-	  "after binding, drop root and run as this user" },
-	{ "chroot", 0, "CHROOT_DIR", ARG_VALUE, set_path, F(chroot), 0, 0, "DIR",
-	  "after binding, confine the process to DIR (with --user)" },
-	{ "ca-file", 0, "CA_FILE", ARG_VALUE, set_path, F(ca_file), 0, 0, "FILE",
-	  "trust the PEM roots in FILE instead of the compiled-in bundle" },
-	{ "time-file", 0, "TIME_FILE", ARG_VALUE, set_path, F(time_file), 0, 0, "FILE",
-	  "keep the last trusted time in FILE (written hourly at most, and at\n"
-	  "stop) as a clock floor (for routers without a clock)" },
-	{ "timeout", 0, "TIMEOUT", ARG_VALUE, set_seconds, F(timeout_ms), 100, 60000, "SECONDS",
-	  "answer SERVFAIL when no upstream answered within this (default 3)" },
-	{ "connect-timeout", 0, "CONNECT_TIMEOUT", ARG_VALUE, set_seconds, F(connect_timeout_ms), 100, 60000, "SECONDS",
-	  "give up a TCP connect plus TLS handshake after this (default 2)" },
-	{ "idle-timeout", 0, "IDLE_TIMEOUT", ARG_VALUE, set_seconds, F(up_idle_ms), 100, 3600000, "SECONDS",
-	  "close an idle upstream connection after this (default 8)" },
-	{ "tcp-idle-timeout", 0, "TCP_IDLE_TIMEOUT", ARG_VALUE, set_seconds, F(tcp_idle_ms), 100, 3600000, "SECONDS",
-	  "close a TCP client idle for this long (default 10)" },
-	{ "transfer-timeout", 0, "TRANSFER_TIMEOUT", ARG_VALUE, set_seconds, F(transfer_idle_ms), 1000, 3600000, "SECONDS",
-	  FEATURE_XFR ? "give up a zone transfer when the upstream sends nothing for this long\n"
-	  "(default 30)" : NOT_BUILT },
-	{ "max-inflight", 0, "MAX_INFLIGHT", ARG_VALUE, set_uint, F(max_inflight), 1, MAX_MAX_INFLIGHT, "N",
-	  "queries in flight at once, all clients together (default " STR(DEF_MAX_INFLIGHT) ")" },
-	{ "max-tcp-clients", 0, "MAX_TCP_CLIENTS", ARG_VALUE, set_uint, F(max_tcp_clients), 1, MAX_MAX_TCP_CLIENTS, "N",
-	  "TCP client connections at once (default " STR(DEF_MAX_TCP_CLIENTS) ")" },
-	{ "max-tcp-per-client", 0, "MAX_TCP_PER_CLIENT", ARG_VALUE, set_uint, F(max_tcp_per_client), 1, MAX_MAX_TCP_CLIENTS, "N",
-	  "TCP connections one client (an IPv4 address, an IPv6 /64) may hold\n"
-	  "(default " STR(DEF_MAX_TCP_PER_CLIENT) ")" },
-	{ "max-inflight-per-client", 0, "MAX_INFLIGHT_PER_CLIENT", ARG_VALUE, set_uint, F(max_inflight_per_client), 1, MAX_MAX_INFLIGHT, "N",
-	  "queries one client may have in flight; more get SERVFAIL at once\n"
-	  "(default: a quarter of --max-inflight)" },
-	{ "max-udp-size", 0, "MAX_UDP_SIZE", ARG_VALUE, set_uint, F(max_udp_size), DNS_UDP_MIN, UDP_PAYLOAD_MAX, "BYTES",
-	  "largest answer sent whole over UDP; a bigger one gets TC and the\n"
-	  "client asks again over TCP (default " STR(DEF_MAX_UDP_SIZE) ")" },
-	{ "batch-window", 0, "BATCH_WINDOW", ARG_VALUE, set_uint, F(batch_window_us), 0, MAX_BATCH_WINDOW_US, "USEC",
-	  "under load, wait up to USEC microseconds between wake-ups to handle\n"
-	  "queries in batches; 0 never waits (default " STR(DEF_BATCH_WINDOW_US) ")" },
-	{ "metrics", 0, "METRICS", ARG_VALUE, set_metrics, 0, 0, 0, "ADDR:PORT",
-	  FEATURE_METRICS ? "serve GET /metrics (Prometheus) and GET /stats.json over HTTP on this\n"
-	  "address to clients --allow covers (default off; IPv6 as [ADDR]:PORT)" : NOT_BUILT },
-	{ "log-queries", 0, "LOG_QUERIES", ARG_FLAG, set_flag, F(log_queries), 0, 0, NULL,
-	  "log a line per query: client, name, type, rcode, time, where from" },
-	{ "strategy", 0, "STRATEGY", ARG_VALUE, set_strategy, F(strategy), 0, 0, "NAME",
-	  "how a nameserver is chosen: fastest, order or round-robin\n"
-	  "(default fastest)" },
-	{ "retry-servfail", 0, "RETRY_SERVFAIL", ARG_FLAG, set_flag, F(retry_servfail), 0, 0, NULL,
-	  "ask another provider once after a SERVFAIL or REFUSED answer (on\n"
-	  "when the nameservers have two names or more; --retry-servfail=no: off)" },
-	{ "cache-size", 0, "CACHE_SIZE", ARG_VALUE, set_uint, F(cache_kib), 0, MAX_CACHE_KIB, "KIB",
-	  "answer cache memory, reserved at start-up; 0: no cache (default " STR(DEF_CACHE_KIB) ")" },
-	{ "cache-min-ttl", 0, "CACHE_MIN_TTL", ARG_VALUE, set_uint, F(cache_min_ttl), 0, MAX_CACHE_TTL, "SECONDS",
-	  "keep positive answers at least this long (default " STR(DEF_CACHE_MIN_TTL) ")" },
-	{ "cache-max-ttl", 0, "CACHE_MAX_TTL", ARG_VALUE, set_uint, F(cache_max_ttl), 1, MAX_CACHE_TTL, "SECONDS",
-	  "keep answers at most this long (default " STR(DEF_CACHE_MAX_TTL) ")" },
-	{ "stale-answer-timeout", 0, "STALE_ANSWER_TIMEOUT", ARG_VALUE, set_seconds, F(stale_answer_timeout_ms), 0, 60000, "SECONDS",
-	  "with no fresh answer by then, give an expired one, TTL 30 (RFC 8767;\n"
-	  "default 1.8)" },
-	{ "stale-max", 0, "STALE_MAX", ARG_VALUE, set_uint, F(stale_max_s), 0, MAX_CACHE_TTL, "SECONDS",
-	  "give answers up to this long past expiry; 0: never (default " STR(DEF_STALE_MAX_S) ")" },
-	{ "config", 'c', NULL, ARG_ACTION, NULL, 0, 0, 0, "FILE",
-	  "read options from FILE: one \"option value\" per line, # comments;\n"
-	  "SIGHUP reads it again" },
-	{ "check", 0, NULL, ARG_ACTION, NULL, 0, 0, 0, NULL,
-	  "check the configuration, print the effective settings and exit" },
-	{ "help", 'h', NULL, ARG_ACTION, NULL, 0, 0, 0, NULL, "print this help and exit" },
-	{ "version", 'V', NULL, ARG_ACTION, NULL, 0, 0, 0, NULL, "print the version and exit" },
+	{ "nameserver", "NAMESERVERS", set_nameserver, "IP:PORT:NAME",
+	  "a DoT server and its certificate's name, or a preset", 0, 0, 0, 'n', ARG_VALUE },
+	{ "listen", "LISTEN", set_listen, "ADDR",
+	  "an address to listen on", 0, 0, 0, 'a', ARG_VALUE },
+	{ "pin", "PINS", set_pin, "NAME=sha256/BASE64",
+	  "accept NAME only with this public key (RFC 7858 4.2)", 0, 0, 0, 0, ARG_VALUE },
+	{ "allow", "ALLOW", set_allow, "CIDR",
+	  "clients to answer; others get REFUSED", 0, 0, 0, 0, ARG_VALUE },
+	{ "allow-transfer", "ALLOW_TRANSFER", set_allow_transfer, "CIDR",
+	  FEATURE_XFR ? "clients whose zone transfers are relayed" : NOT_BUILT, 0, 0, 0, 0, ARG_VALUE },
+	{ "port", "PORT", set_uint, "PORT",
+	  "the port to listen on", 1, 65535, F(port), 'p', ARG_VALUE },
+	{ "udp", "ENABLE_UDP", set_flag, NULL,
+	  "run the UDP listener (neither -u nor -t: both run)", 0, 0, F(udp), 'u', ARG_FLAG },
+	{ "tcp", "ENABLE_TCP", set_flag, NULL,
+	  "run the TCP listener", 0, 0, F(tcp), 't', ARG_FLAG },
+	{ "logfile", "LOGFILE", set_path, "FILE",
+	  "log to FILE, not stderr (SIGHUP reopens it)", 0, 0, F(logfile), 'l', ARG_VALUE },
+	{ "verbose", "VERBOSE", set_flag, NULL,
+	  "log lifecycle events", 0, 0, F(verbose), 'v', ARG_FLAG },
+	{ "debug", "DEBUG", set_flag, NULL,
+	  "log every query and the memory plan", 0, 0, F(debug), 'd', ARG_FLAG },
+	{ "stats", "ENABLE_STATS", set_flag, NULL,
+	  "log stats every --stats-interval and on SIGUSR1", 0, 0, F(stats), 's', ARG_FLAG },
+	{ "stats-interval", "STATS_INTERVAL", set_uint, "SECONDS",
+	  "time between stats lines", 1, 86400, F(stats_interval_s), 0, ARG_VALUE },
+	{ "pool-size", "POOL_SIZE", set_uint, "N",
+	  "TLS connections per nameserver, at most", 1, MAX_POOL_SIZE, F(pool_size), 0, ARG_VALUE },
+	{ "user", "DROP_USER", set_user, "NAME",
+	  "after binding, drop root and run as this user", 0, 0, F(user), 0, ARG_VALUE },
+	{ "chroot", "CHROOT_DIR", set_path, "DIR",
+	  "after binding, confine the process to DIR", 0, 0, F(chroot), 0, ARG_VALUE },
+	{ "ca-file", "CA_FILE", set_path, "FILE",
+	  "trust the PEM roots in FILE, not the built-in ones", 0, 0, F(ca_file), 0, ARG_VALUE },
+	{ "time-file", "TIME_FILE", set_path, "FILE",
+	  "keep the last trusted time in FILE (no clock)", 0, 0, F(time_file), 0, ARG_VALUE },
+	{ "timeout", "TIMEOUT", set_seconds, "SECONDS",
+	  "SERVFAIL when no upstream answered within this", 100, 60000, F(timeout_ms), 0, ARG_VALUE },
+	{ "connect-timeout", "CONNECT_TIMEOUT", set_seconds, "SECONDS",
+	  "give up a connect plus TLS handshake after this", 100, 60000, F(connect_timeout_ms), 0, ARG_VALUE },
+	{ "idle-timeout", "IDLE_TIMEOUT", set_seconds, "SECONDS",
+	  "close an idle upstream connection after this", 100, 3600000, F(up_idle_ms), 0, ARG_VALUE },
+	{ "tcp-idle-timeout", "TCP_IDLE_TIMEOUT", set_seconds, "SECONDS",
+	  "close a TCP client idle this long", 100, 3600000, F(tcp_idle_ms), 0, ARG_VALUE },
+	{ "transfer-timeout", "TRANSFER_TIMEOUT", set_seconds, "SECONDS",
+	  FEATURE_XFR ? "give up a zone transfer silent this long" : NOT_BUILT, 1000, 3600000, F(transfer_idle_ms), 0, ARG_VALUE },
+	{ "max-inflight", "MAX_INFLIGHT", set_uint, "N",
+	  "queries in flight at once, all clients together", 1, MAX_MAX_INFLIGHT, F(max_inflight), 0, ARG_VALUE },
+	{ "max-tcp-clients", "MAX_TCP_CLIENTS", set_uint, "N",
+	  "TCP client connections at once", 1, MAX_MAX_TCP_CLIENTS, F(max_tcp_clients), 0, ARG_VALUE },
+	{ "max-tcp-per-client", "MAX_TCP_PER_CLIENT", set_uint, "N",
+	  "TCP connections per client (IPv4, IPv6 /64)", 1, MAX_MAX_TCP_CLIENTS, F(max_tcp_per_client), 0, ARG_VALUE },
+	{ "max-inflight-per-client", "MAX_INFLIGHT_PER_CLIENT", set_uint, "N",
+	  "queries in flight per client; more get SERVFAIL", 1, MAX_MAX_INFLIGHT, F(max_inflight_per_client), 0, ARG_VALUE },
+	{ "max-udp-size", "MAX_UDP_SIZE", set_uint, "BYTES",
+	  "largest answer sent over UDP; bigger ones get TC", DNS_UDP_MIN, UDP_PAYLOAD_MAX, F(max_udp_size), 0, ARG_VALUE },
+	{ "batch-window", "BATCH_WINDOW", set_uint, "USEC",
+	  "under load, wait up to USEC between wake-ups", 0, MAX_BATCH_WINDOW_US, F(batch_window_us), 0, ARG_VALUE },
+	{ "metrics", "METRICS", set_metrics, "ADDR:PORT",
+	  FEATURE_METRICS ? "serve /metrics and /stats.json over HTTP" : NOT_BUILT, 0, 0, 0, 0, ARG_VALUE },
+	{ "log-queries", "LOG_QUERIES", set_flag, NULL,
+	  FEATURE_QLOG ? "log a line per query" : NOT_BUILT, 0, 0, F(log_queries), 0, ARG_FLAG },
+	{ "strategy", "STRATEGY", set_strategy, "NAME",
+	  FEATURE_SELECT ? "fastest, order or round-robin nameserver" : NOT_BUILT, 0, 0, F(strategy), 0, ARG_VALUE },
+	{ "retry-servfail", "RETRY_SERVFAIL", set_flag, NULL,
+	  "after SERVFAIL or REFUSED, ask another provider once", 0, 0, F(retry_servfail), 0, ARG_FLAG },
+	{ "cache-size", "CACHE_SIZE", set_uint, "KIB",
+	  FEATURE_CACHE ? "answer cache memory, reserved; 0: none" : NOT_BUILT, 0, MAX_CACHE_KIB, F(cache_kib), 0, ARG_VALUE },
+	{ "cache-min-ttl", "CACHE_MIN_TTL", set_uint, "SECONDS",
+	  FEATURE_CACHE ? "keep positive answers at least this long" : NOT_BUILT, 0, MAX_CACHE_TTL, F(cache_min_ttl), 0, ARG_VALUE },
+	{ "cache-max-ttl", "CACHE_MAX_TTL", set_uint, "SECONDS",
+	  FEATURE_CACHE ? "keep answers at most this long" : NOT_BUILT, 1, MAX_CACHE_TTL, F(cache_max_ttl), 0, ARG_VALUE },
+	{ "stale-answer-timeout", "STALE_ANSWER_TIMEOUT", set_seconds, "SECONDS",
+	  FEATURE_CACHE ? "give an expired answer after this (RFC 8767)" : NOT_BUILT, 0, 60000, F(stale_answer_timeout_ms), 0, ARG_VALUE },
+	{ "stale-max", "STALE_MAX", set_uint, "SECONDS",
+	  FEATURE_CACHE ? "give answers up to this long past expiry; 0: never" : NOT_BUILT, 0, MAX_CACHE_TTL, F(stale_max_s), 0, ARG_VALUE },
+	{ "config", NULL, NULL, "FILE",
+	  "read options from FILE (SIGHUP reads it again)", 0, 0, 0, 'c', ARG_ACTION },
+	{ "check", NULL, NULL, NULL,
+	  "check the configuration, print the settings, exit", 0, 0, 0, 0, ARG_ACTION },
+	{ "help", NULL, NULL, NULL,
+	  "print this help and exit", 0, 0, 0, 'h', ARG_ACTION },
+	{ "version", NULL, NULL, NULL,
+	  "print the version and exit", 0, 0, 0, 'V', ARG_ACTION },
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
@@ -389,16 +375,20 @@ add_one_nameserver(void *arg, const char *item)
 	return 0;
 }
 
+/* The presets' line(s), in --check as a comment and in --help. */
+#define PRESETS "# presets (-n NAME, NAME-v6):"
+
 /* The preset names in lines of at most 78 characters, each after prefix. */
 static void
-print_presets(FILE *out, const char *prefix)
+print_presets(FILE *out, const char *prefix, const char *more)
 {
 	char name[32];
 	size_t i, col = 0;
 
 	for (i = 0; preset_name(i, name, sizeof(name)) != NULL; i++) {
 		if (col == 0 || col + 1 + strlen(name) > 78)
-			col = (size_t)fprintf(out, "%s%s", col > 0 ? "\n" : "", prefix) - (col > 0);
+			col = (size_t)fprintf(out, "%s%s", col > 0 ? "\n" : "", col > 0 ? more : prefix) -
+			    (col > 0);
 		col += (size_t)fprintf(out, " %s", name);
 	}
 	fputc('\n', out);
@@ -820,7 +810,7 @@ conf_defaults(struct conf *conf)
 	conf->max_tcp_per_client = DEF_MAX_TCP_PER_CLIENT;
 	conf->max_udp_size = DEF_MAX_UDP_SIZE;
 	conf->batch_window_us = DEF_BATCH_WINDOW_US;
-	conf->strategy = SELECT_FASTEST;
+	conf->strategy = FEATURE_SELECT ? SELECT_FASTEST : SELECT_ORDER;
 	conf->retry_servfail = -1; /* not given: see conf_finish */
 	conf->cache_kib = DEF_CACHE_KIB;
 	conf->cache_min_ttl = DEF_CACHE_MIN_TTL;
@@ -921,43 +911,30 @@ load_file(struct conf *conf, const char *path, char *err, size_t errlen)
 	return conf_parse_text(conf, text, path, err, errlen);
 }
 
+/* One line an option; the man page (dns-tls-proxy(8)) has the long text,
+ * and --check the values in force, the defaults included. */
 static void
 print_help(FILE *out)
 {
 	size_t i;
 
-	fprintf(out, "usage: dns-tls-proxy [options]\n\n"
-	    "Forward plain DNS (UDP and TCP) to DNS-over-TLS resolvers (RFC 7858).\n"
-	    "Every option can also be set in the environment (shown in brackets) or\n"
-	    "in a --config file by its long name; the command line wins over the\n"
-	    "environment, which wins over the file.\n\n");
+	fprintf(out, "usage: dns-tls-proxy [options]\n"
+	    "Forward plain DNS (UDP, TCP) to DNS-over-TLS resolvers (RFC 7858). Options also\n"
+	    "come from the environment [env] and a --config file (long names); the command\n"
+	    "line wins, then the environment. --check prints the settings in force, defaults\n"
+	    "included; dns-tls-proxy(8) explains each option.\n\n");
 	for (i = 0; i < N_OPTIONS; i++) {
 		const struct option_def *o = &options[i];
 		char left[64];
-		const char *h = o->help;
 
-		if (o->short_name != 0)
-			snprintf(left, sizeof(left), "-%c, --%s%s%s", o->short_name, o->name,
-			    o->metavar ? " " : "", o->metavar ? o->metavar : "");
-		else
-			snprintf(left, sizeof(left), "    --%s%s%s", o->name,
-			    o->metavar ? " " : "", o->metavar ? o->metavar : "");
-		fprintf(out, "  %-32s ", left);
-		while (*h != '\0') {
-			const char *nl = strchr(h, '\n');
-			size_t n = nl != NULL ? (size_t)(nl - h) : strlen(h);
-			fprintf(out, "%.*s\n", (int)n, h);
-			h += n;
-			if (*h == '\n') {
-				h++;
-				fprintf(out, "  %-32s ", "");
-			}
-		}
-		if (o->env != NULL)
-			fprintf(out, "  %-32s [env: %s]\n", "", o->env);
+		snprintf(left, sizeof(left), "%c%c%c --%s%s%s", o->short_name != 0 ? '-' : ' ',
+		    o->short_name != 0 ? o->short_name : ' ', o->short_name != 0 ? ',' : ' ', o->name,
+		    o->metavar ? " " : "", o->metavar ? o->metavar : "");
+		fprintf(out, "  %-30s %s%s%s%s\n", left, o->help, o->env != NULL ? " [env: " : "",
+		    o->env != NULL ? o->env : "", o->env != NULL ? "]" : "");
 	}
-	fprintf(out, "\nPresets for -n (NAME: IPv4, NAME-v6: IPv6; see docs/resolvers.md):\n");
-	print_presets(out, " ");
+	fputc('\n', out);
+	print_presets(out, PRESETS + 2, "   ");
 }
 
 /* Split the command line into options. For each, call back with its value
@@ -1135,6 +1112,50 @@ settle_limits(struct conf *conf)
 	}
 }
 
+/* Options of an optional feature that conf_finish checks (feature.h): in a
+ * build without it, each must keep its default, which is all --check
+ * prints and reads back. --metrics and --allow-transfer say so in their
+ * setters, for any value. */
+static const struct {
+	const char *option;
+	int built;
+	const char *feature, *macro;
+} feature_options[] = {
+	{ "cache-size", FEATURE_CACHE, "answer cache", "DTP_NO_CACHE" },
+	{ "cache-min-ttl", FEATURE_CACHE, "answer cache", "DTP_NO_CACHE" },
+	{ "cache-max-ttl", FEATURE_CACHE, "answer cache", "DTP_NO_CACHE" },
+	{ "stale-answer-timeout", FEATURE_CACHE, "answer cache", "DTP_NO_CACHE" },
+	{ "stale-max", FEATURE_CACHE, "answer cache", "DTP_NO_CACHE" },
+	{ "transfer-timeout", FEATURE_XFR, "zone-transfer relay", "DTP_NO_XFR" },
+	{ "log-queries", FEATURE_QLOG, "query log", "DTP_NO_QLOG" },
+	{ "strategy", FEATURE_SELECT, "resolver choice; it takes the first usable nameserver in "
+	  "the order given", "DTP_NO_SELECT" },
+};
+
+static int option_equal(const struct option_def *, const struct conf *, const struct conf *);
+
+static int
+missing_feature(const struct conf *conf, char *err, size_t errlen)
+{
+	static struct conf def;
+	size_t i;
+
+	if (FEATURE_CACHE && FEATURE_QLOG && FEATURE_SELECT && FEATURE_XFR)
+		return 0;
+	conf_defaults(&def);
+	for (i = 0; i < sizeof(feature_options) / sizeof(feature_options[0]); i++) {
+		const struct option_def *o = find_long(feature_options[i].option,
+		    strlen(feature_options[i].option));
+
+		if (!feature_options[i].built && o != NULL && !option_equal(o, conf, &def)) {
+			errf(err, errlen, "--%s: " FEATURE_MISSING, o->name, feature_options[i].feature,
+			    feature_options[i].macro);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int
 conf_finish(struct conf *conf, char *err, size_t errlen)
 {
@@ -1166,6 +1187,8 @@ conf_finish(struct conf *conf, char *err, size_t errlen)
 	if (conf->retry_servfail == -1)
 		conf->retry_servfail = select_providers(conf->ns, (unsigned)conf->ns_count, NULL) >= 2;
 	settle_limits(conf);
+	if (missing_feature(conf, err, errlen) != 0)
+		return -1;
 	if (conf->cache_kib != 0 && conf->cache_kib < CACHE_MIN_KIB) {
 		errf(err, errlen, "--cache-size: %u KiB holds too few answers: 0 (off) or %d to %d",
 		    conf->cache_kib, CACHE_MIN_KIB, MAX_CACHE_KIB);
@@ -1270,7 +1293,7 @@ conf_print(const struct conf *conf, FILE *out)
 			print_list(conf, o, out);
 		}
 	}
-	print_presets(out, "# presets (-n NAME, NAME-v6):");
+	print_presets(out, PRESETS, "#  ");
 }
 
 /* Reloading (SIGHUP). Options whose value is bound into what start-up

@@ -25,8 +25,40 @@
 #define FEATURE_XFR_TEXT " +xfr"
 #endif
 
+/* DTP_NO_CACHE: no answer cache (--cache-size other than 0, and the cache's
+ * TTL and stale options, are refused; the default cache size is 0). cache.c
+ * is stubs: every lookup misses, nothing is stored. */
+#if defined(DTP_NO_CACHE)
+#define FEATURE_CACHE 0
+#define FEATURE_CACHE_TEXT " -cache"
+#else
+#define FEATURE_CACHE 1
+#define FEATURE_CACHE_TEXT " +cache"
+#endif
+
+/* DTP_NO_QLOG: no query log (--log-queries refused); qlog.c is stubs. */
+#if defined(DTP_NO_QLOG)
+#define FEATURE_QLOG 0
+#define FEATURE_QLOG_TEXT " -qlog"
+#else
+#define FEATURE_QLOG 1
+#define FEATURE_QLOG_TEXT " +qlog"
+#endif
+
+/* DTP_NO_SELECT: no choice of resolver (--strategy other than "order"
+ * refused): queries go to the first usable nameserver in the order given,
+ * which is then the default. select.c keeps that strategy and the retry. */
+#if defined(DTP_NO_SELECT)
+#define FEATURE_SELECT 0
+#define FEATURE_SELECT_TEXT " -select"
+#else
+#define FEATURE_SELECT 1
+#define FEATURE_SELECT_TEXT " +select"
+#endif
+
 /* The --version line: +name built in, -name left out. */
-#define FEATURE_LINE "features:" FEATURE_METRICS_TEXT FEATURE_XFR_TEXT
+#define FEATURE_LINE "features:" FEATURE_METRICS_TEXT FEATURE_XFR_TEXT FEATURE_CACHE_TEXT \
+	FEATURE_QLOG_TEXT FEATURE_SELECT_TEXT
 
 /* The error for an option that asks for a feature the build lacks. */
 #define FEATURE_MISSING "this build has no %s (built with %s: make static TINY=1 leaves it out)"

@@ -25,6 +25,7 @@
 #include "pending.h"
 #include "port.h"
 #include "version.h"
+#include "xfr.h"
 
 #if FEATURE_METRICS
 
@@ -131,100 +132,203 @@ escape(char *buf, size_t len, const char *s, enum esc how)
 	return buf;
 }
 
-/* Counters of struct stats, as in the stats lines (key) and as metrics. */
-static const struct stat_counter {
-	const char *key;
-	const char *name;
-	const char *help;
-	size_t off;
-} stat_counters[] = {
-	{ "servfail", "servfail_total",
-	  "SERVFAIL replies made by the proxy (timeouts, no nameserver, full table).",
-	  offsetof(struct stats, servfail) },
-	{ "timeouts", "timeouts_total", "Queries whose deadline (--timeout) passed.",
-	  offsetof(struct stats, timeouts) },
-	{ "fast_fail", "fast_fail_total",
-	  "Queries answered SERVFAIL at once: no nameserver could be reached.",
-	  offsetof(struct stats, fast_fail) },
-	{ "formerr", "formerr_total", "Malformed queries answered FORMERR.",
-	  offsetof(struct stats, formerr) },
-	{ "notimp", "notimp_total", "Queries with an opcode other than QUERY, answered NOTIMP.",
-	  offsetof(struct stats, notimp) },
-	{ "refused", "oversize_refused_total", "Queries too large to hold, answered REFUSED.",
-	  offsetof(struct stats, refused) },
-	{ "acl_refused", "acl_refused_total", "Queries from clients outside --allow, answered REFUSED.",
-	  offsetof(struct stats, acl_refused) },
-	{ "dropped", "dropped_total",
-	  "Messages dropped unanswered: no header, a response, a zero-length TCP message.",
-	  offsetof(struct stats, dropped) },
-	{ "truncated", "truncated_total", "UDP answers sent with TC set.",
-	  offsetof(struct stats, truncated) },
-	{ "table_full", "table_full_total",
-	  "Queries answered SERVFAIL for want of a pending slot or a large-query buffer.",
-	  offsetof(struct stats, table_full) },
-	{ "tcp_refused", "tcp_refused_total", "TCP connections closed over --max-tcp-clients.",
-	  offsetof(struct stats, tcp_refused) },
-	{ "tcp_slow", "tcp_slow_total", "TCP clients closed for not reading their answers.",
-	  offsetof(struct stats, tcp_slow) },
-	{ "tcp_idle", "tcp_idle_total", "TCP clients closed after --tcp-idle-timeout.",
-	  offsetof(struct stats, tcp_idle) },
-	{ "unmatched", "unmatched_answers_total", "Upstream answers for no query in flight (late ones).",
-	  offsetof(struct stats, unmatched) },
-	{ "send_errors", "send_errors_total", "UDP replies the kernel would not take.",
-	  offsetof(struct stats, send_errors) },
+/* ---- The figures ---------------------------------------------------------
+ * One table says, for each metric: its name (after PREFIX) and help on the
+ * Prometheus page, its key in /stats.json, its type, its labels, where its
+ * value lies and how it is written. Both renderers walk it; only the build
+ * version, the histogram, the nameservers' state and the cache's figures
+ * (named by the cache) have code of their own. */
+
+enum label_set {
+	L_NONE,     /* one sample */
+	L_LISTENER, /* listener="udp", "tcp": consecutive struct listener_stats */
+	L_RESULT,   /* result="served", ...: consecutive uint64_t */
+	L_NS,       /* nameserver="IP:PORT:NAME": off is in struct metrics_ns */
 };
 
-/* Counters of struct metrics_ns. */
-static const struct ns_counter {
-	const char *key;
-	const char *name;
-	const char *help;
-	size_t off;
-} ns_counters[] = {
-	{ "queries", "queries_total", "Queries written to the nameserver.",
-	  offsetof(struct metrics_ns, queries) },
-	{ "answers", "answers_total", "Answers from the nameserver matched to a query.",
-	  offsetof(struct metrics_ns, answers) },
-	{ "failures", "failures_total",
-	  "Connections that could not be set up, or were lost before any answer.",
-	  offsetof(struct metrics_ns, failures) },
-	{ "auth_failures", "auth_failures_total",
-	  "Handshakes that failed the certificate, name or pin checks.",
-	  offsetof(struct metrics_ns, auth_failures) },
-	{ "timeouts", "timeouts_total", "Queries on the nameserver whose deadline passed.",
-	  offsetof(struct metrics_ns, timeouts) },
-	{ "reconnects", "reconnects_total", "Ready connections lost.",
-	  offsetof(struct metrics_ns, reconnects) },
-	{ "handshakes", "handshakes_total", "TLS handshakes completed.",
-	  offsetof(struct metrics_ns, handshakes) },
-	{ "resumed", "resumptions_total", "TLS handshakes that resumed a session.",
-	  offsetof(struct metrics_ns, resumed) },
-	{ "bad_answers", "bad_answers_total",
-	  "Answers discarded: malformed, or with the wrong question.",
-	  offsetof(struct metrics_ns, bad_answers) },
+/* Where /stats.json puts it. */
+enum json_group { G_TOP, G_LISTENERS, G_ERRORS, G_NS, G_TRANSFERS, G_HTTP };
+
+enum value_kind {
+	V_U64,   /* uint64_t */
+	V_UINT,  /* unsigned */
+	V_SEC,   /* uint64_t microseconds, written as seconds */
+	V_SEC32, /* uint32_t microseconds as seconds; 0 (not measured): no sample, JSON null */
 };
 
+struct metric {
+	const char *text;      /* its name, key and help, each ended by a NUL (one
+	                        * pointer, not three: a third of the table) */
+	unsigned char counter; /* 1: counter; 0: gauge */
+	unsigned char labels;  /* enum label_set */
+	unsigned char group;   /* enum json_group */
+	unsigned char kind;    /* enum value_kind */
+	unsigned short off;    /* in struct metrics_snapshot (L_NS: struct metrics_ns) */
+};
+
+#define SNAP(field) offsetof(struct metrics_snapshot, field)
+#define NS(field) offsetof(struct metrics_ns, field)
+#define TEXT(name, key, help) name "\0" key "\0" help
+#define GAUGE(name, key, group, kind, off, help) { TEXT(name, key, help), 0, L_NONE, group, kind, off }
+#define COUNTER(name, key, group, off, help) { TEXT(name, key, help), 1, L_NONE, group, V_U64, SNAP(off) }
+#define NS_COUNTER(name, key, field, help) \
+	{ TEXT("nameserver_" name, key, help), 1, L_NS, G_NS, V_U64, NS(field) }
+
+_Static_assert(offsetof(struct stats, tcp) == offsetof(struct stats, udp) + sizeof(struct listener_stats),
+    "the listeners' figures are consecutive");
+_Static_assert(sizeof(struct metrics_http_stats) == 4 * sizeof(uint64_t), "the endpoint's figures are consecutive");
+_Static_assert(sizeof(unsigned) == sizeof(uint32_t), "V_UINT reads 4 bytes");
+_Static_assert(sizeof(struct metrics_snapshot) <= 0xffff, "offsets fit 16 bits");
+
+/* In Prometheus order: the build version first, the histogram after the
+ * last G_ERRORS one, the nameservers' state after the last L_NS one, the
+ * cache's figures before the first G_TRANSFERS one. */
+static const struct metric metrics[] = {
+	GAUGE("uptime_seconds", "uptime_seconds", G_TOP, V_SEC, SNAP(uptime_us),
+	    "Time since the proxy started."),
+	{ TEXT("requests_total", "requests",
+	  "Queries taken in, by listener (messages dropped unanswered are not counted)."),
+	  1, L_LISTENER, G_LISTENERS, V_U64, SNAP(st.udp.requests) },
+	{ TEXT("answers_total", "answered", "Replies sent, errors included, by listener."),
+	  1, L_LISTENER, G_LISTENERS, V_U64, SNAP(st.udp.answered) },
+	{ TEXT("answer_seconds_total", "answer_seconds",
+	  "Time from query to reply, summed over the replies, by listener."),
+	  1, L_LISTENER, G_LISTENERS, V_SEC, SNAP(st.udp.latency_us) },
+	GAUGE("queries_in_flight", "queries_in_flight", G_TOP, V_UINT, SNAP(inflight),
+	    "Queries waiting for an answer."),
+	/* struct stats, keyed as in the stats lines */
+	COUNTER("servfail_total", "servfail", G_ERRORS, st.servfail,
+	    "SERVFAIL replies made by the proxy (timeouts, no nameserver, full table)."),
+	COUNTER("timeouts_total", "timeouts", G_ERRORS, st.timeouts,
+	    "Queries whose deadline (--timeout) passed."),
+	COUNTER("fast_fail_total", "fast_fail", G_ERRORS, st.fast_fail,
+	    "Queries answered SERVFAIL at once: no nameserver could be reached."),
+	COUNTER("formerr_total", "formerr", G_ERRORS, st.formerr, "Malformed queries answered FORMERR."),
+	COUNTER("notimp_total", "notimp", G_ERRORS, st.notimp,
+	    "Queries with an opcode other than QUERY, answered NOTIMP."),
+	COUNTER("oversize_refused_total", "refused", G_ERRORS, st.refused,
+	    "Queries too large to hold, answered REFUSED."),
+	COUNTER("acl_refused_total", "acl_refused", G_ERRORS, st.acl_refused,
+	    "Queries from clients outside --allow, answered REFUSED."),
+	COUNTER("dropped_total", "dropped", G_ERRORS, st.dropped,
+	    "Messages dropped unanswered: no header, a response, a zero-length TCP message."),
+	COUNTER("truncated_total", "truncated", G_ERRORS, st.truncated, "UDP answers sent with TC set."),
+	COUNTER("table_full_total", "table_full", G_ERRORS, st.table_full,
+	    "Queries answered SERVFAIL for want of a pending slot or a large-query buffer."),
+	COUNTER("tcp_refused_total", "tcp_refused", G_ERRORS, st.tcp_refused,
+	    "TCP connections closed over --max-tcp-clients."),
+	COUNTER("tcp_slow_total", "tcp_slow", G_ERRORS, st.tcp_slow,
+	    "TCP clients closed for not reading their answers."),
+	COUNTER("tcp_idle_total", "tcp_idle", G_ERRORS, st.tcp_idle,
+	    "TCP clients closed after --tcp-idle-timeout."),
+	COUNTER("unmatched_answers_total", "unmatched", G_ERRORS, st.unmatched,
+	    "Upstream answers for no query in flight (late ones)."),
+	COUNTER("send_errors_total", "send_errors", G_ERRORS, st.send_errors,
+	    "UDP replies the kernel would not take."),
+	/* struct metrics_ns */
+	NS_COUNTER("queries_total", "queries", queries, "Queries written to the nameserver."),
+	NS_COUNTER("answers_total", "answers", answers, "Answers from the nameserver matched to a query."),
+	NS_COUNTER("failures_total", "failures", failures,
+	    "Connections that could not be set up, or were lost before any answer."),
+	NS_COUNTER("auth_failures_total", "auth_failures", auth_failures,
+	    "Handshakes that failed the certificate, name or pin checks."),
+	NS_COUNTER("timeouts_total", "timeouts", timeouts, "Queries on the nameserver whose deadline passed."),
+	NS_COUNTER("reconnects_total", "reconnects", reconnects, "Ready connections lost."),
+	NS_COUNTER("handshakes_total", "handshakes", handshakes, "TLS handshakes completed."),
+	NS_COUNTER("resumptions_total", "resumed", resumed, "TLS handshakes that resumed a session."),
+	NS_COUNTER("bad_answers_total", "bad_answers", bad_answers,
+	    "Answers discarded: malformed, or with the wrong question."),
+	{ TEXT("nameserver_queries_in_flight", "inflight",
+	  "Queries on the nameserver's connections waiting for an answer."),
+	  0, L_NS, G_NS, V_UINT, NS(inflight) },
+	{ TEXT("nameserver_connections", "connections", "Connections to the nameserver open."),
+	  0, L_NS, G_NS, V_UINT, NS(connections) },
+	{ TEXT("nameserver_srtt_seconds", "srtt_seconds",
+	  "Smoothed answer time of the nameserver (absent until measured)."),
+	  0, L_NS, G_NS, V_SEC32, NS(srtt_us) },
+	/* struct xfr_counters, keyed as in the stats line */
+	COUNTER("transfers_started_total", "started", G_TRANSFERS, xfr.started,
+	    "Zone transfers relayed, each on a connection of its own."),
+	COUNTER("transfers_completed_total", "completed", G_TRANSFERS, xfr.completed,
+	    "Zone transfers relayed whole."),
+	COUNTER("transfers_failed_total", "failed", G_TRANSFERS, xfr.failed,
+	    "Zone transfers ended early: a broken stream, the upstream lost or silent, the client gone."),
+	COUNTER("transfers_refused_total", "refused", G_TRANSFERS, xfr.refused,
+	    "Zone transfers asked from outside --allow-transfer, answered REFUSED."),
+	COUNTER("transfers_truncated_total", "truncated", G_TRANSFERS, xfr.truncated,
+	    "Zone transfers asked over UDP, answered with TC."),
+	COUNTER("transfers_busy_total", "busy", G_TRANSFERS, xfr.busy,
+	    "Zone transfers answered SERVFAIL: every transfer slot taken."),
+	COUNTER("transfer_messages_total", "messages", G_TRANSFERS, xfr.messages,
+	    "Messages of zone transfers relayed to clients."),
+	COUNTER("transfer_bytes_total", "bytes", G_TRANSFERS, xfr.bytes,
+	    "Bytes of those messages, length prefixes left out."),
+	{ TEXT("metrics_requests_total", "", /* keyed by result */
+	  "Requests to this endpoint, by result (refused: closed at once, over the client limit "
+	  "or outside --allow)."), 1, L_RESULT, G_HTTP, V_U64, SNAP(http.served) },
+};
+#define N_METRICS (sizeof(metrics) / sizeof(metrics[0]))
+
+static const char *const listener_names[] = { "udp", "tcp" };
+static const char *const http_results[] = { "served", "error", "refused", "timeout" };
 static const char *const ns_state_names[METRICS_NS_STATES] = {
 	"idle", "connecting", "up", "resting",
 };
 
-static const char *const http_results[] = { "served", "error", "refused", "timeout" };
+/* The label's name, its values' count, and the distance between them. */
+static const struct label_def {
+	const char *name;
+	const char *const *values;
+	unsigned count;
+	size_t stride;
+} labels[] = {
+	[L_NONE] = { NULL, NULL, 1, 0 },
+	[L_LISTENER] = { "listener", listener_names, 2, sizeof(struct listener_stats) },
+	[L_RESULT] = { "result", http_results, 4, sizeof(uint64_t) },
+	[L_NS] = { "nameserver", NULL, 0, sizeof(struct metrics_ns) },
+};
 
-static uint64_t
-field(const void *base, size_t off)
+static const char *
+m_name(const struct metric *m)
 {
-	uint64_t v;
-
-	memcpy(&v, (const char *)base + off, sizeof(v));
-	return v;
+	return m->text;
 }
 
-static uint64_t
-http_figure(const struct metrics_http_stats *h, unsigned i)
+static const char *
+m_key(const struct metric *m)
 {
-	const uint64_t v[] = { h->served, h->errors, h->refused, h->timeouts };
+	return m->text + strlen(m->text) + 1;
+}
 
-	return v[i];
+static const char *
+m_help(const struct metric *m)
+{
+	const char *key = m_key(m);
+
+	return key + strlen(key) + 1;
+}
+
+/* m's value at base (a snapshot, or L_NS a nameserver) moved j labels on,
+ * written into num; NULL when it has none (V_SEC32 not measured). */
+static const char *
+figure(char *num, size_t len, const struct metric *m, const void *base, unsigned j)
+{
+	const char *p = (const char *)base + m->off + (m->labels == L_NS ? 0 : j * labels[m->labels].stride);
+	uint64_t v;
+	uint32_t w;
+
+	if (m->kind == V_U64 || m->kind == V_SEC) {
+		memcpy(&v, p, sizeof(v));
+	} else {
+		memcpy(&w, p, sizeof(w));
+		v = w;
+		if (m->kind == V_SEC32 && v == 0)
+			return NULL;
+	}
+	if (m->kind >= V_SEC)
+		return seconds(num, len, v);
+	snprintf(num, len, "%llu", (unsigned long long)v);
+	return num;
 }
 
 static void
@@ -233,124 +337,119 @@ family(struct sink *k, const char *name, const char *type, const char *help)
 	emit(k, "# HELP " PREFIX "%s %s\n# TYPE " PREFIX "%s %s\n", name, help, name, type);
 }
 
+/* One metric's HELP, TYPE and samples. */
+static void
+prom_metric(struct sink *k, const struct metric *m, const struct metrics_snapshot *s)
+{
+	const struct label_def *l = &labels[m->labels];
+	char num[32], label[2 * (CONF_NAME_MAX + 64) + 8];
+	unsigned j, n = m->labels == L_NS ? s->ns_count : l->count;
+
+	family(k, m_name(m), m->counter ? "counter" : "gauge", m_help(m));
+	for (j = 0; j < n; j++) {
+		const void *base = m->labels == L_NS ? (const void *)&s->ns[j] : (const void *)s;
+
+		if (figure(num, sizeof(num), m, base, j) == NULL)
+			continue;
+		if (m->labels == L_NONE)
+			emit(k, PREFIX "%s %s\n", m_name(m), num);
+		else
+			emit(k, PREFIX "%s{%s=\"%s\"} %s\n", m_name(m), l->name, m->labels == L_NS ?
+			    escape(label, sizeof(label), s->ns[j].name, ESC_LABEL) : l->values[j], num);
+	}
+}
+
 static void
 render_prometheus(struct sink *k, const struct metrics_snapshot *s)
 {
-	const struct listener_stats *ls[2] = { &s->st.udp, &s->st.tcp };
-	static const char *const listener[2] = { "udp", "tcp" };
 	char num[32], label[2 * (CONF_NAME_MAX + 64) + 8];
 	uint64_t cum = 0;
-	unsigned i;
+	unsigned i, j;
 
 	family(k, "build_info", "gauge", "The running version.");
 	emit(k, PREFIX "build_info{version=\"%s\"} 1\n",
 	    escape(label, sizeof(label), DNS_TLS_PROXY_VERSION, ESC_LABEL));
-	family(k, "uptime_seconds", "gauge", "Time since the proxy started.");
-	emit(k, PREFIX "uptime_seconds %s\n", seconds(num, sizeof(num), s->uptime_us));
-	family(k, "requests_total", "counter",
-	    "Queries taken in, by listener (messages dropped unanswered are not counted).");
-	for (i = 0; i < 2; i++)
-		emit(k, PREFIX "requests_total{listener=\"%s\"} %llu\n", listener[i],
-		    (unsigned long long)ls[i]->requests);
-	family(k, "answers_total", "counter", "Replies sent, errors included, by listener.");
-	for (i = 0; i < 2; i++)
-		emit(k, PREFIX "answers_total{listener=\"%s\"} %llu\n", listener[i],
-		    (unsigned long long)ls[i]->answered);
-	family(k, "answer_seconds_total", "counter",
-	    "Time from query to reply, summed over the replies, by listener.");
-	for (i = 0; i < 2; i++)
-		emit(k, PREFIX "answer_seconds_total{listener=\"%s\"} %s\n", listener[i],
-		    seconds(num, sizeof(num), ls[i]->latency_us));
-	family(k, "queries_in_flight", "gauge", "Queries waiting for an answer.");
-	emit(k, PREFIX "queries_in_flight %u\n", s->inflight);
-	for (i = 0; i < sizeof(stat_counters) / sizeof(stat_counters[0]); i++) {
-		family(k, stat_counters[i].name, "counter", stat_counters[i].help);
-		emit(k, PREFIX "%s %llu\n", stat_counters[i].name,
-		    (unsigned long long)field(&s->st, stat_counters[i].off));
-	}
-	family(k, "answer_duration_seconds", "histogram",
-	    "Time from a query's arrival to its reply, both listeners.");
-	for (i = 0; i < STATS_HIST_BUCKETS; i++) {
-		cum += s->st.latency.bucket[i];
-		if (i < STATS_HIST_BUCKETS - 1)
-			emit(k, PREFIX "answer_duration_seconds_bucket{le=\"%s\"} %llu\n",
-			    seconds(num, sizeof(num), stats_hist_bounds_us[i]), (unsigned long long)cum);
-		else
-			emit(k, PREFIX "answer_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
-			    (unsigned long long)cum);
-	}
-	emit(k, PREFIX "answer_duration_seconds_sum %s\n" PREFIX "answer_duration_seconds_count %llu\n",
-	    seconds(num, sizeof(num), s->st.latency.sum_us), (unsigned long long)cum);
-	if (s->ns_count > 0) {
-		unsigned j;
+	for (i = 0; i < N_METRICS; i++) {
+		const struct metric *m = &metrics[i];
 
-		for (j = 0; j < sizeof(ns_counters) / sizeof(ns_counters[0]); j++) {
-			emit(k, "# HELP " PREFIX "nameserver_%s %s\n# TYPE " PREFIX "nameserver_%s counter\n",
-			    ns_counters[j].name, ns_counters[j].help, ns_counters[j].name);
-			for (i = 0; i < s->ns_count; i++)
-				emit(k, PREFIX "nameserver_%s{nameserver=\"%s\"} %llu\n", ns_counters[j].name,
-				    escape(label, sizeof(label), s->ns[i].name, ESC_LABEL),
-				    (unsigned long long)field(&s->ns[i], ns_counters[j].off));
+		if (m->group == G_TRANSFERS && i > 0 && metrics[i - 1].group != G_TRANSFERS) {
+			for (j = 0; j < s->cache_count; j++) {
+				const struct metrics_figure *f = &s->cache[j];
+
+				emit(k, "# HELP " PREFIX "cache_%s %s\n# TYPE " PREFIX "cache_%s %s\n"
+				    PREFIX "cache_%s %llu\n", f->name,
+				    escape(label, sizeof(label), f->help, ESC_HELP), f->name,
+				    f->counter ? "counter" : "gauge", f->name, (unsigned long long)f->value);
+			}
 		}
-		family(k, "nameserver_queries_in_flight", "gauge",
-		    "Queries on the nameserver's connections waiting for an answer.");
-		for (i = 0; i < s->ns_count; i++)
-			emit(k, PREFIX "nameserver_queries_in_flight{nameserver=\"%s\"} %u\n",
-			    escape(label, sizeof(label), s->ns[i].name, ESC_LABEL), s->ns[i].inflight);
-		family(k, "nameserver_connections", "gauge", "Connections to the nameserver open.");
-		for (i = 0; i < s->ns_count; i++)
-			emit(k, PREFIX "nameserver_connections{nameserver=\"%s\"} %u\n",
-			    escape(label, sizeof(label), s->ns[i].name, ESC_LABEL), s->ns[i].connections);
-		family(k, "nameserver_srtt_seconds", "gauge",
-		    "Smoothed answer time of the nameserver (absent until measured).");
-		for (i = 0; i < s->ns_count; i++)
-			if (s->ns[i].srtt_us != 0)
-				emit(k, PREFIX "nameserver_srtt_seconds{nameserver=\"%s\"} %s\n",
-				    escape(label, sizeof(label), s->ns[i].name, ESC_LABEL),
-				    seconds(num, sizeof(num), s->ns[i].srtt_us));
-		family(k, "nameserver_state", "gauge",
-		    "The nameserver's state: 1 for the state it is in, 0 for the others.");
-		for (i = 0; i < s->ns_count; i++)
-			for (j = 0; j < METRICS_NS_STATES; j++)
-				emit(k, PREFIX "nameserver_state{nameserver=\"%s\",state=\"%s\"} %d\n",
-				    escape(label, sizeof(label), s->ns[i].name, ESC_LABEL), ns_state_names[j],
-				    s->ns[i].state == (enum metrics_ns_state)j);
-	}
-	for (i = 0; i < s->cache_count; i++) {
-		const struct metrics_figure *f = &s->cache[i];
+		if (m->labels != L_NS || s->ns_count > 0)
+			prom_metric(k, m, s);
+		if (m->group == G_ERRORS && i + 1 < N_METRICS && metrics[i + 1].group != G_ERRORS) {
+			family(k, "answer_duration_seconds", "histogram",
+			    "Time from a query's arrival to its reply, both listeners.");
+			for (j = 0; j < STATS_HIST_BUCKETS; j++) {
+				cum += s->st.latency.bucket[j];
+				emit(k, PREFIX "answer_duration_seconds_bucket{le=\"%s\"} %llu\n",
+				    j < STATS_HIST_BUCKETS - 1 ?
+				    seconds(num, sizeof(num), stats_hist_bounds_us[j]) : "+Inf",
+				    (unsigned long long)cum);
+			}
+			emit(k, PREFIX "answer_duration_seconds_sum %s\n"
+			    PREFIX "answer_duration_seconds_count %llu\n",
+			    seconds(num, sizeof(num), s->st.latency.sum_us), (unsigned long long)cum);
+		}
+		if (m->labels == L_NS && i + 1 < N_METRICS && metrics[i + 1].labels != L_NS &&
+		    s->ns_count > 0) {
+			unsigned n;
 
-		emit(k, "# HELP " PREFIX "cache_%s %s\n# TYPE " PREFIX "cache_%s %s\n" PREFIX "cache_%s %llu\n",
-		    f->name, escape(label, sizeof(label), f->help, ESC_HELP), f->name,
-		    f->counter ? "counter" : "gauge", f->name, (unsigned long long)f->value);
+			family(k, "nameserver_state", "gauge",
+			    "The nameserver's state: 1 for the state it is in, 0 for the others.");
+			for (n = 0; n < s->ns_count; n++)
+				for (j = 0; j < METRICS_NS_STATES; j++)
+					emit(k, PREFIX "nameserver_state{nameserver=\"%s\",state=\"%s\"} %d\n",
+					    escape(label, sizeof(label), s->ns[n].name, ESC_LABEL),
+					    ns_state_names[j], s->ns[n].state == (enum metrics_ns_state)j);
+		}
 	}
-	family(k, "metrics_requests_total", "counter",
-	    "Requests to this endpoint, by result (refused: closed at once, over the client limit "
-	    "or outside --allow).");
-	for (i = 0; i < sizeof(http_results) / sizeof(http_results[0]); i++)
-		emit(k, PREFIX "metrics_requests_total{result=\"%s\"} %llu\n", http_results[i],
-		    (unsigned long long)http_figure(&s->http, i));
+}
+
+/* The group's figures at base, label j, as "key":value pairs. */
+static void
+json_group(struct sink *k, enum json_group g, const void *base, unsigned j, int first)
+{
+	char num[32];
+	unsigned i;
+
+	for (i = 0; i < N_METRICS; i++) {
+		const struct metric *m = &metrics[i];
+		const char *v;
+
+		if (m->group != g)
+			continue;
+		v = figure(num, sizeof(num), m, base, j);
+		emit(k, "%s\"%s\":%s", first ? "" : ",", *m_key(m) != '\0' ? m_key(m) : http_results[j],
+		    v != NULL ? v : "null");
+		first = 0;
+	}
 }
 
 static void
 render_json(struct sink *k, const struct metrics_snapshot *s)
 {
-	const struct listener_stats *ls[2] = { &s->st.udp, &s->st.tcp };
-	static const char *const listener[2] = { "udp", "tcp" };
 	char num[32], text[2 * (CONF_NAME_MAX + 64) + 8];
 	uint64_t cum = 0;
-	unsigned i, j;
+	unsigned i;
 
-	emit(k, "{\"version\":\"%s\",\"uptime_seconds\":%s,\"queries_in_flight\":%u,\"listeners\":{",
-	    escape(text, sizeof(text), DNS_TLS_PROXY_VERSION, ESC_JSON),
-	    seconds(num, sizeof(num), s->uptime_us), s->inflight);
-	for (i = 0; i < 2; i++)
-		emit(k, "%s\"%s\":{\"requests\":%llu,\"answered\":%llu,\"answer_seconds\":%s}",
-		    i > 0 ? "," : "", listener[i], (unsigned long long)ls[i]->requests,
-		    (unsigned long long)ls[i]->answered, seconds(num, sizeof(num), ls[i]->latency_us));
+	emit(k, "{\"version\":\"%s\"", escape(text, sizeof(text), DNS_TLS_PROXY_VERSION, ESC_JSON));
+	json_group(k, G_TOP, s, 0, 0);
+	emit(k, ",\"listeners\":{");
+	for (i = 0; i < 2; i++) {
+		emit(k, "%s\"%s\":{", i > 0 ? "," : "", listener_names[i]);
+		json_group(k, G_LISTENERS, s, i, 1);
+		emit(k, "}");
+	}
 	emit(k, "},\"errors\":{");
-	for (i = 0; i < sizeof(stat_counters) / sizeof(stat_counters[0]); i++)
-		emit(k, "%s\"%s\":%llu", i > 0 ? "," : "", stat_counters[i].key,
-		    (unsigned long long)field(&s->st, stat_counters[i].off));
+	json_group(k, G_ERRORS, s, 0, 1);
 	emit(k, "},\"answer_duration\":{\"buckets\":[");
 	for (i = 0; i < STATS_HIST_BUCKETS; i++) {
 		cum += s->st.latency.bucket[i];
@@ -366,15 +465,8 @@ render_json(struct sink *k, const struct metrics_snapshot *s)
 		emit(k, "%s{\"nameserver\":\"%s\",\"state\":\"%s\"", i > 0 ? "," : "",
 		    escape(text, sizeof(text), ns->name, ESC_JSON),
 		    (unsigned)ns->state < METRICS_NS_STATES ? ns_state_names[ns->state] : "?");
-		for (j = 0; j < sizeof(ns_counters) / sizeof(ns_counters[0]); j++)
-			emit(k, ",\"%s\":%llu", ns_counters[j].key,
-			    (unsigned long long)field(ns, ns_counters[j].off));
-		if (ns->srtt_us != 0)
-			emit(k, ",\"inflight\":%u,\"connections\":%u,\"srtt_seconds\":%s}", ns->inflight,
-			    ns->connections, seconds(num, sizeof(num), ns->srtt_us));
-		else
-			emit(k, ",\"inflight\":%u,\"connections\":%u,\"srtt_seconds\":null}",
-			    ns->inflight, ns->connections);
+		json_group(k, G_NS, ns, 0, 0);
+		emit(k, "}");
 	}
 	emit(k, "]");
 	if (s->cache_count > 0) {
@@ -384,10 +476,11 @@ render_json(struct sink *k, const struct metrics_snapshot *s)
 			    (unsigned long long)s->cache[i].value);
 		emit(k, "}");
 	}
-	emit(k, ",\"metrics_requests\":{");
-	for (i = 0; i < sizeof(http_results) / sizeof(http_results[0]); i++)
-		emit(k, "%s\"%s\":%llu", i > 0 ? "," : "", http_results[i],
-		    (unsigned long long)http_figure(&s->http, i));
+	emit(k, ",\"transfers\":{");
+	json_group(k, G_TRANSFERS, s, 0, 1);
+	emit(k, "},\"metrics_requests\":{");
+	for (i = 0; i < labels[L_RESULT].count; i++)
+		json_group(k, G_HTTP, s, i, i == 0);
 	emit(k, "}}\n");
 }
 
@@ -462,6 +555,7 @@ metrics_snapshot(struct metrics_snapshot *s, uint64_t now)
 
 	s->st = stats;
 	s->http = http;
+	s->xfr = xfr_counters;
 	s->uptime_us = stats_uptime_us(now);
 	s->inflight = pq_in_use();
 	s->ns_count = 0;

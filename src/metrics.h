@@ -14,6 +14,7 @@
 #include "bounds.h"
 #include "conf.h"
 #include "stats.h"
+#include "xfr.h"
 
 /* A nameserver's state, as a Prometheus state set. */
 enum metrics_ns_state {
@@ -57,6 +58,7 @@ struct metrics_http_stats {
 struct metrics_snapshot {
 	struct stats st;
 	struct metrics_http_stats http;
+	struct xfr_counters xfr;
 	uint64_t uptime_us;
 	unsigned inflight;                 /* queries in flight */
 	unsigned ns_count;

@@ -12,7 +12,10 @@
 #include <string.h>
 
 #include "dns.h"
+#include "feature.h"
 #include "qlog.h"
+
+#if FEATURE_QLOG
 
 /* The line's fixed parts are short (200); the name (escaped, four times
  * its length at most) and the nameserver's text (320 at most, conf.h) are
@@ -215,3 +218,26 @@ qlog_format(char *buf, size_t cap, const struct qlog_entry *e)
 	}
 	return o.len;
 }
+
+#else /* !FEATURE_QLOG: a build without the query log (DTP_NO_QLOG). conf.c
+       * refuses --log-queries, so no line is ever made. */
+
+size_t
+qlog_format(char *buf, size_t cap, const struct qlog_entry *e)
+{
+	(void)e;
+	if (cap > 0)
+		buf[0] = '\0';
+	return 0;
+}
+
+size_t
+qlog_name(char *buf, size_t cap, const uint8_t *msg, size_t len)
+{
+	(void)msg, (void)len;
+	if (cap > 0)
+		buf[0] = '\0';
+	return 0;
+}
+
+#endif

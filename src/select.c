@@ -12,7 +12,12 @@
 
 #include "bounds.h"
 #include "dns.h"
+#include "feature.h"
 #include "select.h"
+
+/* The strategy in force: a build without the choice (DTP_NO_SELECT, conf.c
+ * refuses any other) has "order" only, and the rest compiles away. */
+#define STRATEGY(s) (FEATURE_SELECT ? (s)->strategy : SELECT_ORDER)
 
 #define EXPLORE_US ((uint64_t)SELECT_EXPLORE_MS * 1000)
 #define RETRY_MIN_LEFT_US ((uint64_t)SELECT_RETRY_MIN_LEFT_MS * 1000)
@@ -104,7 +109,7 @@ choose(const struct select_state *s, const struct select_ns *ns, unsigned n, int
 	unsigned i, k;
 	int best;
 
-	switch (s->strategy) {
+	switch (STRATEGY(s)) {
 	case SELECT_ORDER:
 		for (i = 0; i < n; i++)
 			if (ready_only ? ns[i].ready : usable(&ns[i]))
@@ -154,7 +159,7 @@ select_want(const struct select_state *s, const struct select_ns *ns, unsigned n
 
 	if (n == 0)
 		return -1;
-	if (s->strategy == SELECT_ROUND_ROBIN) {
+	if (STRATEGY(s) == SELECT_ROUND_ROBIN) {
 		unsigned k;
 
 		/* Every usable one takes its turn: each needs a connection. */
@@ -192,7 +197,7 @@ retry_better(const struct select_state *s, const struct select_ns *a, const stru
 {
 	if (a->ready != b->ready)
 		return a->ready;
-	if (s->strategy != SELECT_FASTEST)
+	if (STRATEGY(s) != SELECT_FASTEST)
 		return 0;
 	if ((a->srtt_us == 0) != (b->srtt_us == 0))
 		return a->srtt_us != 0;

@@ -12,7 +12,8 @@
 #                    holds: it is checked full and turning over at the end):
 #                    each at most FOOTPRINT_RSS_KIB (1280 KiB, issue 15);
 #           nocache  --cache-size 0: at most FOOTPRINT_RSS_NOCACHE_KIB
-#                    (1024 KiB).
+#                    (1024 KiB). A build without the cache (DTP_NO_CACHE,
+#                    TINY=1) is measured in this one only.
 #         Memory is reserved at start-up and touched as load needs it, so
 #         it rises with the first loads up to the bound the configuration
 #         sets, then stays there:
@@ -172,6 +173,11 @@ measure() {
     # The cache: full and turning over, or off, as configured; else the
     # figures above are not those of the configuration they claim.
     local line entries bytes capacity evictions
+    if [[ $name == nocache ]] && ! t_has_feature cache "$bin"; then
+        t_pass "$name: the build has no cache (DTP_NO_CACHE)"
+        t_kill "$pid"
+        return 0
+    fi
     line=$(cache_line)
     entries=$(field "$line" entries) bytes=$(field "$line" bytes)
     capacity=$(field "$line" capacity) evictions=$(field "$line" evictions)
@@ -196,7 +202,12 @@ measure() {
     t_kill "$pid"
 }
 
-measure cache "$rss_budget"
+# A build without the cache (DTP_NO_CACHE, TINY=1) has the second only.
+if t_has_feature cache "$bin"; then
+    measure cache "$rss_budget"
+else
+    t_log "skip: the cache configuration (the build has no cache: --version says -cache)"
+fi
 measure nocache "$rss_nocache_budget" --cache-size 0
 
 ((${#over[@]} == 0)) || t_fail "footprint over budget: ${over[*]}"

@@ -20,24 +20,19 @@ def run(*args):
                           check=True).stdout
 
 
-# --help: "  -n, --nameserver IP:PORT:NAME  help..." then "[env: NAMESERVERS]".
+# --help: "  -n, --nameserver IP:PORT:NAME  help... [env: NAMESERVERS]", one line each.
 options = {}  # long name -> env var or None
 helps = {}    # long name -> its help text
 order = []
-current = None
 for line in run("--help").splitlines():
     m = re.match(r"^  (?:-\w, )?\s*--([a-z0-9-]+)", line)
-    if m:
-        current = m.group(1)
-        options[current] = None
-        helps[current] = line
-        order.append(current)
+    if not m:
         continue
-    m = re.search(r"\[env: ([A-Z0-9_]+)\]", line)
-    if m and current:
-        options[current] = m.group(1)
-    elif current:
-        helps[current] += " " + line.strip()
+    current = m.group(1)
+    e = re.search(r"\[env: ([A-Z0-9_]+)\]", line)
+    options[current] = e.group(1) if e else None
+    helps[current] = line
+    order.append(current)
 if len(options) < 10:
     sys.exit(f"options.py: read only {len(options)} options from --help")
 

@@ -27,6 +27,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=proxy.sh
 . "$(dirname "$0")/proxy.sh"
+t_need_feature cache
 t_init cache
 
 # The zone: an SOA for test. (negative answers carry it; its minimum, 4 s,

@@ -73,6 +73,22 @@ else
         "--metrics in a build without the endpoint" "$PROXY" --metrics 127.0.0.1:9153
     t_log "skip: --metrics parsing (the proxy under test is built without metrics)"
 fi
+if ! t_has_feature cache; then
+    check_error '^dns-tls-proxy: --cache-size: this build has no answer cache \(built with DTP_NO_CACHE' \
+        "--cache-size in a build without the cache" "$PROXY" --cache-size 256
+    check_error '^dns-tls-proxy: --stale-max: this build has no answer cache' \
+        "STALE_MAX in a build without the cache" env STALE_MAX=60 "$PROXY"
+    t_assert_match "$(run "$PROXY" --cache-size 0 --check)" 'cache-size 0' "--cache-size 0 in a build without the cache"
+fi
+if ! t_has_feature qlog; then
+    check_error '^dns-tls-proxy: --log-queries: this build has no query log \(built with DTP_NO_QLOG' \
+        "--log-queries in a build without the query log" "$PROXY" --log-queries
+fi
+if ! t_has_feature select; then
+    check_error '^dns-tls-proxy: --strategy: this build has no resolver choice; it takes the first usable nameserver in the order given' \
+        "--strategy fastest in a build without the choice" "$PROXY" --strategy fastest
+    t_assert_match "$(run "$PROXY" --check)" 'strategy order' "the default strategy of a build without the choice"
+fi
 if ! t_has_feature xfr; then
     check_error '^dns-tls-proxy: --allow-transfer: this build has no zone-transfer relay \(built with DTP_NO_XFR' \
         "--allow-transfer in a build without the relay" "$PROXY" --allow-transfer 127.0.0.1/32
@@ -89,7 +105,7 @@ t_track $!
 t_wait_listen "$P_PORT" udp
 check_error "^dns-tls-proxy: --listen 127\.0\.0\.1 --port $P_PORT \(udp\): Address (already )?in use" "port in use" "$PROXY" -p "$P_PORT"
 
-check_error '^dns-tls-proxy: --max-tcp-clients 64 .* needs [0-9]+ file descriptors; the limit is 32' \
+check_error '^dns-tls-proxy: --max-tcp-clients [0-9]+ .* needs [0-9]+ file descriptors; the limit is 32' \
     "descriptor limit too low" bash -c "ulimit -n 32; exec '$PROXY'"
 t_assert_match "$(run "$PROXY" --help)" 'NAMESERVERS' "--help lists the environment variables"
 t_assert_match "$(run "$PROXY" -V)" '^dns-tls-proxy [0-9]+\.[0-9]+\.[0-9]+'$'\n''clock floor: [0-9]+ \([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z, the build time\)'$'\n''features:( [-+][a-z]+)+$' \

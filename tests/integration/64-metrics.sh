@@ -8,6 +8,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/proxy.sh"
+t_need_feature metrics
 t_init metrics
 p_setup
 M_PORT=$(t_free_port)
@@ -19,6 +20,8 @@ URL=http://127.0.0.1:$M_PORT
 for i in 1 2 3 4 5; do p_dig "u$i.load.test" +short >/dev/null; done
 for i in 1 2; do p_dig "t$i.load.test" +tcp +short >/dev/null; done
 p_dig nx.test >/dev/null
+# A zone transfer from outside --allow-transfer (none given): REFUSED, counted.
+p_dig load.test AXFR >/dev/null || true
 
 # --- GET /metrics
 curl -sS -D "$T/m.head" -o "$T/m.body" "$URL/metrics" || t_fail "curl $URL/metrics failed"
@@ -48,6 +51,8 @@ awk -v v="$(metric "dns_tls_proxy_nameserver_srtt_seconds{$L}")" 'BEGIN { exit !
     t_fail "srtt not measured"
 t_pass "srtt measured"
 t_assert_eq "$(metric 'dns_tls_proxy_servfail_total')" 0 "no SERVFAIL counted"
+t_assert_eq "$(metric 'dns_tls_proxy_transfers_refused_total')" 1 "the transfer from outside --allow-transfer counted"
+t_assert_eq "$(metric 'dns_tls_proxy_transfers_started_total')" 0 "no transfer relayed"
 
 # --- GET /stats.json: parses, and says what /metrics says.
 curl -sS -o "$T/s.json" "$URL/stats.json" || t_fail "curl /stats.json failed"
@@ -56,10 +61,11 @@ import json, sys
 s = json.load(open(sys.argv[1]))
 ns = [n for n in s["nameservers"] if n["nameserver"] == sys.argv[2]]
 print(s["listeners"]["udp"]["requests"] >= 6, s["listeners"]["tcp"]["requests"] >= 2,
-      len(ns) == 1 and ns[0]["state"] == "up", s["answer_duration"]["count"] >= 8)
+      len(ns) == 1 and ns[0]["state"] == "up", s["answer_duration"]["count"] >= 8,
+      s["transfers"]["refused"] == 1 and s["transfers"]["started"] == 0)
 PY
 ) || t_fail "/stats.json does not parse: $(head -c 300 "$T/s.json")"
-t_assert_eq "$out" "True True True True" "/stats.json parses and carries the same figures"
+t_assert_eq "$out" "True True True True True" "/stats.json parses and carries the same figures"
 
 # --- HEAD, and the errors: each a 4xx/5xx and a closed connection.
 t_assert_match "$(curl -sS -I "$URL/metrics")" '^HTTP/1.1 200' "HEAD /metrics: 200"

@@ -8,6 +8,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/proxy.sh"
+t_need_feature qlog
 t_init query-log
 p_setup
 raw() { "$(dirname "$0")/dnsraw.py" "$@"; }

@@ -10,6 +10,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/proxy.sh"
+t_need_feature select
 t_init choice
 t_make_pki "$T" dot.test
 P_PORT=$(t_free_port)

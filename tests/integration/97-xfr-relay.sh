@@ -27,6 +27,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/proxy.sh"
+t_need_feature xfr
 XC=$(dirname "$0")/xfrclient.py
 
 if ! t_named_available; then

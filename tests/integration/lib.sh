@@ -325,7 +325,7 @@ _t_cleanup() {
         local lpid rest
         while read -r lpid rest; do pids+=("$lpid"); done <"$T/.pids"
         ((${#pids[@]} == 0)) || _t_kill_pids 5 "${pids[@]}"
-        if ((rc != 0)) && [[ -s $T/.logs ]]; then
+        if ((rc != 0 && rc != 77)) && [[ -s $T/.logs ]]; then
             local f
             while read -r f; do
                 [[ -s $f ]] || continue
@@ -341,6 +341,8 @@ _t_cleanup() {
     fi
     if ((rc == 0)); then
         printf '== %s: PASS (%d checks)\n' "$T_NAME" "$_T_NPASS"
+    elif ((rc == 77)); then
+        printf '== %s: SKIP (t_need_feature)\n' "$T_NAME"
     else
         printf '== %s: FAIL (exit %d, %d checks passed before)\n' "$T_NAME" "$rc" "$_T_NPASS"
     fi
@@ -487,7 +489,8 @@ t_clock_floor() {
 }
 
 # t_has_feature NAME [CMD...] -- true when the proxy that CMD runs (default:
-# $PROXY) was built with the optional feature NAME (metrics, xfr): its
+# $PROXY) was built with the optional feature NAME (metrics, xfr, cache,
+# qlog, select: src/feature.h): its
 # --version lists "+NAME" (a reduced build, make static TINY=1, "-NAME").
 t_has_feature() {
     local name=$1
@@ -498,12 +501,12 @@ t_has_feature() {
 }
 
 # t_need_feature NAME -- skip the rest of this scenario, with a line saying
-# why, when $PROXY lacks the feature NAME.
+# why, when $PROXY lacks the feature NAME (exit 77: run.sh counts it skipped).
 t_need_feature() {
     t_has_feature "$1" && return 0
     printf 'skip %s: the proxy under test is built without %s (--version: %s)\n' \
         "$(basename "$0")" "$1" "$("$PROXY" --version 2>&1 | sed -n 's/^features: //p')"
-    exit 0
+    exit 77
 }
 
 # _t_when SECONDS -- the YYYYMMDDHHMMSSZ form openssl ca takes.

@@ -34,6 +34,16 @@ static const struct {
 	{ "conf_operation_options", FEATURE_METRICS, "built with DTP_NO_METRICS (it sets --metrics)" },
 	{ "xfr_*", FEATURE_XFR, "built with DTP_NO_XFR" },
 	{ "conf_transfer_options", FEATURE_XFR, "built with DTP_NO_XFR" },
+	{ "conf_reload_diff", FEATURE_METRICS && FEATURE_CACHE,
+	  "built with DTP_NO_METRICS or DTP_NO_CACHE (it reloads --metrics and --cache-max-ttl)" },
+	{ "cache_*", FEATURE_CACHE, "built with DTP_NO_CACHE" },
+	{ "conf_cache_options", FEATURE_CACHE, "built with DTP_NO_CACHE" },
+	{ "qlog_*", FEATURE_QLOG, "built with DTP_NO_QLOG" },
+	{ "select_fastest_*", FEATURE_SELECT, "built with DTP_NO_SELECT" },
+	{ "select_round_robin", FEATURE_SELECT, "built with DTP_NO_SELECT" },
+	{ "select_retry_servfail", FEATURE_SELECT,
+	  "built with DTP_NO_SELECT (it retries by the fastest strategy's order)" },
+	{ "conf_reload_file", FEATURE_SELECT, "built with DTP_NO_SELECT (its file sets --strategy)" },
 };
 
 /* NULL when the test can run, else why not. */

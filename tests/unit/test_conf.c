@@ -241,7 +241,7 @@ test_presets(void)
 	    "too many: \"%s\"", r.err);
 
 	run(&r, NULL, "--help", NULL);
-	CHECK(strstr(r.out, "Presets for -n") != NULL && strstr(r.out, " appliedprivacy") != NULL,
+	CHECK(strstr(r.out, "\npresets (-n NAME, NAME-v6):") != NULL && strstr(r.out, " appliedprivacy") != NULL,
 	    "--help lists the presets: \"%s\"", r.out);
 	run(&r, NULL, "-n", "google", NULL);
 	text = print_conf(&r.conf);
@@ -839,7 +839,7 @@ static void
 test_help_version(void)
 {
 	static struct run r;
-	char want[128], when[CLOCK_TEXT_MAX];
+	char want[256], when[CLOCK_TEXT_MAX];
 
 	run(&r, NULL, "--help", NULL);
 	CHECK_EQ_INT(r.rc, CONF_EXIT);
@@ -1685,6 +1685,56 @@ test_reload_whole(void)
 	fake_env = no_env;
 }
 
+/* Options of a feature the build lacks (feature.h) keep their defaults:
+ * any other value, from any source, is one error naming the option and
+ * the feature; the default itself (what --check prints) is taken. In a
+ * build with the feature, the same values are taken. */
+static void
+test_feature_options(void)
+{
+	static const struct env_var stale_env[] = { { "STALE_MAX", "60" }, { NULL, NULL } };
+	static const struct {
+		int built;
+		const char *option, *value, *want;
+	} cases[] = {
+		{ FEATURE_CACHE, "--cache-size", "256", "--cache-size: this build has no answer cache (built with DTP_NO_CACHE" },
+		{ FEATURE_CACHE, "--cache-max-ttl", "60", "--cache-max-ttl: this build has no answer cache" },
+		{ FEATURE_CACHE, "--stale-answer-timeout", "0.5", "--stale-answer-timeout: this build has no answer cache" },
+		{ FEATURE_XFR, "--transfer-timeout", "60", "--transfer-timeout: this build has no zone-transfer relay (built with DTP_NO_XFR" },
+		{ FEATURE_QLOG, "--log-queries=yes", NULL, "--log-queries: this build has no query log (built with DTP_NO_QLOG" },
+		{ FEATURE_SELECT, "--strategy", "fastest", "--strategy: this build has no resolver choice; it takes the first usable nameserver in the order given (built with DTP_NO_SELECT" },
+		{ FEATURE_SELECT, "--strategy", "round-robin", "--strategy: this build has no resolver choice" },
+	};
+	static struct run r;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *v = cases[i].value != NULL ? cases[i].value : "";
+
+		run(&r, NULL, cases[i].option, cases[i].value, NULL);
+		if (cases[i].built)
+			CHECK(r.rc == CONF_OK, "%s %s: rc %d, error \"%s\"", cases[i].option, v, r.rc, r.err);
+		else
+			CHECK(r.rc == CONF_ERROR && strncmp(r.err, cases[i].want, strlen(cases[i].want)) == 0,
+			    "%s %s: rc %d, error \"%s\"", cases[i].option, v, r.rc, r.err);
+	}
+	run(&r, stale_env, NULL);
+	CHECK(FEATURE_CACHE ? r.rc == CONF_OK : r.rc == CONF_ERROR &&
+	    strstr(r.err, "--stale-max: this build has no answer cache") != NULL,
+	    "STALE_MAX=60: rc %d, error \"%s\"", r.rc, r.err);
+	/* The defaults are taken, and are what --check prints. */
+	run(&r, NULL, "--cache-size", FEATURE_CACHE ? "64" : "0", "--log-queries=no", "--strategy",
+	    FEATURE_SELECT ? "fastest" : "order", NULL);
+	CHECK_OK(&r);
+	CHECK_EQ_INT(r.conf.strategy, FEATURE_SELECT ? SELECT_FASTEST : SELECT_ORDER);
+	run(&r, NULL, NULL);
+	CHECK_OK(&r);
+	CHECK_EQ_INT(r.conf.strategy, FEATURE_SELECT ? SELECT_FASTEST : SELECT_ORDER);
+	if (!FEATURE_CACHE)
+		CHECK_EQ_INT(r.conf.cache_kib, 0);
+	round_trip(&r.conf);
+}
+
 const struct unit_test conf_tests[] = {
 	{ "conf_nameserver_ipv4", test_nameserver_ipv4 },
 	{ "conf_nameserver_ipv6", test_nameserver_ipv6 },
@@ -1713,6 +1763,7 @@ const struct unit_test conf_tests[] = {
 	{ "conf_nameserver_trailing_dot", test_nameserver_trailing_dot },
 	{ "conf_tcp_off_explicit", test_tcp_off_explicit },
 	{ "conf_transfer_options", test_transfer_options },
+	{ "conf_feature_options", test_feature_options },
 	/* Known bugs, reported: expected to fail until src/conf.c is fixed. */
 	{ "conf_nameserver_double_dot", test_nameserver_double_dot },
 	{ "conf_print_blank_paths", test_print_blank_paths },

@@ -23,6 +23,7 @@
 #include "metrics.h"
 #include "port.h"
 #include "stats.h"
+#include "metrics_golden.h"
 #include "unit.h"
 #include "version.h"
 
@@ -256,6 +257,12 @@ fill_snapshot(struct metrics_snapshot *s, unsigned ns_count, int max)
 	stats_hist_add(&s->st.latency, 9000000);
 	s->http.served = 3;
 	s->http.refused = 1;
+	s->xfr.started = 5;
+	s->xfr.completed = 4;
+	s->xfr.failed = 1;
+	s->xfr.refused = 2;
+	s->xfr.messages = 9;
+	s->xfr.bytes = 123456;
 	s->ns_count = ns_count;
 	for (i = 0; i < ns_count; i++) {
 		struct metrics_ns *ns = &s->ns[i];
@@ -390,8 +397,10 @@ test_render_json(void)
 		"\"srtt_seconds\":0.023456},"),
 		"\"state\":\"connecting\"",
 		"\"srtt_seconds\":null}",
-		("],\"cache\":{\"hits_total\":42,\"entries\":17},\"metrics_requests\":{\"served\":3,"
-		"\"error\":0,\"refused\":1,\"timeout\":0}}\n"),
+		("],\"cache\":{\"hits_total\":42,\"entries\":17},\"transfers\":{\"started\":5,"
+		"\"completed\":4,\"failed\":1,\"refused\":2,\"truncated\":0,\"busy\":0,\"messages\":9,"
+		"\"bytes\":123456},\"metrics_requests\":{\"served\":3,\"error\":0,\"refused\":1,"
+		"\"timeout\":0}}\n"),
 	};
 	size_t i, n;
 
@@ -404,7 +413,28 @@ test_render_json(void)
 	s.ns_count = 0;
 	s.cache_count = 0;
 	render_all(METRICS_PAGE_JSON, &s, 65536);
-	CHECK(strstr(page_buf, "\"nameservers\":[],\"metrics_requests\"") != NULL, "%s", page_buf);
+	CHECK(strstr(page_buf, "\"nameservers\":[],\"transfers\":{") != NULL, "%s", page_buf);
+}
+
+/* Both pages whole, against the golden text (metrics_golden.h): every
+ * name, help text, label, value and separator as scrapers read them. */
+static void
+test_render_golden(void)
+{
+	static struct metrics_snapshot s;
+	size_t n, i;
+
+	fill_snapshot(&s, 3, 0);
+	n = render_all(METRICS_PAGE_PROMETHEUS, &s, 65536);
+	for (i = 0; i < n && page_buf[i] == golden_prometheus[i]; i++)
+		;
+	CHECK(strcmp(page_buf, golden_prometheus) == 0, "Prometheus page differs at byte %zu:\n%.200s",
+	    i, page_buf + (i > 60 ? i - 60 : 0));
+	n = render_all(METRICS_PAGE_JSON, &s, 65536);
+	for (i = 0; i < n && page_buf[i] == golden_json[i]; i++)
+		;
+	CHECK(strcmp(page_buf, golden_json) == 0, "JSON page differs at byte %zu:\n%.200s", i,
+	    page_buf + (i > 60 ? i - 60 : 0));
 }
 
 /* The same bytes whatever the chunk size, for both pages and the largest
@@ -879,6 +909,7 @@ const struct unit_test metrics_tests[] = {
 	{ "metrics_parse_limits", test_parse_limits },
 	{ "metrics_render_prometheus", test_render_prometheus },
 	{ "metrics_render_json", test_render_json },
+	{ "metrics_render_golden", test_render_golden },
 	{ "metrics_render_chunks", test_render_chunks },
 	{ "metrics_render_checked_by_promtool", test_render_checked_by_promtool },
 	{ "metrics_server_answers", test_server_answers },
