@@ -934,7 +934,7 @@ print_help(FILE *out)
 		    o->env != NULL ? o->env : "", o->env != NULL ? "]" : "");
 	}
 	fputc('\n', out);
-	print_presets(out, PRESETS + 2, "   ");
+	print_presets(out, &PRESETS[2], "   ");
 }
 
 /* Split the command line into options. For each, call back with its value
