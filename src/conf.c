@@ -934,7 +934,7 @@ print_help(FILE *out)
 		    o->env != NULL ? o->env : "", o->env != NULL ? "]" : "");
 	}
 	fputc('\n', out);
-	print_presets(out, PRESETS + 2, "   ");
+	print_presets(out, &PRESETS[2], "   ");
 }
 
 /* Split the command line into options. For each, call back with its value
@@ -1112,47 +1112,38 @@ settle_limits(struct conf *conf)
 	}
 }
 
-/* Options of an optional feature that conf_finish checks (feature.h): in a
- * build without it, each must keep its default, which is all --check
- * prints and reads back. --metrics and --allow-transfer say so in their
- * setters, for any value. */
-static const struct {
-	const char *option;
-	int built;
-	const char *feature, *macro;
-} feature_options[] = {
-	{ "cache-size", FEATURE_CACHE, "answer cache", "DTP_NO_CACHE" },
-	{ "cache-min-ttl", FEATURE_CACHE, "answer cache", "DTP_NO_CACHE" },
-	{ "cache-max-ttl", FEATURE_CACHE, "answer cache", "DTP_NO_CACHE" },
-	{ "stale-answer-timeout", FEATURE_CACHE, "answer cache", "DTP_NO_CACHE" },
-	{ "stale-max", FEATURE_CACHE, "answer cache", "DTP_NO_CACHE" },
-	{ "transfer-timeout", FEATURE_XFR, "zone-transfer relay", "DTP_NO_XFR" },
-	{ "log-queries", FEATURE_QLOG, "query log", "DTP_NO_QLOG" },
-	{ "strategy", FEATURE_SELECT, "resolver choice; it takes the first usable nameserver in "
-	  "the order given", "DTP_NO_SELECT" },
-};
-
-static int option_equal(const struct option_def *, const struct conf *, const struct conf *);
+/* In a build without an optional feature (feature.h), its options keep
+ * their defaults, which is all --check prints and reads back; any other
+ * value is refused, naming the option. (--metrics and --allow-transfer are
+ * refused in their setters, for any value.) Each test compiles away when
+ * its feature is built. */
+static int
+refuse(char *err, size_t errlen, const char *option, const char *feature, const char *macro)
+{
+	errf(err, errlen, "--%s: " FEATURE_MISSING, option, feature, macro);
+	return -1;
+}
 
 static int
 missing_feature(const struct conf *conf, char *err, size_t errlen)
 {
-	static struct conf def;
-	size_t i;
+	if (!FEATURE_CACHE) {
+		const char *o = conf->cache_kib != 0 ? "cache-size" :
+		    conf->cache_min_ttl != DEF_CACHE_MIN_TTL ? "cache-min-ttl" :
+		    conf->cache_max_ttl != DEF_CACHE_MAX_TTL ? "cache-max-ttl" :
+		    conf->stale_answer_timeout_ms != DEF_STALE_ANSWER_TIMEOUT_MS ? "stale-answer-timeout" :
+		    conf->stale_max_s != DEF_STALE_MAX_S ? "stale-max" : NULL;
 
-	if (FEATURE_CACHE && FEATURE_QLOG && FEATURE_SELECT && FEATURE_XFR)
-		return 0;
-	conf_defaults(&def);
-	for (i = 0; i < sizeof(feature_options) / sizeof(feature_options[0]); i++) {
-		const struct option_def *o = find_long(feature_options[i].option,
-		    strlen(feature_options[i].option));
-
-		if (!feature_options[i].built && o != NULL && !option_equal(o, conf, &def)) {
-			errf(err, errlen, "--%s: " FEATURE_MISSING, o->name, feature_options[i].feature,
-			    feature_options[i].macro);
-			return -1;
-		}
+		if (o != NULL)
+			return refuse(err, errlen, o, "answer cache", "DTP_NO_CACHE");
 	}
+	if (!FEATURE_XFR && conf->transfer_idle_ms != DEF_TRANSFER_IDLE_MS)
+		return refuse(err, errlen, "transfer-timeout", "zone-transfer relay", "DTP_NO_XFR");
+	if (!FEATURE_QLOG && conf->log_queries)
+		return refuse(err, errlen, "log-queries", "query log", "DTP_NO_QLOG");
+	if (!FEATURE_SELECT && conf->strategy != SELECT_ORDER)
+		return refuse(err, errlen, "strategy", "resolver choice; it takes the first usable "
+		    "nameserver in the order given", "DTP_NO_SELECT");
 	return 0;
 }
 
