@@ -427,16 +427,21 @@ start_transfer(struct pending_query *pq, uint64_t now)
 	struct upstream_conn *c = NULL;
 	unsigned i;
 
-	for (i = 0; i < xfr_count && c == NULL; i++)
-		if (xfr_conns[i].state == CONN_IDLE && relays[i].q == NULL)
+	for (i = 0; i < xfr_count; i++)
+		if (xfr_conns[i].state == CONN_IDLE && relays[i].q == NULL) {
 			c = &xfr_conns[i];
+			break;
+		}
 	/* A finished transfer's connection waits up to a second for the
 	 * server's close_notify: transfers in quick succession (a secondary
 	 * pulling several zones) take such a slot rather than SERVFAIL. */
 	for (i = 0; i < xfr_count && c == NULL; i++)
-		if (xfr_conns[i].state == CONN_CLOSING && relays[i].q == NULL &&
-		    conn_drop(&xfr_conns[i], now) >= 0)
-			c = &xfr_conns[i];
+		if (xfr_conns[i].state == CONN_CLOSING && relays[i].q == NULL) {
+			struct upstream_conn *spare = &xfr_conns[i];
+
+			if (conn_drop(spare, now) >= 0)
+				c = spare;
+		}
 	if (c == NULL) {
 		xfr_counters.busy++;
 		query_done(pq, QUERY_BUSY, NULL, 0, 0, now);
