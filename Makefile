@@ -115,9 +115,11 @@ integration: $(BIN)
 openwrt-test: $(BIN)
 	PROXY=$(abspath $(BIN)) tests/openwrt/run.sh
 
-# Every option described alike in --help, --check, README.md and the man page.
+# Every option described alike in --help, --check, README.md and the man page;
+# every printf conversion in the sources one the static build prints.
 docs-check: $(BIN)
 	python3 tests/docs/options.py ./$(BIN) README.md port/dist/dns-tls-proxy.8
+	python3 tests/docs/formats.py
 
 # Release metadata and deployment files: SPDX lines, the version everywhere,
 # systemd-analyze verify, mandoc -T lint, the Kubernetes manifest's schema,

@@ -580,7 +580,7 @@ static int
 is_tchar(unsigned char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	    (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+	    (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL); /* not a format */
 }
 
 /* A line end at pos: its length (2 for CRLF, 1 for a bare LF, which
