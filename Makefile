@@ -127,7 +127,7 @@ docs-check: $(BIN)
 release-test: $(BIN)
 	PROXY=$(abspath $(BIN)) tests/release/run.sh
 
-test check: unit docs-check openwrt-test release-test integration
+test check: unit tiny-unit docs-check openwrt-test release-test integration
 
 # Sanitizers: a separate build tree, the same tests (but release-test, which
 # checks files, not the code: make test runs it).

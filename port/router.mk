@@ -8,7 +8,10 @@
 #   make static [TINY=1]      build/static[-tiny]/dns-tls-proxy: x86_64, musl,
 #                             static, stripped (the unstripped one: .full)
 #   make footprint [TINY=1]   that binary against the budget: size (CA bundle
-#                             included) and peak RSS under load
+#                             included) and peak RSS under load; without
+#                             TINY, the CORE=1 build's size as well
+#   make static CORE=1        build/static-core: the default build without
+#                             the five optional features (issue 12's set)
 #   make cross ARCH=A         build/cross/A/dns-tls-proxy and the unit-test
 #                             runner, static glibc, for A = mips (big-endian),
 #                             mipsel, armhf or arm64
@@ -75,10 +78,10 @@ ROUTER_OPT := -Os -fno-pie -flto -ffunction-sections -fdata-sections -fno-asynch
               -fno-unwind-tables -D_FILE_OFFSET_BITS=64
 # The proxy's own switches: BearSSL does not read them, so a build with
 # other ones (WITHOUT=..., to measure a feature) keeps its BearSSL.
-ROUTER_DEFS := $(if $(TINY),-DDTP_TINY $(TINY_WITHOUT)) $(WITHOUT)
+ROUTER_DEFS := $(if $(TINY),-DDTP_TINY $(TINY_WITHOUT),$(if $(CORE),$(TINY_WITHOUT))) $(WITHOUT)
 ROUTER_LD := -static -no-pie -flto -flto-partition=one $(if $(TINY),-Oz,-Os) -Wl,--gc-sections -Wl,--build-id=none -Wl,-z,norelro \
              -Wl,-z,noseparate-code -Wl,-z,common-page-size=64
-ROUTER_SUFFIX := $(if $(TINY),-tiny)
+ROUTER_SUFFIX := $(if $(TINY),-tiny,$(if $(CORE),-core))
 
 # $(call router_build,DIR,CC,AR,HARDEN,TARGETS[,PORT_EXTRA]): BearSSL for CC, then the
 # top Makefile in DIR with CC. ca_gen is built first with the host's
@@ -135,14 +138,17 @@ static: $(BSSL_TREE)/.complete
 static-bearssl: $(BSSL_TREE)/.complete
 	$(call router_bearssl,$(STATIC_DIR),musl-gcc,gcc-ar)
 
-# Size budgets: 192 KiB, 150 KiB for TINY=1; FOOTPRINT_KIB overrides. Both
-# were 150, then 160 for the default build with the clock, X.509 and preset
-# code of issue 12; the default build's went to 192 with the metrics
-# endpoint, cache, query log and transfer relay of issues 15-17 (their cost
-# each, and the default build without them against 160: docs/router.md).
-# TINY=1 leaves all five optional features out (src/feature.h) to stay at
-# 150; it counts on the printf replacement to get there.
+# Size budgets (stripped, CA bundle included): TINY=1 150 KiB; the default
+# build's code of issue 12 (the clock, X.509 and preset code beside the
+# proxy: CORE=1, which leaves out the five optional features of issues
+# 15-17) 160 KiB; the default build with every feature 192 KiB (their cost
+# each: docs/router.md). FOOTPRINT_KIB overrides the budget of the build
+# footprint.sh measures, FOOTPRINT_CORE_KIB the CORE=1 one.
 footprint: static
+	$(if $(TINY),,$(MAKE) --no-print-directory static CORE=1 && \
+	    s=$$(stat -c %s build/static-core/dns-tls-proxy) b=$$(($${FOOTPRINT_CORE_KIB:-160} * 1024)) && \
+	    if [ "$$s" -le "$$b" ]; then echo "ok - CORE=1 (no optional feature): $$s <= $$b bytes"; \
+	    else echo "OVER: CORE=1 (no optional feature): $$s > $$b bytes" >&2; exit 1; fi)
 	FOOTPRINT_KIB=$${FOOTPRINT_KIB:-$(if $(TINY),150,192)} tests/cross/footprint.sh $(STATIC_DIR)
 
 # The unit tests built with TINY=1's switches (the host's compiler and
