@@ -73,6 +73,14 @@
 /* Stop reading queries from a TCP client while this many answer bytes wait to
  * be written to it: a slow reader gets back-pressure, not memory. */
 #define TCP_CLIENT_OUT_HIGH 8192
+/* A TCP client's queries are read in shared space; what a read leaves (a
+ * query cut by the end of the read, or queries held back by back-pressure)
+ * is kept in the client's slot when at most this long, else in its own
+ * input buffer. A pipelining client's reads end in the middle of a query
+ * all the time, and most queries are under 100 bytes (a question and an
+ * OPT record with a cookie), so most clients never touch a page of their
+ * own. */
+#define TCP_IN_SHORT 128
 /* TCP answers of one turn, for every client together, wait in one shared
  * arena and go out with one write per client at the end of the turn; only
  * what a socket does not take is copied to the client's own output buffer,

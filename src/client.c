@@ -45,7 +45,7 @@ struct client_tcp {
 	int source;             /* its client's counters (source.c), or -1 */
 	union pq_addr peer;     /* for log lines */
 	uint64_t idle_deadline; /* closed when idle past this */
-	size_t in_len;          /* bytes in in[] */
+	size_t in_len;          /* bytes kept: in in_short[] up to TCP_IN_SHORT, else in[] */
 	size_t skip;            /* bytes of an oversize query still to discard */
 	size_t out_off, out_len; /* unsent answer bytes are out[out_off..out_len) */
 	size_t staged;          /* answer bytes staged this turn (framed) */
@@ -53,6 +53,7 @@ struct client_tcp {
 	uint32_t stage_last;
 	uint8_t *out;           /* TCP_OUT_SIZE bytes, reserved at start-up */
 	uint8_t *in;            /* TCP_IN_SIZE bytes, reserved at start-up */
+	uint8_t in_short[TCP_IN_SHORT];
 };
 
 /* Where a query came from, to send its reply back. */
@@ -923,8 +924,16 @@ tcp_parse(struct client_tcp *c, const uint8_t *buf, size_t len, uint64_t now)
 	return used;
 }
 
-/* What tcp_parse left of buf[0..len) waits in the client's own in[] (buf
- * may be in[] itself). */
+/* Where the bytes kept from the last read are. */
+static uint8_t *
+tcp_kept(struct client_tcp *c)
+{
+	return c->in_len > TCP_IN_SHORT ? c->in : c->in_short;
+}
+
+/* What tcp_parse left of buf[0..len) is kept for the next read: in the
+ * client's slot when short (an incomplete query, usually), else in its own
+ * in[]. buf may be either. */
 static void
 tcp_keep(struct client_tcp *c, const uint8_t *buf, size_t len, size_t used)
 {
@@ -932,7 +941,7 @@ tcp_keep(struct client_tcp *c, const uint8_t *buf, size_t len, size_t used)
 		return;
 	c->in_len = len - used;
 	if (c->in_len > 0)
-		memmove(c->in, buf + used, c->in_len);
+		memmove(tcp_kept(c), buf + used, c->in_len);
 }
 
 static void
@@ -943,12 +952,15 @@ tcp_read(struct client_tcp *c, uint64_t now)
 	/* Poll reports what is left next turn, after the other clients. */
 	while (c->fd != -1 && !c->eof && !tcp_backpressured(c) && c->in_len < TCP_IN_SIZE &&
 	    reads++ < TCP_READ_BURST) {
-		/* After an incomplete query, in its own buffer; else in the
-		 * shared one. */
-		uint8_t *buf = c->in_len > 0 ? c->in : tcp_rx;
+		/* In the shared buffer, behind a short rest of the last read;
+		 * behind a long one, in the client's own. */
+		uint8_t *buf = c->in_len > TCP_IN_SHORT ? c->in : tcp_rx;
 		size_t room = TCP_IN_SIZE - c->in_len;
-		ssize_t n = recv(c->fd, buf + c->in_len, room, 0);
+		ssize_t n;
 
+		if (buf == tcp_rx && c->in_len > 0)
+			memcpy(tcp_rx, c->in_short, c->in_len);
+		n = recv(c->fd, buf + c->in_len, room, 0);
 		if (n > 0) {
 			size_t len = c->in_len + (size_t)n;
 
@@ -1212,8 +1224,9 @@ client_prepare(uint64_t now)
 			 * now, write what the cache answered, and run another turn
 			 * at once to send the others upstream. */
 			unsigned before = pq_in_use();
+			uint8_t *kept = tcp_kept(c);
 
-			tcp_keep(c, c->in, c->in_len, tcp_parse(c, c->in, c->in_len, now));
+			tcp_keep(c, kept, c->in_len, tcp_parse(c, kept, c->in_len, now));
 			if (c->fd != -1 && c->staged > 0)
 				tcp_flush(c, now);
 			if (pq_in_use() != before)
