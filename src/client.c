@@ -259,6 +259,15 @@ stage_write(struct client_tcp *c, uint64_t now)
 	return 0;
 }
 
+/* May a message of len bytes for c be staged: nothing of c's waits in
+ * out[] (it would go first), and it fits the arena and c's share. */
+static int
+tcp_can_stage(const struct client_tcp *c, size_t len)
+{
+	return c->out_off == c->out_len && STAGE_HDR + 2 + len <= sizeof(stage) &&
+	    c->staged + 2 + len <= TCP_OUT_SIZE;
+}
+
 /* Queue a framed message on a TCP client; written at the end of the turn,
  * with the other answers of the turn. When the buffer lacks room, write
  * what is queued first. A client whose buffer still cannot take a whole
@@ -271,13 +280,13 @@ tcp_queue(struct client_tcp *c, const uint8_t *msg, size_t len, uint64_t now)
 {
 	int was_empty = tcp_unsent(c) == 0;
 
-	if (c->out_off == c->out_len && STAGE_HDR + 2 + len <= sizeof(stage) &&
-	    c->staged + 2 + len <= TCP_OUT_SIZE) {
+	if (tcp_can_stage(c, len)) {
 		if (STAGE_HDR + 2 + len > sizeof(stage) - stage_used)
 			stage_flush_all(now); /* the turn's answers so far go now */
 		if (c->fd == -1)
 			return;
-		if (c->out_off == c->out_len && stage_put(c, msg, len) == 0) {
+		/* What c had staged may have moved to out[] meanwhile. */
+		if (tcp_can_stage(c, len) && stage_put(c, msg, len) == 0) {
 			if (was_empty)
 				c->idle_deadline = now + (uint64_t)conf->tcp_idle_ms * 1000;
 			return;
