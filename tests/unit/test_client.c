@@ -29,13 +29,26 @@
 
 static struct conf cf;
 
+int
+unit_loop_setup(void)
+{
+	static int done, ok;
+
+	if (!done) {
+		done = 1;
+		ok = loop_init(64) == 0;
+		CHECK(ok, "loop_init(64) failed");
+	}
+	return ok ? 0 : -1;
+}
+
 /* client_init once per process (its tables are static): TCP only, no
  * listener. */
 static int
 setup(void)
 {
 	static int done, ok;
-	char err[256];
+	char err[256] = "";
 
 	if (!done) {
 		done = 1;
@@ -45,7 +58,7 @@ setup(void)
 		cf.listen_count = 0;
 		cf.max_tcp_clients = 4;
 		cf.tcp_idle_ms = IDLE_MS;
-		ok = loop_init(64) == 0 && client_init(&cf, err, sizeof(err)) == 0;
+		ok = unit_loop_setup() == 0 && client_init(&cf, err, sizeof(err)) == 0;
 		CHECK(ok, "client_init: %s", err);
 	}
 	return ok ? 0 : -1;
