@@ -73,6 +73,34 @@
 /* Stop reading queries from a TCP client while this many answer bytes wait to
  * be written to it: a slow reader gets back-pressure, not memory. */
 #define TCP_CLIENT_OUT_HIGH 8192
+/* A TCP client's queries are read in shared space; what a read leaves (a
+ * query cut by the end of the read, or queries held back by back-pressure)
+ * is kept in the client's slot when at most this long, else in its own
+ * input buffer. A pipelining client's reads end in the middle of a query
+ * all the time, and most queries are under 100 bytes (a question and an
+ * OPT record with a cookie), so most clients never touch a page of their
+ * own. */
+#define TCP_IN_SHORT 128
+/* TCP answers of one turn, for every client together, wait in one shared
+ * arena and go out with one write per client at the end of the turn; only
+ * what a socket does not take is copied to the client's own output buffer,
+ * so clients that read their answers touch no page of theirs. A turn of
+ * a loaded proxy answers a few hundred queries (about 100 bytes each over
+ * TCP, framed); 32 KiB holds that, as UDP_TX_ARENA does for UDP, and a
+ * full arena is written at once and used again. Bigger answers go to the
+ * client's own buffer. */
+#define TCP_STAGE_ARENA 32768
+/* The kernel's send buffer of a TCP client socket (SO_SNDBUF; Linux doubles
+ * it to count its own overhead). Unset, Linux grows it up to tcp_wmem's
+ * 4 MiB: a client that sends queries answered from the cache but never
+ * reads parks megabytes of answers in kernel memory, a router's scarcest,
+ * before back-pressure or the idle timeout can see it. 64 KiB, as for a
+ * transfer (XFR_CLIENT_SNDBUF), and the client's own output buffer take
+ * about 200 KiB at once: the answers to a whole pipeline
+ * (TCP_CLIENT_INFLIGHT_MAX) of up to 3 KiB each arriving together, so a
+ * client that reads is not closed for a burst, and one that reads its
+ * answers as they come keeps its own buffer untouched. */
+#define TCP_CLIENT_SNDBUF 65536
 
 /* Upstream connections per nameserver (the pool). One pipelined TLS
  * connection carries thousands of queries a second; a second spreads load. */

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* Listeners and TCP clients. A TCP client owns an input buffer for one
- * query and an output buffer for its answers, both reserved at start-up; a
- * client that stops reading gets back-pressure, then is closed, and never
- * holds up anyone else. */
+ * query and an output buffer for its answers, both reserved at start-up and
+ * touched only for what a turn cannot finish: an incomplete query, answers
+ * its socket would not take. Whole queries are read in shared space and
+ * answers are written from shared space. A client that stops reading gets
+ * back-pressure, then is closed, and never holds up anyone else. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
@@ -10,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "acl.h"
@@ -42,11 +45,15 @@ struct client_tcp {
 	int source;             /* its client's counters (source.c), or -1 */
 	union pq_addr peer;     /* for log lines */
 	uint64_t idle_deadline; /* closed when idle past this */
-	size_t in_len;          /* bytes in in[] */
+	size_t in_len;          /* bytes kept: in in_short[] up to TCP_IN_SHORT, else in[] */
 	size_t skip;            /* bytes of an oversize query still to discard */
 	size_t out_off, out_len; /* unsent answer bytes are out[out_off..out_len) */
+	size_t staged;          /* answer bytes staged this turn (framed) */
+	uint32_t stage_first;   /* its first and last entry in stage[], or STAGE_END */
+	uint32_t stage_last;
 	uint8_t *out;           /* TCP_OUT_SIZE bytes, reserved at start-up */
-	uint8_t in[TCP_IN_SIZE];
+	uint8_t *in;            /* TCP_IN_SIZE bytes, reserved at start-up */
+	uint8_t in_short[TCP_IN_SHORT];
 };
 
 /* Where a query came from, to send its reply back. */
@@ -68,6 +75,22 @@ static unsigned *free_clients;  /* stack of client slots used and freed */
 static unsigned free_count;
 static unsigned clients_used;   /* slots [0, clients_used) have been used */
 static uint8_t *out_block;      /* every client's output buffer, one block */
+static uint8_t *in_block;       /* every client's input buffer, one block */
+/* A read from a client holding no incomplete query lands here; only what
+ * is left of it once its whole queries are taken goes to the client's own
+ * in[]. Used within one read, never across turns. */
+static uint8_t tcp_rx[TCP_IN_SIZE];
+/* TCP answers of a turn for every client, written at its end with one
+ * write per client (TCP_STAGE_ARENA); only what a socket does not take is
+ * copied to the client's own out[]. An entry: the offset of the client's
+ * next one (STAGE_END: none), then the framed message. The arena starts
+ * over once no client has anything staged. */
+#define STAGE_END UINT32_MAX
+#define STAGE_HDR 4
+#define STAGE_IOV 64
+static uint8_t stage[TCP_STAGE_ARENA];
+static size_t stage_used;
+static unsigned stage_clients;  /* clients with staged bytes */
 static int listening = 1;      /* cleared at shutdown: no new queries */
 static uint64_t accept_paused_until; /* after EMFILE and the like */
 /* UDP in: one batch of datagrams per system call. */
@@ -104,14 +127,177 @@ addr_text(const union pq_addr *a, char *buf, size_t len)
 
 static void tcp_flush(struct client_tcp *c, uint64_t now);
 
+/* Bytes queued for c and not yet written. */
+static size_t
+tcp_unsent(const struct client_tcp *c)
+{
+	return c->out_len - c->out_off + c->staged;
+}
+
+/* c has nothing staged any more. */
+static void
+stage_forget(struct client_tcp *c)
+{
+	if (c->staged == 0)
+		return;
+	c->staged = 0;
+	c->stage_first = c->stage_last = STAGE_END;
+	if (--stage_clients == 0)
+		stage_used = 0;
+}
+
+/* Write what every client has staged. */
+static void
+stage_flush_all(uint64_t now)
+{
+	unsigned i;
+
+	for (i = 0; i < clients_used && stage_clients > 0; i++)
+		if (clients[i].fd != -1 && clients[i].staged > 0)
+			tcp_flush(&clients[i], now);
+}
+
+/* Append a framed message to c's staged entries; 0, or -1 when the arena
+ * has no room for it. */
+static int
+stage_put(struct client_tcp *c, const uint8_t *msg, size_t len)
+{
+	size_t at = stage_used;
+	uint32_t end = STAGE_END;
+
+	if (STAGE_HDR + 2 + len > sizeof(stage) - stage_used)
+		return -1;
+	memcpy(stage + at, &end, sizeof(end));
+	dns_put16(stage + at + STAGE_HDR, (uint16_t)len);
+	memcpy(stage + at + STAGE_HDR + 2, msg, len);
+	stage_used += STAGE_HDR + 2 + len;
+	if (c->staged == 0) {
+		c->stage_first = (uint32_t)at;
+		stage_clients++;
+	} else {
+		memcpy(stage + c->stage_last, &(uint32_t){ (uint32_t)at }, sizeof(uint32_t));
+	}
+	c->stage_last = (uint32_t)at;
+	c->staged += 2 + len;
+	return 0;
+}
+
+static uint32_t
+stage_next(uint32_t at)
+{
+	uint32_t next;
+
+	memcpy(&next, stage + at, sizeof(next));
+	return next;
+}
+
+static size_t
+stage_len(uint32_t at)
+{
+	return 2 + (size_t)dns_get16(stage + at + STAGE_HDR);
+}
+
+/* Write c's staged answers, one system call for up to STAGE_IOV of them.
+ * What the socket does not take moves to c's own buffer (empty while
+ * anything is staged, and at least as big as the arena). Returns 0 when
+ * all went, 1 when the socket is full, -1 when c was closed. */
+static int
+stage_write(struct client_tcp *c, uint64_t now)
+{
+	uint32_t at = c->stage_first;
+
+	while (at != STAGE_END) {
+		struct iovec iov[STAGE_IOV];
+		struct msghdr mh;
+		uint32_t next = at;
+		size_t want = 0, skip;
+		int n_iov = 0;
+		ssize_t n;
+
+		while (next != STAGE_END && n_iov < STAGE_IOV) {
+			iov[n_iov].iov_base = stage + next + STAGE_HDR;
+			iov[n_iov].iov_len = stage_len(next);
+			want += iov[n_iov++].iov_len;
+			next = stage_next(next);
+		}
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = iov;
+		mh.msg_iovlen = (size_t)n_iov;
+		n = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK) {
+			log_debug("client: TCP write failed fd=%d: %s", c->fd, strerror(errno));
+			tcp_close(c);
+			return -1;
+		}
+		if (n > 0)
+			c->idle_deadline = now + (uint64_t)conf->tcp_idle_ms * 1000;
+		if (n == (ssize_t)want) {
+			at = next;
+			continue;
+		}
+		/* The socket is full: keep the rest, from the first byte not
+		 * sent, in the client's own buffer. */
+		skip = n > 0 ? (size_t)n : 0;
+		c->out_off = c->out_len = 0;
+		for (; at != STAGE_END; at = stage_next(at)) {
+			size_t len = stage_len(at);
+
+			if (skip >= len) {
+				skip -= len;
+				continue;
+			}
+			memcpy(c->out + c->out_len, stage + at + STAGE_HDR + skip, len - skip);
+			c->out_len += len - skip;
+			skip = 0;
+		}
+		stage_forget(c);
+		return 1;
+	}
+	stage_forget(c);
+	return 0;
+}
+
+/* May a message of len bytes for c be staged: nothing of c's waits in
+ * out[] (it would go first), and it fits the arena and c's share. */
+static int
+tcp_can_stage(const struct client_tcp *c, size_t len)
+{
+	return c->out_off == c->out_len && STAGE_HDR + 2 + len <= sizeof(stage) &&
+	    c->staged + 2 + len <= TCP_OUT_SIZE;
+}
+
 /* Queue a framed message on a TCP client; written at the end of the turn,
  * with the other answers of the turn. When the buffer lacks room, write
  * what is queued first. A client whose buffer still cannot take a whole
  * answer is not reading them: close it (RFC 7766 §6.2.3 lets a server
- * close; the client retries). */
+ * close; the client retries). The idle timer restarts only when nothing
+ * was waiting: a client whose answers do not go out times out however
+ * many more it asks for. */
 static void
 tcp_queue(struct client_tcp *c, const uint8_t *msg, size_t len, uint64_t now)
 {
+	int was_empty = tcp_unsent(c) == 0;
+
+	if (tcp_can_stage(c, len)) {
+		if (STAGE_HDR + 2 + len > sizeof(stage) - stage_used)
+			stage_flush_all(now); /* the turn's answers so far go now */
+		if (c->fd == -1)
+			return;
+		/* What c had staged may have moved to out[] meanwhile. */
+		if (tcp_can_stage(c, len) && stage_put(c, msg, len) == 0) {
+			if (was_empty)
+				c->idle_deadline = now + (uint64_t)conf->tcp_idle_ms * 1000;
+			return;
+		}
+	}
+	/* Behind what is staged, which goes first (or moves to out[]). */
+	if (c->staged > 0) {
+		tcp_flush(c, now);
+		if (c->fd == -1)
+			return;
+	}
 	if (c->out_len + 2 + len > TCP_OUT_SIZE) {
 		tcp_flush(c, now);
 		if (c->fd == -1)
@@ -131,7 +317,8 @@ tcp_queue(struct client_tcp *c, const uint8_t *msg, size_t len, uint64_t now)
 	dns_put16(c->out + c->out_len, (uint16_t)len);
 	memcpy(c->out + c->out_len + 2, msg, len);
 	c->out_len += 2 + len;
-	c->idle_deadline = now + (uint64_t)conf->tcp_idle_ms * 1000;
+	if (was_empty)
+		c->idle_deadline = now + (uint64_t)conf->tcp_idle_ms * 1000;
 }
 
 /* Send this turn's UDP replies in one system call. A reply the kernel
@@ -566,7 +753,7 @@ client_room(const struct pending_query *pq, size_t *queued, size_t *cap)
 
 	if (c == NULL)
 		return -1;
-	*queued = c->out_len - c->out_off;
+	*queued = tcp_unsent(c);
 	*cap = TCP_OUT_SIZE;
 	return 0;
 }
@@ -671,6 +858,7 @@ tcp_close(struct client_tcp *c)
 	close(c->fd);
 	c->fd = -1;
 	c->gen++;
+	stage_forget(c);
 	if (c->source >= 0) {
 		source_count(c->source)->tcp--;
 		source_put(c->source);
@@ -683,12 +871,14 @@ static int
 tcp_backpressured(const struct client_tcp *c)
 {
 	return c->inflight >= TCP_CLIENT_INFLIGHT_MAX ||
-	    c->out_len - c->out_off > TCP_CLIENT_OUT_HIGH;
+	    tcp_unsent(c) > TCP_CLIENT_OUT_HIGH;
 }
 
-/* Cut buffered bytes into queries (RFC 1035 §4.2.2 length prefixes). */
-static void
-tcp_parse(struct client_tcp *c, uint64_t now)
+/* Cut buf[0..len) into queries (RFC 1035 §4.2.2 length prefixes) and
+ * handle them; returns the bytes taken. What is left is an incomplete
+ * query, or whole ones held back by back-pressure (tcp_keep). */
+static size_t
+tcp_parse(struct client_tcp *c, const uint8_t *buf, size_t len, uint64_t now)
 {
 	struct origin o;
 	size_t used = 0;
@@ -697,7 +887,7 @@ tcp_parse(struct client_tcp *c, uint64_t now)
 	o.transport = PQ_TCP;
 	o.c = c;
 	while (c->fd != -1 && !tcp_backpressured(c)) {
-		size_t left = c->in_len - used, mlen;
+		size_t left = len - used, mlen;
 
 		if (c->skip > 0) {
 			size_t n = left < c->skip ? left : c->skip;
@@ -709,13 +899,13 @@ tcp_parse(struct client_tcp *c, uint64_t now)
 		}
 		if (left < 2)
 			break;
-		mlen = dns_get16(c->in + used);
+		mlen = dns_get16(buf + used);
 		if (mlen == 0) {
 			/* Not a DNS message at all: the stream cannot be trusted. */
 			stats.dropped++;
 			log_debug("client: zero-length TCP message, closing fd=%d", c->fd);
 			tcp_close(c);
-			return;
+			break;
 		}
 		if (mlen > DNS_QUERY_MAX) {
 			/* Too big to hold: answer REFUSED from its header, then
@@ -725,9 +915,9 @@ tcp_parse(struct client_tcp *c, uint64_t now)
 			if (left < 2 + DNS_HEADER_LEN)
 				break;
 			memset(&qi, 0, sizeof(qi));
-			qi.id = dns_get16(c->in + used + 2);
+			qi.id = dns_get16(buf + used + 2);
 			stats.tcp.requests++;
-			refuse(&o, c->in + used + 2, DNS_HEADER_LEN, &qi, &stats.refused,
+			refuse(&o, buf + used + 2, DNS_HEADER_LEN, &qi, &stats.refused,
 			    DNS_RCODE_REFUSED, DNS_WHY_TOO_BIG, now);
 			used += 2;
 			c->skip = mlen;
@@ -738,13 +928,30 @@ tcp_parse(struct client_tcp *c, uint64_t now)
 		/* The idle timer restarts when the answer is queued (or, for a
 		 * query in flight, is not running): a client that only sends
 		 * messages the proxy drops stays idle. */
-		handle_query(&o, c->in + used + 2, mlen, now);
+		handle_query(&o, buf + used + 2, mlen, now);
 		used += 2 + mlen;
 	}
-	if (c->fd != -1 && used > 0) {
-		memmove(c->in, c->in + used, c->in_len - used);
-		c->in_len -= used;
-	}
+	return used;
+}
+
+/* Where the bytes kept from the last read are. */
+static uint8_t *
+tcp_kept(struct client_tcp *c)
+{
+	return c->in_len > TCP_IN_SHORT ? c->in : c->in_short;
+}
+
+/* What tcp_parse left of buf[0..len) is kept for the next read: in the
+ * client's slot when short (an incomplete query, usually), else in its own
+ * in[]. buf may be either. */
+static void
+tcp_keep(struct client_tcp *c, const uint8_t *buf, size_t len, size_t used)
+{
+	if (c->fd == -1)
+		return;
+	c->in_len = len - used;
+	if (c->in_len > 0)
+		memmove(tcp_kept(c), buf + used, c->in_len);
 }
 
 static void
@@ -753,14 +960,21 @@ tcp_read(struct client_tcp *c, uint64_t now)
 	int reads = 0;
 
 	/* Poll reports what is left next turn, after the other clients. */
-	while (c->fd != -1 && !c->eof && !tcp_backpressured(c) && c->in_len < sizeof(c->in) &&
+	while (c->fd != -1 && !c->eof && !tcp_backpressured(c) && c->in_len < TCP_IN_SIZE &&
 	    reads++ < TCP_READ_BURST) {
-		size_t room = sizeof(c->in) - c->in_len;
-		ssize_t n = recv(c->fd, c->in + c->in_len, room, 0);
+		/* In the shared buffer, behind a short rest of the last read;
+		 * behind a long one, in the client's own. */
+		uint8_t *buf = c->in_len > TCP_IN_SHORT ? c->in : tcp_rx;
+		size_t room = TCP_IN_SIZE - c->in_len;
+		ssize_t n;
 
+		if (buf == tcp_rx && c->in_len > 0)
+			memcpy(tcp_rx, c->in_short, c->in_len);
+		n = recv(c->fd, buf + c->in_len, room, 0);
 		if (n > 0) {
-			c->in_len += (size_t)n;
-			tcp_parse(c, now);
+			size_t len = c->in_len + (size_t)n;
+
+			tcp_keep(c, buf, len, tcp_parse(c, buf, len, now));
 			/* A short read drained the socket; poll tells of more. */
 			if ((size_t)n < room)
 				return;
@@ -787,14 +1001,25 @@ tcp_flush(struct client_tcp *c, uint64_t now)
 	/* A zone transfer paused for this client (xfr_flow) reads on at the
 	 * upstream's next turn: when this write makes the room, that turn
 	 * comes at once, not at the next poll event. */
-	full = xfr_flow(c->out_len - c->out_off, TCP_OUT_SIZE) == XFR_FLOW_PAUSE;
+	full = xfr_flow(tcp_unsent(c), TCP_OUT_SIZE) == XFR_FLOW_PAUSE;
+	if (c->staged > 0) {
+		/* Nothing waits in out[] while anything is staged. */
+		int r = stage_write(c, now);
+
+		if (r < 0)
+			return;
+		if (full && xfr_flow(tcp_unsent(c), TCP_OUT_SIZE) == XFR_FLOW_TAKE)
+			loop_deadline(now);
+		if (r > 0)
+			return; /* the socket is full */
+	}
 	while (c->out_off < c->out_len) {
 		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
 
 		if (n > 0) {
 			c->out_off += (size_t)n;
 			c->idle_deadline = now + (uint64_t)conf->tcp_idle_ms * 1000;
-			if (full && xfr_flow(c->out_len - c->out_off, TCP_OUT_SIZE) == XFR_FLOW_TAKE) {
+			if (full && xfr_flow(tcp_unsent(c), TCP_OUT_SIZE) == XFR_FLOW_TAKE) {
 				loop_deadline(now);
 				full = 0;
 			}
@@ -809,7 +1034,7 @@ tcp_flush(struct client_tcp *c, uint64_t now)
 		}
 	}
 	/* All sent: reuse the buffer from its start, so only its first pages
-	 * are ever touched under ordinary load. */
+	 * are ever touched. */
 	c->out_off = c->out_len = 0;
 }
 
@@ -849,7 +1074,7 @@ evict_idle(void)
 	for (i = 0; i < clients_used; i++) {
 		struct client_tcp *c = &clients[i];
 
-		if (c->fd == -1 || c->inflight != 0 || c->out_len > c->out_off)
+		if (c->fd == -1 || c->inflight != 0 || tcp_unsent(c) > 0)
 			continue;
 		if (oldest == NULL || c->idle_deadline < oldest->idle_deadline)
 			oldest = c;
@@ -859,6 +1084,50 @@ evict_idle(void)
 	stats.tcp_evicted++;
 	log_debug("client: closing the TCP client idle longest fd=%d to make room", oldest->fd);
 	tcp_close(oldest);
+	return 0;
+}
+
+/* The connected socket fd becomes a TCP client from peer, counted in its
+ * client's share src (or -1), in a free slot (the caller made sure of
+ * one). */
+static void
+tcp_adopt(int fd, const union pq_addr *peer, int src, uint64_t now)
+{
+	/* Reuse a freed slot first; a new one only at a new peak, so
+	 * resident memory follows the peak number of clients. */
+	struct client_tcp *c = free_count > 0 ? &clients[free_clients[--free_count]] :
+	    &clients[clients_used++];
+	int sndbuf = TCP_CLIENT_SNDBUF;
+
+	c->out = out_block + (size_t)(c - clients) * TCP_OUT_SIZE;
+	c->in = in_block + (size_t)(c - clients) * TCP_IN_SIZE;
+	c->fd = fd;
+	c->inflight = 0;
+	c->eof = 0;
+	c->source = src;
+	if (src >= 0)
+		source_count(src)->tcp++;
+	c->peer = *peer;
+	c->in_len = c->skip = 0;
+	c->out_off = c->out_len = 0;
+	c->staged = 0;
+	c->stage_first = c->stage_last = STAGE_END;
+	c->idle_deadline = now + (uint64_t)conf->tcp_idle_ms * 1000;
+	port_tcp_nodelay(fd);
+	/* Best effort (bounds.h): without it Linux lets the kernel hold
+	 * megabytes for a client that does not read. */
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+}
+
+int
+client_tcp_adopt(int fd, uint64_t now)
+{
+	union pq_addr nowhere;
+
+	if (free_count == 0 && clients_used >= conf->max_tcp_clients)
+		return -1;
+	memset(&nowhere, 0, sizeof(nowhere));
+	tcp_adopt(fd, &nowhere, -1, now);
 	return 0;
 }
 
@@ -875,7 +1144,6 @@ accept_event(void *obj, uint32_t gen, short revents, uint64_t now)
 		union pq_addr from;
 		socklen_t fromlen = sizeof(from);
 		int fd = port_accept(l->fd, &from.sa, &fromlen), src;
-		struct client_tcp *c;
 		char peer[64];
 
 		if (fd == -1) {
@@ -929,21 +1197,7 @@ accept_event(void *obj, uint32_t gen, short revents, uint64_t now)
 			}
 			continue;
 		}
-		/* Reuse a freed slot first; a new one only at a new peak, so
-		 * resident memory follows the peak number of clients. */
-		c = free_count > 0 ? &clients[free_clients[--free_count]] : &clients[clients_used++];
-		c->out = out_block + (size_t)(c - clients) * TCP_OUT_SIZE;
-		c->fd = fd;
-		c->inflight = 0;
-		c->eof = 0;
-		c->source = src;
-		if (src >= 0)
-			source_count(src)->tcp++;
-		c->peer = from;
-		c->in_len = c->skip = 0;
-		c->out_off = c->out_len = 0;
-		c->idle_deadline = now + (uint64_t)conf->tcp_idle_ms * 1000;
-		port_tcp_nodelay(fd);
+		tcp_adopt(fd, &from, src, now);
 	}
 }
 
@@ -969,30 +1223,37 @@ client_prepare(uint64_t now)
 	for (i = 0; i < clients_used; i++) {
 		struct client_tcp *c = &clients[i];
 		short events = 0;
+		int unsent;
 
 		if (c->fd == -1)
 			continue;
-		if (c->out_len > c->out_off)
+		if (tcp_unsent(c) > 0)
 			tcp_flush(c, now);
 		if (c->fd != -1 && c->in_len > 0 && !tcp_backpressured(c)) {
 			/* Queries that waited for back-pressure to ease: take them
-			 * now and run another turn at once to send them. */
+			 * now, write what the cache answered, and run another turn
+			 * at once to send the others upstream. */
 			unsigned before = pq_in_use();
-			tcp_parse(c, now);
+			uint8_t *kept = tcp_kept(c);
+
+			tcp_keep(c, kept, c->in_len, tcp_parse(c, kept, c->in_len, now));
+			if (c->fd != -1 && c->staged > 0)
+				tcp_flush(c, now);
 			if (pq_in_use() != before)
 				loop_deadline(now);
 		}
 		if (c->fd == -1)
 			continue;
-		if (c->inflight == 0) {
-			int unsent = c->out_len > c->out_off;
-
-			if (c->eof && !unsent) {
+		unsent = tcp_unsent(c) > 0;
+		/* The idle timer runs while nothing is in flight, and while
+		 * answers wait to be written, whatever is in flight: a client
+		 * whose answers make no progress for the idle timeout is not
+		 * reading them, however many queries it sends. */
+		if (c->inflight == 0 || unsent) {
+			if (c->eof && !unsent && c->inflight == 0) {
 				tcp_close(c);
 				continue;
 			}
-			/* Nothing read or written for the idle timeout: an idle
-			 * client, or one that does not read its answers. */
 			if (now >= c->idle_deadline) {
 				if (unsent)
 					stats.tcp_slow++;
@@ -1007,7 +1268,7 @@ client_prepare(uint64_t now)
 		}
 		if (!c->eof && !tcp_backpressured(c) && listening)
 			events |= POLLIN;
-		if (c->out_len > c->out_off)
+		if (unsent)
 			events |= POLLOUT;
 		loop_watch(c->fd, events, tcp_event, c, c->gen);
 	}
@@ -1067,7 +1328,9 @@ open_listener(struct listener *l, const struct conf_listen *cf, int is_udp, char
 size_t
 client_memory(const struct conf *cf)
 {
-	return (size_t)cf->max_tcp_clients * (sizeof(struct client_tcp) + TCP_OUT_SIZE + sizeof(unsigned)) +
+	return (size_t)cf->max_tcp_clients *
+	    (sizeof(struct client_tcp) + TCP_OUT_SIZE + TCP_IN_SIZE + sizeof(unsigned)) +
+	    sizeof(tcp_rx) + sizeof(stage) +
 	    sizeof(rx_bufs) + sizeof(tx_arena) + sizeof(reply_buf) +
 	    source_memory(cf->max_tcp_clients + cf->max_inflight + 1);
 }
@@ -1092,9 +1355,12 @@ client_init(const struct conf *cf, char *err, size_t errlen)
 	clients = calloc(cf->max_tcp_clients, sizeof(*clients));
 	free_clients = calloc(cf->max_tcp_clients, sizeof(*free_clients));
 	/* One block for every output buffer: untouched pages cost nothing. */
-	if (cf->tcp)
+	if (cf->tcp) {
 		out_block = malloc((size_t)cf->max_tcp_clients * TCP_OUT_SIZE);
-	if (clients == NULL || free_clients == NULL || (cf->tcp && out_block == NULL)) {
+		in_block = malloc((size_t)cf->max_tcp_clients * TCP_IN_SIZE);
+	}
+	if (clients == NULL || free_clients == NULL ||
+	    (cf->tcp && (out_block == NULL || in_block == NULL))) {
 		snprintf(err, errlen, "--max-tcp-clients %u: out of memory", cf->max_tcp_clients);
 		return -1;
 	}
@@ -1130,7 +1396,7 @@ client_flush_all(uint64_t now)
 
 	udp_flush();
 	for (i = 0; i < clients_used; i++)
-		if (clients[i].fd != -1 && clients[i].out_len > clients[i].out_off)
+		if (clients[i].fd != -1 && tcp_unsent(&clients[i]) > 0)
 			tcp_flush(&clients[i], now);
 }
 
@@ -1140,7 +1406,7 @@ client_flushed(void)
 	unsigned i;
 
 	for (i = 0; i < clients_used; i++)
-		if (clients[i].fd != -1 && clients[i].out_len > clients[i].out_off)
+		if (clients[i].fd != -1 && tcp_unsent(&clients[i]) > 0)
 			return 0;
 	return 1;
 }

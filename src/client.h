@@ -23,6 +23,11 @@ unsigned client_max_fds(const struct conf *conf);
  * already buffered, close idle clients, register poll interest. */
 void client_prepare(uint64_t now);
 
+/* Take the connected stream socket fd as a TCP client, counted in no
+ * client's share: the unit tests drive a socketpair through it. Returns
+ * -1 when every slot is taken. */
+int client_tcp_adopt(int fd, uint64_t now);
+
 /* Stop taking new queries (shutdown): close the listeners. */
 void client_stop_listening(void);
 /* Write what TCP clients have queued, as far as their sockets take it. */

@@ -10,7 +10,8 @@
   abuse.py rst PORT                a query, a malformed message, half-close, then
                                   close with the reply unread (the kernel sends RST)
   abuse.py noread PORT N SECS     pipeline N queries for the big TXT answer and
-                                  never read, for SECS seconds
+                                  never read, for SECS seconds; prints "port P"
+                                  (its own port) first
   abuse.py flood PORT SECS        stream 1-byte messages (dropped, never answered)
                                   as fast as it can for SECS seconds, reconnecting
                                   when closed; prints "closes=N first=T" (T: seconds
@@ -142,6 +143,7 @@ def main():
         n, hold = int(sys.argv[3]), float(sys.argv[4])
         s = conn(port, 30)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        print("port %d" % s.getsockname()[1], flush=True)
         blob = b""
         for i in range(n):
             q = query(i, "big.test", 16)

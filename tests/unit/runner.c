@@ -9,14 +9,14 @@
 #include "feature.h"
 #include "unit.h"
 
-extern const struct unit_test acl_tests[], alloc_tests[], ca_tests[], cache_tests[], clock_tests[], conf_tests[],
-    conn_tests[], fmt_tests[],
+extern const struct unit_test acl_tests[], alloc_tests[], ca_tests[], cache_tests[], client_tests[], clock_tests[],
+    conf_tests[], conn_tests[], fmt_tests[],
     dns_tests[], frame_tests[], log_tests[], loop_tests[], metrics_tests[], pending_tests[],
     query_tests[], qlog_tests[], select_tests[], source_tests[], stats_tests[], tls_tests[], x509_tests[], xfr_tests[];
 
 static const struct unit_test *const tables[] = {
-	acl_tests, alloc_tests, ca_tests, cache_tests, clock_tests, conf_tests, conn_tests, dns_tests, fmt_tests, frame_tests,
-	log_tests,
+	acl_tests, alloc_tests, ca_tests, cache_tests, client_tests, clock_tests, conf_tests, conn_tests, dns_tests, fmt_tests,
+	frame_tests, log_tests,
 	loop_tests, metrics_tests, pending_tests, query_tests, qlog_tests, select_tests, source_tests, stats_tests, tls_tests,
 	x509_tests, xfr_tests,
 };

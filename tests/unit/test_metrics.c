@@ -592,15 +592,11 @@ read_all(int fd, char *buf, size_t cap, size_t *len)
 static int
 server_start(void)
 {
-	static int loop_ready;
 	char err[CONF_ERR_MAX];
 	struct sockaddr_in *sin = (struct sockaddr_in *)&server_conf.metrics.addr;
 
-	if (!loop_ready && loop_init(64) != 0) {
-		unit_fail(__FILE__, __LINE__, "loop_init");
+	if (unit_loop_setup() != 0)
 		return -1;
-	}
-	loop_ready = 1;
 	conf_defaults(&server_conf);
 	memset(&server_conf.metrics, 0, sizeof(server_conf.metrics));
 	sin->sin_family = AF_INET;

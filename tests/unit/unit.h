@@ -36,4 +36,8 @@ void unit_fail(const char *file, int line, const char *fmt, ...)
  * checked empty; -1 when it is not. */
 int unit_pq_setup(void);
 
+/* test_client.c: the event loop, made once per process for the tests
+ * that drive one (loop_init(64)); -1 when it could not be. */
+int unit_loop_setup(void);
+
 #endif
