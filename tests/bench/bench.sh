@@ -146,6 +146,15 @@ cpu_ticks() {
     read -r -a f <<<"$s"
     echo $((f[11] + f[12]))
 }
+# cpu_sys_ticks PID -- stime alone (the kernel's share of cpu_ticks).
+cpu_sys_ticks() {
+    local s
+    { read -r s <"/proc/$1/stat"; } 2>/dev/null || return 0
+    s=${s##*) }
+    local -a f
+    read -r -a f <<<"$s"
+    echo $((f[12]))
+}
 # hwm_kb PID -- peak resident set size (VmHWM) in kB.
 hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
 # reset_hwm PID -- reset VmHWM to the current RSS (Linux >= 4.0).
@@ -475,6 +484,8 @@ run_test() {
     reset_hwm "$pid"
     local p0 p1 u0 u1 c0 c1 d0 d1 g0 g1 t0 t1 out=$T/perf-$id.out
     p0=$(cpu_ticks "$pid") u0=$(cpu_ticks "$UPID") c0=$(cpu_busy "$BENCH_LOAD_CPU") d0=$(udp_drops)
+    local k0 k1
+    k0=$(cpu_sys_ticks "$pid")
     children_cpu >"$T/.g0"
     read -r g0 <"$T/.g0"
     t0=$(now_us)
@@ -487,6 +498,10 @@ run_test() {
     children_cpu >"$T/.g1"
     read -r g1 <"$T/.g1"
     p1=$(cpu_ticks "$pid") u1=$(cpu_ticks "$UPID") c1=$(cpu_busy "$BENCH_LOAD_CPU") d1=$(udp_drops)
+    k1=$(cpu_sys_ticks "$pid")
+    if [[ -n $k0 && -n $k1 && -n $p1 ]] && ((p1 > p0)); then
+        note "$id: the kernel's share of the proxy's CPU (stime of utime+stime): $((100 * (k1 - k0) / (p1 - p0))) %"
+    fi
     local rss
     rss=$(hwm_kb "$pid")
     t_alive "$pid" || status=died
