@@ -136,24 +136,16 @@ note() { printf '# %s\n' "$*" >&2; }
 # Process figures
 # --------------------------------------------------------------------------
 
-# cpu_ticks PID -- utime+stime of the whole process (all its threads), in
-# clock ticks; empty if it is gone.
+# cpu_ticks PID [sys] -- utime+stime of the whole process (all its threads),
+# or with "sys" stime alone (the kernel's share), in clock ticks; empty if
+# it is gone.
 cpu_ticks() {
     local s
     { read -r s <"/proc/$1/stat"; } 2>/dev/null || return 0
     s=${s##*) }
     local -a f
     read -r -a f <<<"$s"
-    echo $((f[11] + f[12]))
-}
-# cpu_sys_ticks PID -- stime alone (the kernel's share of cpu_ticks).
-cpu_sys_ticks() {
-    local s
-    { read -r s <"/proc/$1/stat"; } 2>/dev/null || return 0
-    s=${s##*) }
-    local -a f
-    read -r -a f <<<"$s"
-    echo $((f[12]))
+    if [[ ${2:-} == sys ]]; then echo $((f[12])); else echo $((f[11] + f[12])); fi
 }
 # hwm_kb PID -- peak resident set size (VmHWM) in kB.
 hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
@@ -485,7 +477,7 @@ run_test() {
     local p0 p1 u0 u1 c0 c1 d0 d1 g0 g1 t0 t1 out=$T/perf-$id.out
     p0=$(cpu_ticks "$pid") u0=$(cpu_ticks "$UPID") c0=$(cpu_busy "$BENCH_LOAD_CPU") d0=$(udp_drops)
     local k0 k1
-    k0=$(cpu_sys_ticks "$pid")
+    k0=$(cpu_ticks "$pid" sys)
     children_cpu >"$T/.g0"
     read -r g0 <"$T/.g0"
     t0=$(now_us)
@@ -498,7 +490,7 @@ run_test() {
     children_cpu >"$T/.g1"
     read -r g1 <"$T/.g1"
     p1=$(cpu_ticks "$pid") u1=$(cpu_ticks "$UPID") c1=$(cpu_busy "$BENCH_LOAD_CPU") d1=$(udp_drops)
-    k1=$(cpu_sys_ticks "$pid")
+    k1=$(cpu_ticks "$pid" sys)
     if [[ -n $k0 && -n $k1 && -n $p1 ]] && ((p1 > p0)); then
         note "$id: the kernel's share of the proxy's CPU (stime of utime+stime): $((100 * (k1 - k0) / (p1 - p0))) %"
     fi
