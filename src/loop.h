@@ -22,10 +22,11 @@ void loop_set_window(unsigned max_us);
 /* Count n units of work (queries received) towards the load estimate. */
 void loop_work(unsigned n);
 /* The batching rules, exposed for tests. Over the last 10 ms, with work
- * units (queries) counted and wake-ups seen: the window to use next
- * (microseconds, at most max_us), and whether to batch at all. */
+ * units (queries) counted, wake-ups seen and the time spent blocked in poll
+ * while batching (idle_us): the window to use next (microseconds, at most
+ * max_us), and whether to batch at all. */
 unsigned loop_window_for(unsigned units, unsigned max_us);
-int loop_batching_next(int batching, unsigned wakeups, unsigned window, unsigned units,
+int loop_batching_next(int batching, unsigned wakeups, unsigned idle_us, unsigned units,
     unsigned max_us);
 /* Wake no later than t (monotonic microseconds) this turn. */
 void loop_deadline(uint64_t t);

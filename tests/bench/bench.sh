@@ -34,6 +34,12 @@
 # Knobs (environment):
 #   PROXY=./dns-tls-proxy       the binary under test
 #   BENCH_SECONDS=10            length of each dnsperf run
+#   BENCH_REPEAT=1              rounds of the interleaved runs: with N > 1 each
+#                               cell shows the run with the median CPU per
+#                               query, and each ratio is the median of the N
+#                               ratios of runs made side by side (range in
+#                               brackets); one 10 s cell can swing by a
+#                               third on a shared machine
 #   BENCH_PROXIES="ours dnsdist stubby unbound"
 #   BENCH_CACHED_PROXIES="ours dnsdist-cache unbound-cache"
 #   BENCH_SETTINGS="a b c d e"   BENCH_MODES="udp tcp"
@@ -80,6 +86,7 @@ esac
 
 PROXY=${PROXY:-$ROOT/dns-tls-proxy}
 BENCH_SECONDS=${BENCH_SECONDS:-10}
+BENCH_REPEAT=${BENCH_REPEAT:-1}
 BENCH_PROXIES=${BENCH_PROXIES:-"ours dnsdist stubby unbound"}
 BENCH_CACHED_PROXIES=${BENCH_CACHED_PROXIES:-"ours dnsdist-cache unbound-cache"}
 BENCH_SETTINGS=${BENCH_SETTINGS:-"a b c d e"}
@@ -100,7 +107,7 @@ BENCH_CG_QUERIES=${BENCH_CG_QUERIES:-20000}
 OURS_ARGS=${OURS_ARGS:-"--max-inflight 4096 --max-inflight-per-client 4096 --max-tcp-per-client 64 --pool-size 4"}
 BENCH_OUT=${BENCH_OUT:-}
 BENCH_UPSTREAM_NODELAY=${BENCH_UPSTREAM_NODELAY:-0}
-KNOBS="BENCH_SECONDS=$BENCH_SECONDS BENCH_PROXIES=\"$BENCH_PROXIES\" BENCH_CACHED_PROXIES=\"$BENCH_CACHED_PROXIES\" \
+KNOBS="BENCH_SECONDS=$BENCH_SECONDS BENCH_REPEAT=$BENCH_REPEAT BENCH_PROXIES=\"$BENCH_PROXIES\" BENCH_CACHED_PROXIES=\"$BENCH_CACHED_PROXIES\" \
 BENCH_SETTINGS=\"$BENCH_SETTINGS\" BENCH_MODES=\"$BENCH_MODES\" BENCH_A=\"$BENCH_A\" BENCH_B=\"$BENCH_B\" \
 BENCH_C=\"$BENCH_C\" BENCH_D=\"$BENCH_D\" BENCH_E=\"$BENCH_E\" BENCH_CACHED_NAMES=$BENCH_CACHED_NAMES \
 BENCH_EDNS=$BENCH_EDNS BENCH_P99=$BENCH_P99 BENCH_TIMEOUT=$BENCH_TIMEOUT \
@@ -449,7 +456,7 @@ RESULTS=""
 # to $RESULTS.
 run_test() {
     local name=$1 set=$2 mode=$3 pid=${PPID_[$1]} port=${PPORT[$1]}
-    local id=$1-$2-$3 opts status=ok
+    local id=$1-$2-$3${REP:+-r$REP} opts status=ok
     opts=$(setting_opts "$set")
     if ! t_alive "$pid"; then
         printf '%s %s %s - - - - - - - - - - - - died\n' "$name" "$set" "$mode" >>"$RESULTS"
@@ -533,14 +540,20 @@ compare() {
         start_proxy "$name" || true
     done
     # Interleaved: for each setting and transport every proxy in turn, so slow
-    # drifts in the machine's background load hit all of them alike.
-    local mode
-    for set in $BENCH_SETTINGS; do
-        setting_opts "$set" >/dev/null || { note "unknown setting '$set'"; continue; }
-        for mode in $BENCH_MODES; do
-            for name in "${PROXY_ORDER[@]}"; do
-                [[ -n ${FAILED[$name]:-} || " $(setting_proxies "$set") " != *" $name "* ]] && continue
-                run_test "$name" "$set" "$mode"
+    # drifts in the machine's background load hit all of them alike; with
+    # BENCH_REPEAT, the whole round again (the report pairs the k-th run of
+    # each proxy in a cell: they ran side by side).
+    local mode r
+    REP=""
+    for ((r = 1; r <= BENCH_REPEAT; r++)); do
+        ((BENCH_REPEAT > 1)) && REP=$r
+        for set in $BENCH_SETTINGS; do
+            setting_opts "$set" >/dev/null || { note "unknown setting '$set'"; continue; }
+            for mode in $BENCH_MODES; do
+                for name in "${PROXY_ORDER[@]}"; do
+                    [[ -n ${FAILED[$name]:-} || " $(setting_proxies "$set") " != *" $name "* ]] && continue
+                    run_test "$name" "$set" "$mode"
+                done
             done
         done
     done
@@ -562,6 +575,7 @@ report_compare() {
     say "### Throughput, latency and cost (interleaved runs, ${BENCH_SECONDS} s each)"
     say ""
     say "qps ×dnsdist and CPU/q ×dnsdist are ratios to dnsdist in the same setting and transport (qps: higher is better; CPU per query: lower is better): in the uncached settings to dnsdist without a packet cache, every query a new name (ours has its cache on: each miss pays a lookup and an insert); in the cached settings to dnsdist with its packet cache (dnsdist-cache), $BENCH_CACHED_NAMES names each asked once before the run, then over and over (unbound-cache: unbound with its caches on; stubby has none). CPU ms/1k q is the proxy's user+system CPU time per 1000 answered queries (= µs per query). RSS is the proxy's peak resident set (VmHWM) during that run. proxy %, upstream %, dnsperf % = each one's CPU time / wall time (100 = a whole core; the upstream and dnsperf share CPU $BENCH_LOAD_CPU, so upstream % + dnsperf % near 100 means the load side, not the proxy, set the pace). CPU$BENCH_LOAD_CPU % = that core's busy time from /proc/stat, other processes included; it is tick-sampled and reads low at light load (fixed rate). lost = queries dnsperf got no answer for (with, in brackets, the system's UDP receive-buffer drops during the run, any socket); errors = answers other than NOERROR."
+    ((BENCH_REPEAT > 1)) && say "" && say "$BENCH_REPEAT rounds of every cell (BENCH_REPEAT): each row is that proxy's run with the median CPU per query; the ratios are the median of the $BENCH_REPEAT ratios between runs made side by side in the same round, with their range in brackets."
     local set mode
     for set in $BENCH_SETTINGS; do
         setting_opts "$set" >/dev/null || continue
@@ -572,17 +586,42 @@ report_compare() {
         say "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
         for mode in $BENCH_MODES; do
             awk -v st="$set" -v m="$mode" -v order="${PROXY_ORDER[*]}" -v base="$(setting_base "$set")" '
-                $2 == st && $3 == m { row[$1] = $0 }
+                # sorted V N -- sorts V[1..N] (numbers) in place.
+                function sorted(v, n,   i, j, t) {
+                    for (i = 2; i <= n; i++) { t = v[i]; for (j = i - 1; j >= 1 && v[j] > t; j--) v[j + 1] = v[j]; v[j + 1] = t }
+                }
+                # ratio P F -- the median over the rounds of P/base in field F
+                # ("n/a" if none), with the range when there are several.
+                function ratio(p, f,   k, n, v, a, b) {
+                    if (p == base) return "1.00"
+                    n = 0
+                    for (k = 1; k <= cnt[p] && k <= cnt[base]; k++) {
+                        split(row[p, k], a, " "); split(row[base, k], b, " ")
+                        if (a[f] != "-" && b[f] + 0 > 0) v[++n] = a[f] / b[f]
+                    }
+                    if (n == 0) return "n/a"
+                    sorted(v, n)
+                    if (n == 1) return sprintf("%.2f", v[1])
+                    return sprintf("%.2f (%.2f-%.2f)", (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2, v[1], v[n])
+                }
+                # pick P -- the row of P'"'"'s run with the median CPU per query.
+                function pick(p,   k, n, c, a, want) {
+                    n = 0
+                    for (k = 1; k <= cnt[p]; k++) { split(row[p, k], a, " "); if (a[11] != "-") c[++n] = a[11] + 0 }
+                    if (n == 0) return row[p, cnt[p]]
+                    sorted(c, n); want = c[int((n + 1) / 2)]
+                    for (k = 1; k <= cnt[p]; k++) { split(row[p, k], a, " "); if (a[11] != "-" && a[11] + 0 == want) return row[p, k] }
+                }
+                $2 == st && $3 == m { row[$1, ++cnt[$1]] = $0 }
                 END {
-                    split(row[base], d, " ")
                     n = split(order, o, " ")
                     for (i = 1; i <= n; i++) {
-                        if (!(o[i] in row)) continue
-                        split(row[o[i]], r, " ")
+                        if (!(o[i] in cnt)) continue
+                        split(pick(o[i]), r, " ")
                         if (r[16] == "died" && r[4] == "-") {
                             printf "| %s | %s | died before the run |||||||||||| \n", m, o[i]; continue }
-                        qr = (d[7] > 0 && r[7] != "-") ? sprintf("%.2f", r[7] / d[7]) : "n/a"
-                        cr = (d[11] + 0 > 0 && r[11] != "-") ? sprintf("%.2f", r[11] / d[11]) : "n/a"
+                        qr = ratio(o[i], 7)
+                        cr = ratio(o[i], 11)
                         rss = (r[12] == "-") ? "-" : sprintf("%.1f", r[12] / 1024)
                         st_ = (r[16] == "ok") ? "" : " (" r[16] ")"
                         lost = r[6]; if (r[17] > 0) lost = lost " (" r[17] " UDP drops)"

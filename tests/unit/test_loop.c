@@ -35,27 +35,29 @@ test_batching_starts_and_stops(void)
 	 * (1000 a second), not below. */
 	CHECK_EQ_INT(loop_batching_next(0, 9, 1000, 50, 1000), 0);
 	CHECK_EQ_INT(loop_batching_next(0, 10, 1000, 50, 1000), 1);
-	/* While batching, wake-ups are capped at one per window: it goes on
-	 * while half the possible turns found work (5 of 10 at 1 ms, 10 of 20
-	 * at 500 us) and stops below. */
-	CHECK_EQ_INT(loop_batching_next(1, 5, 1000, 50, 1000), 1);
-	CHECK_EQ_INT(loop_batching_next(1, 4, 1000, 50, 1000), 0);
-	CHECK_EQ_INT(loop_batching_next(1, 10, 500, 50, 1000), 1);
-	CHECK_EQ_INT(loop_batching_next(1, 9, 500, 50, 1000), 0);
+	/* While batching it goes on while the loop spent less than half of the
+	 * 10 ms blocked in poll with nothing to do, however few its wake-ups
+	 * (turns longer than the window: 45 wake-ups in 10 ms at a 100 us
+	 * window, the case that used to switch it off at full rate). */
+	CHECK_EQ_INT(loop_batching_next(1, 45, 0, 1600, 1000), 1);
+	CHECK_EQ_INT(loop_batching_next(1, 5, 4999, 50, 1000), 1);
+	CHECK_EQ_INT(loop_batching_next(1, 5, 5000, 50, 1000), 0);
+	CHECK_EQ_INT(loop_batching_next(1, 1, 9000, 50, 1000), 0);
 	/* A quiet spell (nothing counted) stops it. */
-	CHECK_EQ_INT(loop_batching_next(1, 0, 1000, 0, 1000), 0);
+	CHECK_EQ_INT(loop_batching_next(1, 0, 10000, 0, 1000), 0);
+	CHECK_EQ_INT(loop_batching_next(1, 0, 0, 0, 1000), 0);
 	/* Too few queries for a window to gather two: 1000 a second (a query
 	 * and its answer make the wake-ups) at a 1 ms maximum, not at 2 ms;
 	 * 2000 a second at 1 ms. Full rate always (the window shrinks to 16
 	 * queries' worth). */
-	CHECK_EQ_INT(loop_batching_next(0, 20, 1000, 10, 1000), 0);
-	CHECK_EQ_INT(loop_batching_next(1, 10, 1000, 10, 1000), 0);
-	CHECK_EQ_INT(loop_batching_next(0, 20, 2000, 10, 2000), 1);
-	CHECK_EQ_INT(loop_batching_next(0, 20, 1000, 20, 1000), 1);
-	CHECK_EQ_INT(loop_batching_next(0, 20, 100, 100000, 1000), 1);
+	CHECK_EQ_INT(loop_batching_next(0, 20, 0, 10, 1000), 0);
+	CHECK_EQ_INT(loop_batching_next(1, 10, 0, 10, 1000), 0);
+	CHECK_EQ_INT(loop_batching_next(0, 20, 0, 10, 2000), 1);
+	CHECK_EQ_INT(loop_batching_next(0, 20, 0, 20, 1000), 1);
+	CHECK_EQ_INT(loop_batching_next(0, 20, 0, 100000, 1000), 1);
 	/* --batch-window 0: never, however busy. */
 	CHECK_EQ_INT(loop_batching_next(0, 100000, 0, 100000, 0), 0);
-	CHECK_EQ_INT(loop_batching_next(1, 100000, 100, 100000, 0), 0);
+	CHECK_EQ_INT(loop_batching_next(1, 100000, 0, 100000, 0), 0);
 }
 
 const struct unit_test loop_tests[] = {
