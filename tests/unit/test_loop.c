@@ -33,8 +33,8 @@ test_batching_starts_and_stops(void)
 {
 	/* 5000 queries a second (50 in 10 ms): starts at 10 wake-ups in 10 ms
 	 * (1000 a second), not below. */
-	CHECK_EQ_INT(loop_batching_next(0, 9, 1000, 50, 1000), 0);
-	CHECK_EQ_INT(loop_batching_next(0, 10, 1000, 50, 1000), 1);
+	CHECK_EQ_INT(loop_batching_next(0, 9, 0, 50, 1000), 0);
+	CHECK_EQ_INT(loop_batching_next(0, 10, 0, 50, 1000), 1);
 	/* While batching it goes on while the loop spent less than half of the
 	 * 10 ms blocked in poll with nothing to do, however few its wake-ups
 	 * (turns longer than the window: 45 wake-ups in 10 ms at a 100 us
